@@ -1,0 +1,28 @@
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { FormatRegistry } from "@sinclair/typebox";
+import { KeyRevokedEvent, LogsQueryReply, LogsQueryRequest, VerifyReply, VerifyRequest } from "./nats";
+import { UsageEvent } from "./usage";
+
+// TypeBox ships no formats; the one we use is registered once here.
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+if (!FormatRegistry.Has("date-time")) FormatRegistry.Set("date-time", (v) => DATE_TIME.test(v) && !Number.isNaN(Date.parse(v)));
+
+/** Compiled validators for every NATS message: built once, cheap per call. */
+export const check = {
+  verifyRequest: TypeCompiler.Compile(VerifyRequest),
+  verifyReply: TypeCompiler.Compile(VerifyReply),
+  keyRevoked: TypeCompiler.Compile(KeyRevokedEvent),
+  logsQueryRequest: TypeCompiler.Compile(LogsQueryRequest),
+  logsQueryReply: TypeCompiler.Compile(LogsQueryReply),
+  usageEvent: TypeCompiler.Compile(UsageEvent),
+};
+
+/** JSON.parse that returns undefined instead of throwing. */
+export function parseJson(data: Uint8Array | string): unknown {
+  try {
+    return JSON.parse(typeof data === "string" ? data : decoder.decode(data));
+  } catch {
+    return undefined;
+  }
+}
+const decoder = new TextDecoder();

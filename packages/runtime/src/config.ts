@@ -1,0 +1,62 @@
+import { z } from "zod";
+
+/**
+ * Parses the environment once at start. A bad or missing value ends the
+ * process with one line naming the variable (exit 1), never a stack trace.
+ */
+export function parseConfig<S extends z.ZodObject>(schema: S, env: Record<string, string | undefined> = process.env): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const name = issue.path.join(".") || "environment";
+  process.stderr.write(`config error: ${name}: ${issue.message}\n`);
+  process.exit(1);
+}
+
+/** Reusable field parsers for the variables every service shares. */
+export const field = {
+  url: (protocols: string[]) =>
+    z
+      .string({ error: "is required" })
+      .min(1, "is required")
+      .refine((v) => {
+        try {
+          return protocols.includes(new URL(v).protocol);
+        } catch {
+          return false;
+        }
+      }, `must be a URL starting with ${protocols.join(" or ")}//`),
+  port: (fallback: number) =>
+    z
+      .string()
+      .default(String(fallback))
+      .transform(Number)
+      .refine((n) => Number.isInteger(n) && n >= 0 && n <= 65535, "must be a port number 0..65535"),
+  int: (fallback: number, min: number, max: number) =>
+    z
+      .string()
+      .default(String(fallback))
+      .transform(Number)
+      .refine((n) => Number.isInteger(n) && n >= min && n <= max, `must be an integer ${min}..${max}`),
+  logLevel: () => z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  /** Subject prefix for isolation: empty, or dot-terminated NATS tokens. */
+  subjectPrefix: () =>
+    z
+      .string()
+      .default("")
+      .refine((v) => v === "" || /^([A-Za-z0-9_-]+\.)+$/.test(v), "must be empty or like 'name.' (tokens ending in a dot)"),
+  streamName: (fallback: string) =>
+    z.string().default(fallback).refine((v) => /^[A-Za-z0-9_-]{1,64}$/.test(v), "must be 1-64 of A-Z a-z 0-9 _ -"),
+  optionalPath: () => z.string().optional().transform((v) => (v === "" ? undefined : v)),
+};
+
+/** NATS connection settings shared by every service. */
+export const natsFields = {
+  NATS_URL: field.url(["nats:", "tls:", "ws:", "wss:"]),
+  /** A .creds file (JWT + nkey seed) for NATS decentralized auth. */
+  NATS_CREDS_FILE: field.optionalPath(),
+  /** A file holding an nkey seed (SU...) for nkey auth. */
+  NATS_NKEY_SEED_FILE: field.optionalPath(),
+  NATS_SUBJECT_PREFIX: field.subjectPrefix(),
+  USAGE_STREAM: field.streamName("USAGE"),
+};

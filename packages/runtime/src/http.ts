@@ -1,0 +1,148 @@
+import { Elysia } from "elysia";
+import { AppError, errorBody, type ErrorCode, ERROR_STATUS } from "@riskinmind/contracts";
+import type { Logger } from "pino";
+import type { Metrics } from "./metrics";
+
+export const MAX_BODY_BYTES = 16 * 1024;
+export const MAX_HEADER_BYTES = 8 * 1024;
+
+const SECURITY_HEADERS: Record<string, string> = {
+  // Keys and logs are private: no cache anywhere may keep a response.
+  "cache-control": "no-store",
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+  "strict-transport-security": "max-age=63072000; includeSubDomains",
+  "cross-origin-resource-policy": "same-origin",
+};
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", ...headers },
+  });
+}
+
+/** An error envelope response for a code. */
+export function errorResponse(code: ErrorCode, message: string, headers?: Record<string, string>): Response {
+  return json(ERROR_STATUS[code], errorBody(code, message), headers);
+}
+
+async function readLimited(request: Request, limit: number): Promise<Uint8Array> {
+  const reader = request.body?.getReader();
+  if (!reader) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw new AppError("PAYLOAD_TOO_LARGE", `Request body exceeds ${limit} bytes.`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}
+
+export interface HttpBasicsDeps {
+  log: Logger;
+  metrics: Metrics;
+  /** Paths that serve HTML (docs) and need a looser content policy. */
+  htmlPaths?: string[];
+}
+
+/**
+ * Everything an HTTP edge of ours does around its routes, once: request ids,
+ * security headers, size limits, strict JSON parsing, the error envelope for
+ * every failure (including Elysia's own), one log line and metrics per request.
+ */
+export function httpBasics({ log, metrics, htmlPaths = [] }: HttpBasicsDeps) {
+  return new Elysia({ name: "riskinmind/http-basics" })
+    .error({ AppError })
+    .derive({ as: "global" }, ({ request }) => {
+      const incoming = request.headers.get("x-request-id");
+      return {
+        requestId: incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID(),
+        startedAt: performance.now(),
+      };
+    })
+    .onRequest(({ request, set }) => {
+      Object.assign(set.headers, SECURITY_HEADERS);
+      const path = new URL(request.url).pathname;
+      if (htmlPaths.some((p) => path === p || path.startsWith(p + "/"))) {
+        set.headers["content-security-policy"] =
+          "default-src 'self' https://cdn.jsdelivr.net; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; connect-src 'self'";
+      }
+      let headerBytes = 0;
+      request.headers.forEach((v, k) => (headerBytes += k.length + v.length + 4));
+      if (headerBytes > MAX_HEADER_BYTES) {
+        return errorResponse("HEADERS_TOO_LARGE", `Request headers exceed ${MAX_HEADER_BYTES} bytes.`, SECURITY_HEADERS);
+      }
+      const length = request.headers.get("content-length");
+      if (length !== null && !(Number(length) <= MAX_BODY_BYTES)) {
+        return errorResponse("PAYLOAD_TOO_LARGE", `Request body exceeds ${MAX_BODY_BYTES} bytes.`, SECURITY_HEADERS);
+      }
+    })
+    .onParse({ as: "global" }, async ({ request }) => {
+      const bytes = await readLimited(request, MAX_BODY_BYTES);
+      if (bytes.byteLength === 0) return undefined as unknown as object;
+      const type = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+      if (type !== "application/json") {
+        throw new AppError("UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json (or send no body).");
+      }
+      try {
+        return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+      } catch {
+        throw new AppError("MALFORMED_JSON", "The request body is not valid JSON.");
+      }
+    })
+    .onError({ as: "global" }, ({ code, error: raw, set, request }) => {
+      const withHeaders = (res: Response) => {
+        for (const [k, v] of Object.entries(SECURITY_HEADERS)) if (!res.headers.has(k)) res.headers.set(k, v);
+        // Keep set.status true to what is sent: the request log and metrics read it.
+        set.status = res.status;
+        return res;
+      };
+      // Elysia wraps what a parse hook throws; the AppError inside is what counts.
+      const cause = (raw as { cause?: unknown })?.cause;
+      const error = cause instanceof AppError ? cause : raw;
+      if (error instanceof AppError) return withHeaders(errorResponse(error.code, error.message, { ...(set.headers as Record<string, string>), ...error.headers }));
+      switch (code) {
+        case "NOT_FOUND":
+          return withHeaders(errorResponse("NOT_FOUND", `No route for ${request.method} ${new URL(request.url).pathname}.`, set.headers as Record<string, string>));
+        case "VALIDATION":
+          return withHeaders(errorResponse("VALIDATION_ERROR", validationMessage(error), set.headers as Record<string, string>));
+        case "PARSE":
+          return withHeaders(errorResponse("MALFORMED_JSON", "The request body could not be parsed.", set.headers as Record<string, string>));
+        default:
+          log.error({ err: { name: (error as Error)?.name, message: (error as Error)?.message }, code }, "unhandled error");
+          return withHeaders(errorResponse("INTERNAL", "Internal error.", set.headers as Record<string, string>));
+      }
+    })
+    .onAfterResponse({ as: "global" }, (ctx) => {
+      const { request, set, route } = ctx as unknown as { request: Request; set: { status?: number | string }; route?: string };
+      const started = (ctx as unknown as { startedAt?: number }).startedAt ?? performance.now();
+      const ms = performance.now() - started;
+      const status = String(typeof set.status === "number" ? set.status : 200);
+      const routeLabel = route || "unmatched";
+      metrics.httpRequests.inc({ route: routeLabel, method: request.method, status });
+      metrics.httpDuration.observe({ route: routeLabel, method: request.method, status }, ms / 1000);
+      log.info(
+        { requestId: (ctx as unknown as { requestId?: string }).requestId, method: request.method, route: routeLabel, status: Number(status), ms: Math.round(ms * 100) / 100 },
+        "request",
+      );
+    });
+}
+
+function validationMessage(error: unknown): string {
+  const e = error as { all?: { path?: string; message?: string }[]; type?: string };
+  const first = e.all?.[0];
+  const where = e.type === "query" ? "query" : e.type === "body" ? "body" : (e.type ?? "request");
+  if (first?.path) return `Invalid ${where} field '${first.path.replace(/^\//, "")}': ${first.message ?? "invalid value"}.`;
+  return `Invalid ${where}.`;
+}
