@@ -1,0 +1,23 @@
+import { AppError, type IssuedKey } from "@riskinmind/contracts";
+import type { Sql } from "@riskinmind/runtime";
+import { issued, mintKey } from "./issue";
+import { insertKey, isActiveKeyConflict, withDb } from "./repo";
+
+export const ACTIVE_KEY_EXISTS_MESSAGE =
+  "An active API key already exists. Use POST /api/v1/keys/regenerate to replace it, or POST /api/v1/keys/revoke first.";
+
+/**
+ * Issues the owner's first active key. The one-active-key policy is the
+ * partial unique index's to enforce: a check-then-insert here would let two
+ * concurrent requests both pass the check.
+ */
+export async function generateKey(deps: { sql: Sql }, ownerId: string, label: string | null): Promise<IssuedKey> {
+  const { apiKey, row } = mintKey(ownerId, label);
+  try {
+    const stored = await withDb(() => insertKey(deps.sql, row));
+    return issued(apiKey, stored);
+  } catch (err) {
+    if (isActiveKeyConflict(err)) throw new AppError("ACTIVE_KEY_EXISTS", ACTIVE_KEY_EXISTS_MESSAGE);
+    throw err;
+  }
+}

@@ -1,0 +1,82 @@
+import { AppError } from "@riskinmind/contracts";
+import { isDbUnavailable } from "@riskinmind/runtime";
+import type { ISql } from "postgres";
+
+/** A pool or a transaction: both run the statements below. */
+export type Db = ISql;
+
+/** The SQL of the keys table; every statement is prepared by postgres.js. */
+export interface KeyRow {
+  id: string;
+  owner_id: string;
+  key_hash: Buffer;
+  key_last4: string;
+  label: string | null;
+  status: "ACTIVE" | "REVOKED";
+  created_at: Date;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+}
+export type NewKey = Pick<KeyRow, "id" | "owner_id" | "key_hash" | "key_last4" | "label">;
+export type RevokedRow = Pick<KeyRow, "id" | "owner_id" | "key_hash" | "revoked_at">;
+
+export const ONE_ACTIVE_INDEX = "api_keys_one_active_per_owner";
+
+/** True when the error is the partial unique index refusing a second active key. */
+export function isActiveKeyConflict(err: unknown): boolean {
+  const e = err as { code?: string; constraint_name?: string } | null;
+  return e?.code === "23505" && e.constraint_name === ONE_ACTIVE_INDEX;
+}
+
+/** Runs a database step, turning "Postgres is unreachable" into a 503 the edge maps. */
+export async function withDb<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    if (isDbUnavailable(err)) throw new AppError("DATABASE_UNAVAILABLE", "The keys database is unavailable; retry shortly.");
+    throw err;
+  }
+}
+
+export async function findActive(sql: Db, ownerId: string): Promise<KeyRow | undefined> {
+  const rows = await sql<KeyRow[]>`
+    select * from keys.api_keys where owner_id = ${ownerId} and status = 'ACTIVE'`;
+  return rows[0];
+}
+
+export async function insertKey(sql: Db, k: NewKey): Promise<KeyRow> {
+  const rows = await sql<KeyRow[]>`
+    insert into keys.api_keys (id, owner_id, key_hash, key_last4, label, status)
+    values (${k.id}, ${k.owner_id}, ${k.key_hash}, ${k.key_last4}, ${k.label}, 'ACTIVE')
+    returning *`;
+  return rows[0]!;
+}
+
+export async function revokeActive(sql: Db, ownerId: string): Promise<RevokedRow | undefined> {
+  const rows = await sql<RevokedRow[]>`
+    update keys.api_keys set status = 'REVOKED', revoked_at = now()
+    where owner_id = ${ownerId} and status = 'ACTIVE'
+    returning id, owner_id, key_hash, revoked_at`;
+  return rows[0];
+}
+
+/** Serializes the mutations of one owner inside the caller's transaction. */
+export async function lockOwner(sql: Db, ownerId: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtext(${"keys:owner:" + ownerId}))`;
+}
+
+export interface HashLookup {
+  id: string;
+  owner_id: string;
+  status: "ACTIVE" | "REVOKED";
+}
+
+/** The verification read: one index probe by hash, never a plaintext comparison. */
+export async function findByHash(sql: Db, hash: Buffer): Promise<HashLookup | undefined> {
+  const rows = await sql<HashLookup[]>`select id, owner_id, status from keys.api_keys where key_hash = ${hash}`;
+  return rows[0];
+}
+
+export async function touchLastUsed(sql: Db, ids: string[]): Promise<void> {
+  await sql`update keys.api_keys set last_used_at = now() where id = any(${ids}::text[])`;
+}

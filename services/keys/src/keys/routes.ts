@@ -1,0 +1,67 @@
+import { Elysia, t } from "elysia";
+import { CurrentKeyResponse, GenerateBody, GenerateResponse, REGENERATED_MESSAGE, REVOKED_MESSAGE, RegenerateResponse, RevokeResponse } from "@riskinmind/contracts";
+import type { Sql } from "@riskinmind/runtime";
+import { jwtAuth } from "../auth/jwt";
+import { BEARER, errorResponses } from "../docs";
+import type { RateLimiter } from "../ratelimit";
+import { currentKey } from "./current";
+import { generateKey } from "./generate";
+import type { KeyVerbDeps } from "./issue";
+import { regenerateKey } from "./regenerate";
+import { revokeKey } from "./revoke";
+
+export interface KeyRoutesDeps extends KeyVerbDeps {
+  sql: Sql;
+  jwtSecret: string;
+  limiter: RateLimiter;
+}
+
+/** The four key-management routes: authenticate, validate, call a verb, shape the answer. */
+export function keyRoutes(deps: KeyRoutesDeps) {
+  const current = async ({ ownerId }: { ownerId: string }) => ({ success: true as const, data: await currentKey(deps, ownerId) });
+  const currentDoc = {
+    response: { 200: CurrentKeyResponse, ...errorResponses(401, 404, 503) },
+    detail: { summary: "Retrieve the active API key", tags: ["keys"], security: BEARER },
+  };
+  return new Elysia({ prefix: "/api/v1/keys" })
+    .use(jwtAuth(deps.jwtSecret))
+    .get("/", current, currentDoc)
+    .get("", current, { ...currentDoc, detail: { ...currentDoc.detail, summary: "Retrieve the active API key (no trailing slash)" } })
+    .post(
+      "/generate",
+      async ({ ownerId, body, status }) => {
+        deps.limiter.take(ownerId);
+        return status(201, { success: true as const, data: await generateKey(deps, ownerId, body?.label ?? null) });
+      },
+      {
+        body: t.Optional(GenerateBody),
+        response: { 201: GenerateResponse, ...errorResponses(400, 401, 409, 413, 415, 429, 503) },
+        detail: { summary: "Generate the owner's API key (one active key per owner)", tags: ["keys"], security: BEARER },
+      },
+    )
+    .post(
+      "/regenerate",
+      async ({ ownerId, body }) => {
+        deps.limiter.take(ownerId);
+        const data = await regenerateKey(deps, ownerId, body?.label ?? null);
+        return { success: true as const, data: { ...data, message: REGENERATED_MESSAGE } };
+      },
+      {
+        body: t.Optional(GenerateBody),
+        response: { 200: RegenerateResponse, ...errorResponses(400, 401, 413, 415, 429, 503) },
+        detail: { summary: "Revoke the active key and issue a new one, atomically", tags: ["keys"], security: BEARER },
+      },
+    )
+    .post(
+      "/revoke",
+      async ({ ownerId }) => {
+        deps.limiter.take(ownerId);
+        await revokeKey(deps, ownerId);
+        return { success: true as const, message: REVOKED_MESSAGE };
+      },
+      {
+        response: { 200: RevokeResponse, ...errorResponses(401, 404, 429, 503) },
+        detail: { summary: "Revoke the active API key", tags: ["keys"], security: BEARER },
+      },
+    );
+}

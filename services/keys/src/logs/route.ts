@@ -1,0 +1,56 @@
+import { Elysia } from "elysia";
+import { AppError, check, ERROR_STATUS, LogsQuery, LogsResponse, parseJson, type ErrorCode, type LogsQueryRequest, type LogsResponse as LogsBody } from "@riskinmind/contracts";
+import type { Logger } from "@riskinmind/runtime";
+import type { NatsConnection } from "nats";
+import { jwtAuth } from "../auth/jwt";
+import { BEARER, errorResponses } from "../docs";
+
+export interface LogsDeps {
+  nc: NatsConnection;
+  log: Logger;
+  jwtSecret: string;
+  subject: string;
+  timeoutMs: number;
+}
+
+const encoder = new TextEncoder();
+const unavailable = () => new AppError("USAGE_UNAVAILABLE", "Usage logs are unavailable right now; retry shortly.");
+
+/** Asks the usage service for one page of the owner's logs over NATS. */
+export async function fetchLogs(deps: LogsDeps, req: LogsQueryRequest): Promise<LogsBody> {
+  let data: Uint8Array;
+  try {
+    // No responders, a timeout or a closed connection all mean the same to the caller.
+    data = (await deps.nc.request(deps.subject, encoder.encode(JSON.stringify(req)), { timeout: deps.timeoutMs })).data;
+  } catch (err) {
+    deps.log.warn({ err: { message: (err as Error).message } }, "usage logs request failed");
+    throw unavailable();
+  }
+  const reply = parseJson(data);
+  if (!check.logsQueryReply.Check(reply)) {
+    deps.log.warn("usage logs reply did not match the contract");
+    throw unavailable();
+  }
+  if (!reply.ok) {
+    // A known 4xx code is the caller's problem; anything else is the usage service's.
+    const code = reply.code as ErrorCode;
+    const status = ERROR_STATUS[code];
+    if (status !== undefined && status >= 400 && status < 500) throw new AppError(code, reply.message);
+    throw unavailable();
+  }
+  return { success: true, data: reply.data, meta: { total: reply.total, page: req.page, limit: req.limit } };
+}
+
+/** GET /api/v1/keys/logs: the owner (from the JWT) reads its own usage, a page at a time. */
+export function logsRoute(deps: LogsDeps) {
+  return new Elysia({ prefix: "/api/v1/keys" }).use(jwtAuth(deps.jwtSecret)).get(
+    "/logs",
+    // The schema's patterns already bound page and limit; Number() cannot fail here.
+    ({ ownerId, query }) => fetchLogs(deps, { ownerId, page: Number(query.page ?? 1), limit: Number(query.limit ?? 10) }),
+    {
+      query: LogsQuery,
+      response: { 200: LogsResponse, ...errorResponses(400, 401, 503) },
+      detail: { summary: "Usage logs of the owner's keys, newest first", tags: ["keys"], security: BEARER },
+    },
+  );
+}

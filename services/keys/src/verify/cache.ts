@@ -1,0 +1,75 @@
+import type { VerifyFailure } from "@riskinmind/contracts";
+
+export type VerifyResult = "valid" | VerifyFailure;
+
+/**
+ * The verification cache: answers keyed by the key's SHA-256 (as a latin1
+ * string, 32 chars, cheaper to build than hex), bounded, oldest entries
+ * evicted first. Entries carry their reply pre-encoded so a hit costs no
+ * JSON work. `generation` changes on every invalidation so a database read
+ * that raced a revocation does not write its stale answer back.
+ */
+export interface CacheEntry {
+  /** The outcome, for metrics: "valid" or the refusal code. */
+  result: VerifyResult;
+  /** The encoded VerifyReply to send as is. */
+  reply: Uint8Array;
+  /** Set for a valid key (the last-used tracker and invalidation need it). */
+  keyId: string | null;
+  /** Until when the entry is served without asking the database. */
+  freshUntil: number;
+  /** When the database last confirmed it: bounds stale serving during an outage. */
+  confirmedAt: number;
+}
+
+export class VerifyCache {
+  private readonly entries = new Map<string, CacheEntry>();
+  private readonly hashById = new Map<string, string>();
+  generation = 0;
+
+  constructor(private readonly max: number) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(hash: string): CacheEntry | undefined {
+    return this.entries.get(hash);
+  }
+
+  set(hash: string, entry: CacheEntry): void {
+    // Re-inserting moves the key to the young end of the Map's order.
+    if (this.entries.delete(hash) === false && this.entries.size >= this.max) this.evictOldest();
+    this.entries.set(hash, entry);
+    if (entry.keyId) this.hashById.set(entry.keyId, hash);
+  }
+
+  /** Drops a key by id and/or hash (both are known from a revocation). */
+  drop(keyId: string | null, hash: string | null): void {
+    this.generation++;
+    const byId = keyId ? this.hashById.get(keyId) : undefined;
+    if (keyId) this.hashById.delete(keyId);
+    if (byId) this.entries.delete(byId);
+    if (hash) this.entries.delete(hash);
+  }
+
+  /** Forgets everything, e.g. after a NATS reconnect when revocations may have been missed. */
+  clear(): void {
+    this.generation++;
+    this.entries.clear();
+    this.hashById.clear();
+  }
+
+  private evictOldest(): void {
+    const oldest = this.entries.keys().next();
+    if (oldest.done) return;
+    const entry = this.entries.get(oldest.value);
+    this.entries.delete(oldest.value);
+    if (entry?.keyId && this.hashById.get(entry.keyId) === oldest.value) this.hashById.delete(entry.keyId);
+  }
+}
+
+/** The cache's key for a raw SHA-256 digest. */
+export const hashToCacheKey = (digest: Buffer): string => digest.toString("latin1");
+/** The cache's key for a hex SHA-256 (as revocation events carry it). */
+export const hexToCacheKey = (hex: string): string => Buffer.from(hex, "hex").toString("latin1");

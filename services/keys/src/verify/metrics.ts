@@ -1,0 +1,33 @@
+import { Counter, Histogram } from "prom-client";
+import type { Metrics } from "@riskinmind/runtime";
+import type { VerifyResult } from "./cache";
+
+const RESULTS: VerifyResult[] = ["valid", "MALFORMED", "KEY_NOT_FOUND", "KEY_REVOKED", "VERIFY_UNAVAILABLE"];
+
+export interface VerifyMetric {
+  count: { inc(): void };
+  duration: { observe(seconds: number): void };
+}
+
+/**
+ * keys_verify_total / keys_verify_duration_seconds by result. Children are
+ * bound once per result: label lookup per request is measurable on the hot path.
+ */
+export function createVerifyMetrics(metrics: Metrics): Record<VerifyResult, VerifyMetric> {
+  const total = new Counter({
+    name: "keys_verify_total",
+    help: "keys.verify answers by result.",
+    labelNames: ["result"] as const,
+    registers: [metrics.registry],
+  });
+  const duration = new Histogram({
+    name: "keys_verify_duration_seconds",
+    help: "keys.verify latency inside the responder, by result.",
+    labelNames: ["result"] as const,
+    buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 2.5],
+    registers: [metrics.registry],
+  });
+  const out = {} as Record<VerifyResult, VerifyMetric>;
+  for (const r of RESULTS) out[r] = { count: total.labels(r), duration: duration.labels(r) };
+  return out;
+}

@@ -1,0 +1,63 @@
+import { check, parseJson, QUEUE, type KeyRevokedEvent, type Subjects } from "@riskinmind/contracts";
+import type { Logger } from "@riskinmind/runtime";
+import type { Msg, NatsConnection, NatsError, Subscription } from "nats";
+import { hexToCacheKey, type VerifyCache } from "./cache";
+import type { VerifyMetric } from "./metrics";
+import { REFUSED, verifyKey, type VerifyAnswer, type VerifyDeps } from "./verify";
+import type { VerifyResult } from "./cache";
+
+export interface ResponderDeps extends VerifyDeps {
+  nc: NatsConnection;
+  subjects: Subjects;
+  metrics: Record<VerifyResult, VerifyMetric>;
+}
+
+/**
+ * keys.verify (queue group: replicas share the load) and keys.events.revoked
+ * (no queue group: every replica must drop the key). Callback subscriptions
+ * rather than async iterators: a cache hit is answered in the same tick.
+ */
+export function startResponders(deps: ResponderDeps): Subscription[] {
+  const { nc, log, metrics } = deps;
+  const answer = (msg: Msg, a: VerifyAnswer, started: number) => {
+    msg.respond(a.reply);
+    const m = metrics[a.result];
+    m.count.inc();
+    m.duration.observe((performance.now() - started) / 1000);
+  };
+  const verify = nc.subscribe(deps.subjects.verify, {
+    queue: QUEUE.keys,
+    callback: (err: NatsError | null, msg: Msg) => {
+      if (err) return void log.warn({ err: { message: err.message } }, "verify subscription error");
+      const started = performance.now();
+      try {
+        const req = parseJson(msg.data);
+        if (!check.verifyRequest.Check(req)) return answer(msg, REFUSED.MALFORMED, started);
+        const out = verifyKey(deps, req.apiKey);
+        if (!(out instanceof Promise)) return answer(msg, out, started);
+        out.then(
+          (a) => answer(msg, a, started),
+          () => answer(msg, REFUSED.VERIFY_UNAVAILABLE, started),
+        );
+      } catch (e) {
+        // A request always gets a reply, even when something unexpected broke.
+        log.error({ err: { message: (e as Error).message } }, "verify failed");
+        answer(msg, REFUSED.VERIFY_UNAVAILABLE, started);
+      }
+    },
+  });
+  const revoked = nc.subscribe(deps.subjects.keyRevoked, {
+    callback: (err: NatsError | null, msg: Msg) => {
+      if (err) return;
+      const ev = parseJson(msg.data);
+      if (!check.keyRevoked.Check(ev)) return void log.warn("ignored a malformed key-revoked event");
+      dropRevoked(deps.cache, ev);
+    },
+  });
+  return [verify, revoked];
+}
+
+/** Drops a revoked key from a cache by id and by hash. */
+export function dropRevoked(cache: VerifyCache, ev: Pick<KeyRevokedEvent, "keyId" | "keyHash">): void {
+  cache.drop(ev.keyId, /^[0-9a-f]{64}$/.test(ev.keyHash) ? hexToCacheKey(ev.keyHash) : null);
+}

@@ -1,0 +1,92 @@
+import { hashKey, isWellFormedKey, type VerifyReply } from "@riskinmind/contracts";
+import { isDbUnavailable, type Logger, type Sql } from "@riskinmind/runtime";
+import { findByHash } from "../keys/repo";
+import { hashToCacheKey, type CacheEntry, type VerifyCache, type VerifyResult } from "./cache";
+
+export interface VerifyDeps {
+  sql: Sql;
+  cache: VerifyCache;
+  log: Logger;
+  /** Key ids seen valid since the last last_used_at flush. */
+  seen: Set<string>;
+  config: { VERIFY_CACHE_TTL_MS: number; VERIFY_NEGATIVE_TTL_MS: number; VERIFY_STALE_MAX_MS: number };
+  /** Until when the database is presumed down (skips the 2 s connect timeout per request). */
+  db: { downUntil: number };
+}
+
+export interface VerifyAnswer {
+  result: VerifyResult;
+  reply: Uint8Array;
+}
+
+const encoder = new TextEncoder();
+const refusal = (code: Exclude<VerifyResult, "valid">): VerifyAnswer => ({
+  result: code,
+  reply: encoder.encode(JSON.stringify({ valid: false, code } satisfies VerifyReply)),
+});
+/** Refusals never change: encoded once at load. */
+export const REFUSED = {
+  MALFORMED: refusal("MALFORMED"),
+  KEY_NOT_FOUND: refusal("KEY_NOT_FOUND"),
+  KEY_REVOKED: refusal("KEY_REVOKED"),
+  VERIFY_UNAVAILABLE: refusal("VERIFY_UNAVAILABLE"),
+} as const;
+
+const DB_DOWN_BACKOFF_MS = 1_000;
+
+/**
+ * Decides whether a key is good. A fresh cache hit answers synchronously (no
+ * database read); otherwise one indexed read by hash. While Postgres is down
+ * a cached answer keeps being served until VERIFY_STALE_MAX_MS after the
+ * database last confirmed it; an uncached key gets VERIFY_UNAVAILABLE.
+ */
+export function verifyKey(deps: VerifyDeps, apiKey: string): VerifyAnswer | Promise<VerifyAnswer> {
+  // The checksum refuses typos and junk without touching the database.
+  if (!isWellFormedKey(apiKey)) return REFUSED.MALFORMED;
+  const digest = hashKey(apiKey);
+  const ck = hashToCacheKey(digest);
+  const entry = deps.cache.get(ck);
+  const now = Date.now();
+  if (entry !== undefined && now < entry.freshUntil) {
+    if (entry.keyId !== null) deps.seen.add(entry.keyId);
+    return entry;
+  }
+  if (now < deps.db.downUntil) return stale(deps, entry, now);
+  return fromDatabase(deps, digest, ck, entry);
+}
+
+async function fromDatabase(deps: VerifyDeps, digest: Buffer, ck: string, entry: CacheEntry | undefined): Promise<VerifyAnswer> {
+  const generation = deps.cache.generation;
+  let row;
+  try {
+    row = await findByHash(deps.sql, digest);
+  } catch (err) {
+    if (isDbUnavailable(err)) deps.db.downUntil = Date.now() + DB_DOWN_BACKOFF_MS;
+    else deps.log.error({ err: { message: (err as Error).message } }, "verify lookup failed");
+    return stale(deps, entry, Date.now());
+  }
+  const now = Date.now();
+  const { VERIFY_CACHE_TTL_MS, VERIFY_NEGATIVE_TTL_MS } = deps.config;
+  let fresh: CacheEntry;
+  if (row === undefined) {
+    fresh = { ...REFUSED.KEY_NOT_FOUND, keyId: null, freshUntil: now + VERIFY_NEGATIVE_TTL_MS, confirmedAt: now };
+  } else if (row.status !== "ACTIVE") {
+    // Revocation is final, so a refusal may be kept as long as a valid answer.
+    fresh = { ...REFUSED.KEY_REVOKED, keyId: null, freshUntil: now + VERIFY_CACHE_TTL_MS, confirmedAt: now };
+  } else {
+    const reply = encoder.encode(JSON.stringify({ valid: true, keyId: row.id, ownerId: row.owner_id } satisfies VerifyReply));
+    fresh = { result: "valid", reply, keyId: row.id, freshUntil: now + VERIFY_CACHE_TTL_MS, confirmedAt: now };
+    deps.seen.add(row.id);
+  }
+  // A revocation that landed while we read must win over what we read.
+  if (deps.cache.generation === generation) deps.cache.set(ck, fresh);
+  return fresh;
+}
+
+function stale(deps: VerifyDeps, entry: CacheEntry | undefined, now: number): VerifyAnswer {
+  if (entry !== undefined && now - entry.confirmedAt <= deps.config.VERIFY_STALE_MAX_MS) {
+    if (entry.keyId !== null) deps.seen.add(entry.keyId);
+    return entry;
+  }
+  return REFUSED.VERIFY_UNAVAILABLE;
+}
