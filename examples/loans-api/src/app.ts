@@ -1,0 +1,28 @@
+import { Elysia } from "elysia";
+import { httpBasics, type Logger, type Metrics } from "@riskinmind/runtime";
+import type { Guard } from "@riskinmind/guard";
+import { predict, PredictBody } from "./model";
+
+export interface LoansAppDeps {
+  log: Logger;
+  metrics: Metrics;
+  guard: Guard;
+}
+
+/**
+ * EXAMPLE protected service, not part of the product: shows how any
+ * RiskInMind API mounts the guard. Routes before `.use(guard.plugin)` are
+ * public; routes after it need an API key and are metered.
+ */
+export function createLoansApp({ log, metrics, guard }: LoansAppDeps) {
+  return new Elysia({ normalize: false })
+    .use(httpBasics({ log, metrics }))
+    .get("/health", () => ({ status: "ok" }))
+    .use(guard.plugin)
+    .post(
+      "/api/v1/loans/predict",
+      ({ body, apiKey }) => ({ success: true as const, data: { ...predict(body), keyId: apiKey.keyId } }),
+      { body: PredictBody },
+    );
+}
+export type LoansApp = ReturnType<typeof createLoansApp>;

@@ -1,0 +1,137 @@
+import type { NatsConnection, Subscription } from "nats";
+import { check, parseJson, subjects, type Topology } from "@riskinmind/contracts";
+import type { GuardLogger } from "./types";
+
+/** What the guard remembers of a key the keys service said is valid. */
+export interface CachedKey {
+  readonly keyId: string;
+  readonly ownerId: string;
+}
+
+interface Entry<V> {
+  readonly key: V;
+  readonly expiresAt: number;
+}
+
+export interface VerifyCacheOptions {
+  ttlMs: number;
+  max: number;
+}
+
+/**
+ * Valid answers only, keyed by the hex SHA-256 of the key (the plaintext key
+ * is never kept). Bounded: when full, the oldest insertion goes (a Map keeps
+ * insertion order, so this is O(1) with no bookkeeping on the hot read).
+ *
+ * `epoch` moves on every invalidation. A verification that started before an
+ * invalidation must not be cached when its reply lands after it: the reply may
+ * predate the revocation, and caching it would keep a revoked key alive for a
+ * whole TTL instead of refusing it within a second.
+ */
+export class VerifyCache<V extends CachedKey = CachedKey> {
+  private readonly byHash = new Map<string, Entry<V>>();
+  private readonly hashByKeyId = new Map<string, string>();
+  epoch = 0;
+  hits = 0;
+  misses = 0;
+  evictions = 0;
+  invalidations = 0;
+
+  constructor(private readonly opts: VerifyCacheOptions) {}
+
+  /** The cached key for a hash, or undefined (expired entries are dropped on read). */
+  get(hash: string, now: number): V | undefined {
+    const e = this.byHash.get(hash);
+    if (e === undefined) {
+      this.misses++;
+      return undefined;
+    }
+    if (e.expiresAt <= now) {
+      this.delete(hash);
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
+    return e.key;
+  }
+
+  /** Stores a valid answer unless an invalidation happened since `epoch` was read. */
+  set(hash: string, key: V, now: number, epochAtStart: number): void {
+    if (epochAtStart !== this.epoch) return;
+    if (this.byHash.has(hash)) this.delete(hash);
+    while (this.byHash.size >= this.opts.max) {
+      const oldest = this.byHash.keys().next().value as string | undefined;
+      if (oldest === undefined) break;
+      this.delete(oldest);
+      this.evictions++;
+    }
+    this.byHash.set(hash, { key, expiresAt: now + this.opts.ttlMs });
+    this.hashByKeyId.set(key.keyId, hash);
+  }
+
+  /** Drops a key by its hash and/or its id (a revocation event carries both). */
+  revoke(hash: string | undefined, keyId: string | undefined): void {
+    this.epoch++;
+    this.invalidations++;
+    if (hash !== undefined) this.delete(hash);
+    if (keyId !== undefined) {
+      const h = this.hashByKeyId.get(keyId);
+      if (h !== undefined) this.delete(h);
+    }
+  }
+
+  /** Forgets everything (after a reconnect, revocations may have been missed). */
+  clear(): void {
+    this.epoch++;
+    this.invalidations++;
+    this.byHash.clear();
+    this.hashByKeyId.clear();
+  }
+
+  get size(): number {
+    return this.byHash.size;
+  }
+
+  private delete(hash: string): void {
+    const e = this.byHash.get(hash);
+    if (e === undefined) return;
+    this.byHash.delete(hash);
+    if (this.hashByKeyId.get(e.key.keyId) === hash) this.hashByKeyId.delete(e.key.keyId);
+  }
+}
+
+/**
+ * Keeps a cache honest against the bus: every guard (no queue group, so each
+ * one hears every event) drops a revoked key, and a reconnect clears the whole
+ * cache because events sent while we were away are gone for good.
+ */
+export function watchInvalidations(nc: NatsConnection, topology: Topology, cache: VerifyCache<CachedKey>, log?: GuardLogger): { stop(): void } {
+  let ignored = 0;
+  const sub: Subscription = nc.subscribe(subjects(topology).keyRevoked, {
+    callback: (err, msg) => {
+      if (err) return;
+      const event = parseJson(msg.data);
+      if (!check.keyRevoked.Check(event)) {
+        // Counted and logged once: a stream of bad events must not flood the log.
+        if (ignored++ === 0) log?.warn({ subject: msg.subject }, "guard: ignoring malformed key-revoked event");
+        return;
+      }
+      cache.revoke(event.keyHash.toLowerCase(), event.keyId);
+    },
+  });
+  const status = nc.status() as AsyncIterable<{ type: string }> & { stop?: () => void };
+  (async () => {
+    for await (const s of status) {
+      if (s.type === "reconnect") {
+        cache.clear();
+        log?.warn({ nats: s.type }, "guard: NATS reconnected, verification cache cleared");
+      }
+    }
+  })().catch(() => {});
+  return {
+    stop() {
+      sub.unsubscribe();
+      status.stop?.();
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import type { NatsConnection } from "nats";
+import { check, hashKey, isWellFormedKey, parseJson, subjects, type Topology } from "@riskinmind/contracts";
+import type { VerifyCache } from "./cache";
+
+/** A valid verdict as cached: the cache hands back this very object, so a hit allocates nothing. */
+export type CachedVerdict = Extract<GuardResult, { ok: true }>;
+import type { GuardLogger, GuardResult } from "./types";
+
+type Refusal = Extract<GuardResult, { ok: false }>;
+
+// Built once: the refusals are constants, so refusing costs no allocation.
+export const REFUSED = {
+  missing: { ok: false, code: "INVALID_API_KEY", reason: "missing", message: "Missing API key: send it as 'Authorization: Bearer sk_...' or in the 'x-api-key' header." },
+  malformed: { ok: false, code: "INVALID_API_KEY", reason: "malformed", message: "Invalid API key." },
+  unknown: { ok: false, code: "INVALID_API_KEY", reason: "unknown", message: "Invalid API key." },
+  revoked: { ok: false, code: "INVALID_API_KEY", reason: "revoked", message: "API key has been revoked." },
+  unavailable: { ok: false, code: "VERIFY_UNAVAILABLE", reason: "unavailable", message: "API key verification is unavailable; try again shortly." },
+} as const satisfies Record<string, Refusal>;
+
+export interface VerifierStats {
+  verifyRequests: number;
+  verifyFailures: number;
+  coalesced: number;
+}
+
+/**
+ * Decides whether a key is good: locally when it can (shape, checksum, cache),
+ * over `keys.verify` otherwise. Concurrent checks of one uncached key share a
+ * single request, so a burst on a cold key costs one round trip.
+ */
+export function createVerifier(nc: NatsConnection, topology: Topology, cache: VerifyCache<CachedVerdict>, verifyTimeoutMs: number, log?: GuardLogger) {
+  const subject = subjects(topology).verify;
+  const pending = new Map<string, Promise<GuardResult>>();
+  const counters: VerifierStats = { verifyRequests: 0, verifyFailures: 0, coalesced: 0 };
+  let badReplies = 0;
+
+  async function ask(apiKey: string, hash: string): Promise<GuardResult> {
+    const epoch = cache.epoch;
+    counters.verifyRequests++;
+    let reply: unknown;
+    try {
+      const msg = await nc.request(subject, JSON.stringify({ apiKey }), { timeout: verifyTimeoutMs });
+      reply = parseJson(msg.data);
+    } catch {
+      // Timeout, no responders, connection closed: we cannot decide, which is not "invalid".
+      counters.verifyFailures++;
+      return REFUSED.unavailable;
+    }
+    if (!check.verifyReply.Check(reply)) {
+      counters.verifyFailures++;
+      if (badReplies++ === 0) log?.warn({ subject }, "guard: keys.verify answered with an unexpected shape");
+      return REFUSED.unavailable;
+    }
+    if (reply.valid) {
+      cache.set(hash, { ok: true, keyId: reply.keyId, ownerId: reply.ownerId, cached: true }, Date.now(), epoch);
+      return { ok: true, keyId: reply.keyId, ownerId: reply.ownerId, cached: false };
+    }
+    switch (reply.code) {
+      case "KEY_REVOKED":
+        return REFUSED.revoked;
+      case "VERIFY_UNAVAILABLE":
+        return REFUSED.unavailable;
+      case "MALFORMED":
+        return REFUSED.malformed;
+      default:
+        return REFUSED.unknown;
+    }
+  }
+
+  /** The verdict for a presented key (empty string = none presented). */
+  function check_(apiKey: string): GuardResult | Promise<GuardResult> {
+    if (apiKey === "") return REFUSED.missing;
+    // The checksum refuses typos and junk without touching NATS.
+    if (!isWellFormedKey(apiKey)) return REFUSED.malformed;
+    const hash = hashKey(apiKey).toString("hex");
+    const hit = cache.get(hash, Date.now());
+    if (hit !== undefined) return hit;
+    const inflight = pending.get(hash);
+    if (inflight !== undefined) {
+      counters.coalesced++;
+      return inflight;
+    }
+    const p = ask(apiKey, hash).finally(() => pending.delete(hash));
+    pending.set(hash, p);
+    return p;
+  }
+
+  return { check: check_, counters };
+}
