@@ -1,0 +1,121 @@
+import { Elysia } from "elysia";
+import type { NatsConnection, Subscription } from "nats";
+import { errorBody, subjects, USAGE_CONSUMER } from "@riskinmind/contracts";
+import { httpBasics, type Logger, type Metrics, type Sql } from "@riskinmind/runtime";
+import { topologyOf, type UsageConfig } from "./env";
+import { ensureIngestConsumer, ensureUsageStream } from "./ingest/stream";
+import { Ingestor } from "./ingest/consumer";
+import { serveLogsQueries } from "./logs/responder";
+import { createUsageMetrics } from "./metrics";
+
+export interface UsageServiceDeps {
+  sql: Sql;
+  nc: NatsConnection;
+  log: Logger;
+  metrics: Metrics;
+  config: Pick<UsageConfig, "NATS_SUBJECT_PREFIX" | "USAGE_STREAM" | "INGEST_BATCH_MAX" | "INGEST_BATCH_WAIT_MS" | "USAGE_STREAM_MAX_AGE_HOURS">;
+}
+
+const LAG_POLL_MS = 5000;
+const READY_TIMEOUT_MS = 1000;
+
+/**
+ * The usage service: the JetStream ingest loop, the `usage.logs.query`
+ * responder, and a small HTTP app for /health, /ready and /metrics.
+ * `start()` ensures the stream and consumer (idempotent) and begins work;
+ * `stop()` stops pulling, commits and acks the batch in hand, and stops
+ * answering queries. The NATS connection and pool stay the caller's.
+ */
+export function createUsageService(deps: UsageServiceDeps) {
+  const { sql, nc, log, metrics, config } = deps;
+  const m = createUsageMetrics(metrics);
+  const topo = topologyOf(config);
+  const subj = subjects(topo);
+  let ingestor: Ingestor | undefined;
+  let logsSub: Subscription | undefined;
+  let lagTimer: ReturnType<typeof setInterval> | undefined;
+
+  const app = new Elysia({ normalize: false })
+    .use(httpBasics({ log, metrics }))
+    .get("/health", () => ({ success: true as const, data: { status: "ok", service: "usage" } }))
+    .get("/ready", async ({ set }) => {
+      const [db, bus] = await Promise.all([dbReady(sql), natsReady(nc)]);
+      if (db && bus) return { success: true as const, data: { status: "ready", database: "up", nats: "up" } };
+      set.status = 503;
+      return errorBody(db ? "USAGE_UNAVAILABLE" : "DATABASE_UNAVAILABLE", `Not ready: database ${db ? "up" : "down"}, nats ${bus ? "up" : "down"}.`);
+    })
+    .get("/metrics", async ({ set }) => {
+      set.headers["content-type"] = metrics.registry.contentType;
+      return metrics.registry.metrics();
+    });
+
+  async function pollLag(): Promise<void> {
+    try {
+      const jsm = await nc.jetstreamManager();
+      const info = await jsm.consumers.info(topo.stream, USAGE_CONSUMER);
+      m.consumerLag.set(info.num_pending);
+    } catch {
+      // informational only; the next poll tries again
+    }
+  }
+
+  return {
+    app,
+    async start(): Promise<void> {
+      const jsm = await nc.jetstreamManager();
+      const streamCreated = await ensureUsageStream(jsm, {
+        stream: topo.stream,
+        subject: subj.usageEvents,
+        maxAgeHours: config.USAGE_STREAM_MAX_AGE_HOURS,
+      });
+      await ensureIngestConsumer(jsm, { stream: topo.stream, subject: subj.usageEvents });
+      logsSub = serveLogsQueries({ nc, sql, log, m, subject: subj.logsQuery });
+      ingestor = new Ingestor(
+        { js: nc.jetstream(), sql, log, m },
+        { stream: topo.stream, streamCreated, batchMax: config.INGEST_BATCH_MAX, batchWaitMs: config.INGEST_BATCH_WAIT_MS },
+      );
+      await ingestor.start();
+      void pollLag();
+      lagTimer = setInterval(() => void pollLag(), LAG_POLL_MS);
+      log.info({ stream: topo.stream, subject: subj.usageEvents }, "usage ingestion started");
+    },
+    async stop(): Promise<void> {
+      if (lagTimer) clearInterval(lagTimer);
+      lagTimer = undefined;
+      await ingestor?.stop();
+      ingestor = undefined;
+      if (logsSub && !logsSub.isClosed()) await logsSub.drain().catch(() => {});
+      logsSub = undefined;
+      // Acks are fire-and-forget publishes: make sure the last ones reached the server.
+      if (!nc.isClosed()) await nc.flush().catch(() => {});
+    },
+  };
+}
+export type UsageService = ReturnType<typeof createUsageService>;
+
+async function dbReady(sql: Sql): Promise<boolean> {
+  try {
+    await withTimeout(sql`select 1`.execute(), READY_TIMEOUT_MS);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function natsReady(nc: NatsConnection): Promise<boolean> {
+  if (nc.isClosed()) return false;
+  try {
+    await withTimeout(nc.flush(), READY_TIMEOUT_MS);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => (t = setTimeout(() => reject(new Error("timeout")), ms))),
+  ]).finally(() => clearTimeout(t));
+}

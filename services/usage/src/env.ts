@@ -1,0 +1,31 @@
+import { z } from "zod";
+import { field, natsFields, parseConfig } from "@riskinmind/runtime";
+import type { Topology } from "@riskinmind/contracts";
+
+/** The usage service's environment, parsed once at start. */
+export const UsageEnv = z.object({
+  DATABASE_URL: field.url(["postgres:", "postgresql:"]),
+  ...natsFields,
+  /** HTTP serves /health, /ready and /metrics only; logs are read over NATS. */
+  PORT: field.port(3001),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  LOG_LEVEL: field.logLevel(),
+  /** A batch is written when it holds this many events... */
+  INGEST_BATCH_MAX: field.int(500, 1, 10_000),
+  /** ...or this long after its first event, whichever comes first. */
+  INGEST_BATCH_WAIT_MS: field.int(5, 0, 10_000),
+  /** How long JetStream keeps events: the buffer that covers a database outage. */
+  USAGE_STREAM_MAX_AGE_HOURS: field.int(168, 1, 24 * 365),
+  DB_POOL_MAX: field.int(10, 1, 200),
+});
+export type UsageConfig = z.infer<typeof UsageEnv>;
+
+/** Parses the environment (exits with one line on a bad value). */
+export function loadUsageConfig(env: Record<string, string | undefined> = process.env): UsageConfig {
+  return parseConfig(UsageEnv, env);
+}
+
+/** NATS names this deployment uses. */
+export function topologyOf(config: Pick<UsageConfig, "NATS_SUBJECT_PREFIX" | "USAGE_STREAM">): Topology {
+  return { prefix: config.NATS_SUBJECT_PREFIX, stream: config.USAGE_STREAM };
+}

@@ -1,0 +1,94 @@
+import type { Sql } from "@riskinmind/runtime";
+import type { IngestEvent } from "./parse";
+
+/** Conflicts another replica's concurrent batch can cause; the batch is simply retried. */
+const RETRYABLE = new Set(["23505", "40P01", "40001"]);
+const MAX_ATTEMPTS = 5;
+
+/**
+ * Writes a batch in one transaction and returns how many rows it added.
+ * Events already stored (or repeated within the batch) are dropped, so a
+ * redelivered message is harmless. Each owner's counter is bumped once and
+ * the new rows take seqs total-n+1..total, keeping seq gap-free so log pages
+ * are pure arithmetic.
+ */
+export async function writeBatch(sql: Sql, events: IngestEvent[]): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await writeOnce(sql, events);
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? "";
+      if (!RETRYABLE.has(code) || attempt >= MAX_ATTEMPTS) throw err;
+      await Bun.sleep(attempt * 5);
+    }
+  }
+}
+
+async function writeOnce(sql: Sql, events: IngestEvent[]): Promise<number> {
+  const unique = new Map<string, IngestEvent>();
+  for (const e of events) if (!unique.has(e.key)) unique.set(e.key, e);
+  if (unique.size === 0) return 0;
+
+  return sql.begin(async (tx) => {
+    const existing = await tx<{ event_key: string }[]>`
+      select event_key from usage.events where event_key = any(${[...unique.keys()]}::text[])`;
+    for (const row of existing) unique.delete(row.event_key);
+    if (unique.size === 0) return 0;
+
+    // Per owner, in (timestamp, key) order: in-order traffic reads in time order.
+    const byOwner = new Map<string, IngestEvent[]>();
+    for (const e of unique.values()) {
+      const list = byOwner.get(e.ownerId);
+      if (list) list.push(e);
+      else byOwner.set(e.ownerId, [e]);
+    }
+    // Owners locked in sorted order so two replicas' batches cannot deadlock.
+    const owners = [...byOwner.keys()].sort();
+    const counts = owners.map((o) => byOwner.get(o)!.length);
+    const totals = await tx<{ owner_id: string; total: string }[]>`
+      insert into usage.owner_counters (owner_id, total)
+      select * from unnest(${owners}::text[], ${counts}::int8[])
+      on conflict (owner_id) do update set total = usage.owner_counters.total + excluded.total
+      returning owner_id, total`;
+
+    const rows: { e: IngestEvent; seq: number }[] = [];
+    for (const { owner_id, total } of totals) {
+      const list = byOwner.get(owner_id)!;
+      list.sort((a, b) => a.ts - b.ts || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      const first = Number(total) - list.length + 1;
+      for (let i = 0; i < list.length; i++) rows.push({ e: list[i]!, seq: first + i });
+    }
+    // Inserted in event_key order: two batches racing on the same keys then
+    // wait on each other in one direction only (no unique-index deadlock).
+    rows.sort((a, b) => (a.e.key < b.e.key ? -1 : a.e.key > b.e.key ? 1 : 0));
+
+    const n = rows.length;
+    const ownerCol = new Array<string>(n);
+    const seqCol = new Array<number>(n);
+    const keyCol = new Array<string>(n);
+    const keyIdCol = new Array<string>(n);
+    const endpointCol = new Array<string>(n);
+    const methodCol = new Array<string>(n);
+    const statusCol = new Array<number>(n);
+    const tsCol = new Array<string>(n);
+    const durCol = new Array<number | null>(n);
+    for (let i = 0; i < n; i++) {
+      const { e, seq } = rows[i]!;
+      ownerCol[i] = e.ownerId;
+      seqCol[i] = seq;
+      keyCol[i] = e.key;
+      keyIdCol[i] = e.keyId;
+      endpointCol[i] = e.endpoint;
+      methodCol[i] = e.method;
+      statusCol[i] = e.statusCode;
+      tsCol[i] = new Date(e.ts).toISOString();
+      durCol[i] = e.durationMs;
+    }
+    await tx`
+      insert into usage.events (owner_id, seq, event_key, key_id, endpoint, method, status_code, ts, duration_ms)
+      select * from unnest(
+        ${ownerCol}::text[], ${seqCol}::int8[], ${keyCol}::text[], ${keyIdCol}::text[], ${endpointCol}::text[],
+        ${methodCol}::text[], ${statusCol}::int4[], ${tsCol}::timestamptz[], ${durCol}::float8[])`;
+    return n;
+  }) as Promise<number>;
+}
