@@ -3,7 +3,7 @@ import { USAGE_CONSUMER } from "@riskinmind/contracts";
 import { isDbUnavailable, type Logger, type Sql } from "@riskinmind/runtime";
 import type { UsageMetrics } from "../metrics";
 import { parseUsageMessage, type IngestEvent, type InvalidReason } from "./parse";
-import { writeBatch } from "./writer";
+import { writeBatch, type SeqOrder } from "./writer";
 
 export interface IngestOptions {
   stream: string;
@@ -43,6 +43,8 @@ export class Ingestor {
   private wake: () => void = () => {};
   private readonly stopped = new Promise<void>((r) => (this.wake = r));
   private done: Promise<void> | undefined;
+  /** Resolves when the latest batch holds its counter rows (see SeqOrder). */
+  private counterTurn: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly deps: { js: JetStreamClient; sql: Sql; log: Logger; m: UsageMetrics },
@@ -122,20 +124,25 @@ export class Ingestor {
     this.timer = undefined;
     const batch = this.batch;
     this.batch = { entries: [], size: 0 };
-    const p: Promise<void> = this.commit(batch).finally(() => {
+    const prev = this.counterTurn;
+    let release!: () => void;
+    this.counterTurn = new Promise<void>((r) => (release = r));
+    const order: SeqOrder = { turn: () => prev, done: release };
+    const p: Promise<void> = this.commit(batch, order).finally(() => {
+      release();
       this.inflight.delete(p);
       this.maybeFlush();
     });
     this.inflight.add(p);
   }
 
-  private async commit(batch: Batch): Promise<void> {
+  private async commit(batch: Batch, order: SeqOrder): Promise<void> {
     const wait = this.pausedUntil - Date.now();
     if (wait > 0 && !this.stopping) await Promise.race([Bun.sleep(wait), this.stopped]);
     const started = performance.now();
     try {
       const events = batch.entries.length === 1 ? batch.entries[0]!.events : batch.entries.flatMap((e) => e.events);
-      const added = await writeBatch(this.deps.sql, events);
+      const added = await writeBatch(this.deps.sql, events, order);
       for (const e of batch.entries) e.msg.ack();
       this.deps.m.ingested.inc(added);
       this.deps.m.batchSize.observe(batch.size);
@@ -143,6 +150,7 @@ export class Ingestor {
       if (this.backoffMs > 0) this.deps.log.info("usage database reachable again; ingestion resumed");
       this.backoffMs = 0;
     } catch (err) {
+      order.done();
       if (isCausedByData(err)) await this.isolate(batch);
       else this.pause(batch, err);
     }

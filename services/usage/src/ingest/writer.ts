@@ -12,10 +12,10 @@ const MAX_ATTEMPTS = 5;
  * the new rows take seqs total-n+1..total, keeping seq gap-free so log pages
  * are pure arithmetic.
  */
-export async function writeBatch(sql: Sql, events: IngestEvent[]): Promise<number> {
+export async function writeBatch(sql: Sql, events: IngestEvent[], order?: SeqOrder): Promise<number> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await writeOnce(sql, events);
+      return await writeOnce(sql, events, order);
     } catch (err) {
       const code = (err as { code?: string }).code ?? "";
       if (!RETRYABLE.has(code) || attempt >= MAX_ATTEMPTS) throw err;
@@ -24,16 +24,34 @@ export async function writeBatch(sql: Sql, events: IngestEvent[]): Promise<numbe
   }
 }
 
-async function writeOnce(sql: Sql, events: IngestEvent[]): Promise<number> {
+/**
+ * Lets batches written concurrently take their seqs in the order they were
+ * formed: a batch bumps the counters only after the batch before it has, so
+ * "most recently recorded" stays the order the messages arrived in.
+ */
+export interface SeqOrder {
+  /** Resolves when the previous batch holds its counter rows (or gave up). */
+  turn(): Promise<void>;
+  /** Called once this batch holds its counter rows. */
+  done(): void;
+}
+
+async function writeOnce(sql: Sql, events: IngestEvent[], order?: SeqOrder): Promise<number> {
   const unique = new Map<string, IngestEvent>();
   for (const e of events) if (!unique.has(e.key)) unique.set(e.key, e);
-  if (unique.size === 0) return 0;
+  if (unique.size === 0) {
+    order?.done();
+    return 0;
+  }
 
   return sql.begin(async (tx) => {
     const existing = await tx<{ event_key: string }[]>`
       select event_key from usage.events where event_key = any(${[...unique.keys()]}::text[])`;
     for (const row of existing) unique.delete(row.event_key);
-    if (unique.size === 0) return 0;
+    if (unique.size === 0) {
+      order?.done();
+      return 0;
+    }
 
     // Per owner, in (timestamp, key) order: in-order traffic reads in time order.
     const byOwner = new Map<string, IngestEvent[]>();
@@ -45,11 +63,13 @@ async function writeOnce(sql: Sql, events: IngestEvent[]): Promise<number> {
     // Owners locked in sorted order so two replicas' batches cannot deadlock.
     const owners = [...byOwner.keys()].sort();
     const counts = owners.map((o) => byOwner.get(o)!.length);
+    await order?.turn();
     const totals = await tx<{ owner_id: string; total: string }[]>`
       insert into usage.owner_counters (owner_id, total)
       select * from unnest(${owners}::text[], ${counts}::int8[])
       on conflict (owner_id) do update set total = usage.owner_counters.total + excluded.total
       returning owner_id, total`;
+    order?.done();
 
     const rows: { e: IngestEvent; seq: number }[] = [];
     for (const { owner_id, total } of totals) {
