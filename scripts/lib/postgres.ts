@@ -13,6 +13,11 @@ export interface EmbeddedPostgresOptions {
   /** The cluster's data directory (created when missing). */
   dir: string;
   port: number;
+  /**
+   * Throwaway data (test runs): fsync and synchronous commit off. Semantics
+   * (transactions, locks, COPY) are unchanged; only crash durability goes.
+   */
+  throwaway?: boolean;
   /** Receives the server's own log lines (default: dropped). */
   onLog?: (line: string) => void;
 }
@@ -86,7 +91,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     createPostgresUser: isRoot,
     initdbFlags: ["--encoding=UTF8", "--no-sync"],
     // Loopback TCP only; no Unix socket, so two clusters never fight over /tmp/.s.PGSQL.<port>.
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=200"],
+    postgresFlags: [
+      ...["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=200"],
+      ...(opts.throwaway ? ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"] : []),
+    ],
     onLog: (m: unknown) => log(String(m).trimEnd()),
     onError: (m: unknown) => log(String(m instanceof Error ? m.message : m).trimEnd()),
   });
