@@ -110,6 +110,7 @@ const childEnv = (port: number): Record<string, string | undefined> => ({
   JWT_SECRET: jwtSecret,
   PORT: String(port),
   LOG_LEVEL: env.LOG_LEVEL,
+  HOST: env.HOST,
 });
 
 for (const [svc, port] of services) {

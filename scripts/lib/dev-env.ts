@@ -21,6 +21,8 @@ const devSchema = z.object({
   DATABASE_URL: optionalUrl(["postgres:", "postgresql:"]),
   NATS_URL: optionalUrl(["nats:", "tls:", "ws:", "wss:"]),
   LOG_LEVEL: field.logLevel(),
+  /** Where the services listen; loopback by default so a dev stack is not reachable from the network. */
+  HOST: z.string().min(1).default("127.0.0.1"),
 });
 
 export type DevEnv = z.infer<typeof devSchema>;

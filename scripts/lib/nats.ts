@@ -20,10 +20,10 @@ export const NATS_INSTALL_HELP = [
 ].join("\n");
 
 /** Path of the nats-server binary, or undefined when none is installed. */
-export function findNatsServer(): string | undefined {
-  const onPath = Bun.which("nats-server");
+export function findNatsServer(path = process.env.PATH ?? "", dirs: readonly string[] = SEARCH_DIRS): string | undefined {
+  const onPath = Bun.which("nats-server", { PATH: path });
   if (onPath) return onPath;
-  return SEARCH_DIRS.map((d) => `${d}/nats-server`).find((p) => existsSync(p));
+  return dirs.map((d) => `${d}/nats-server`).find((p) => existsSync(p));
 }
 
 export interface RunningNats {
