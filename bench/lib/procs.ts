@@ -1,0 +1,50 @@
+/**
+ * The processes under test. Services run as child processes, as in
+ * production: the requester/load generator's CPU stays separate and
+ * measurable, and the echo/hello baselines are one process each too
+ * (same number of processes on both sides of every ratio).
+ */
+import { freePort, spawnChild, startService, waitFor, JWT_SECRET, type Child } from "../../test/support/harness";
+import type { Topology } from "@riskinmind/contracts";
+
+export interface Proc {
+  child: Child;
+  port: number;
+  url: string;
+}
+
+export function serviceEnv(dbUrl: string, topo: Topology, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? "",
+    HOME: process.env.HOME ?? "/root",
+    DATABASE_URL: dbUrl,
+    NATS_URL: natsUrl(),
+    NATS_SUBJECT_PREFIX: topo.prefix,
+    USAGE_STREAM: topo.stream,
+    JWT_SECRET,
+    LOG_LEVEL: "warn",
+    ...extra,
+  };
+}
+
+export function natsUrl(): string {
+  return process.env.NATS_URL ?? "nats://127.0.0.1:4222";
+}
+
+async function start(entry: string, env: Record<string, string>): Promise<Proc> {
+  const port = freePort();
+  const child = await startService(entry, env, port, 30_000);
+  return { child, port, url: `http://127.0.0.1:${port}` };
+}
+
+export const startKeys = (env: Record<string, string>) => start("services/keys/src/main.ts", env);
+export const startUsage = (env: Record<string, string>) => start("services/usage/src/main.ts", env);
+export const startHello = (env: Record<string, string>) => start("bench/fixtures/hello.ts", env);
+export const startGuarded = (env: Record<string, string>) => start("bench/fixtures/guarded.ts", env);
+
+/** The echo responder on `subject`; ready once it prints so. */
+export async function startEcho(env: Record<string, string>, subject: string): Promise<Child> {
+  const child = spawnChild(["bun", "bench/fixtures/echo.ts"], { ...env, ECHO_SUBJECT: subject });
+  await waitFor(() => child.output().includes("ready"), 15_000, "echo responder");
+  return child;
+}

@@ -1,0 +1,110 @@
+/**
+ * `bun run bench [-- --quick] [-- --json]`: sets up its own database and NATS
+ * names, starts the real services as child processes, loads the data, runs
+ * every row group against its baseline measured in the same run, prints a
+ * markdown table (and with --json the rows as one JSON array on the last
+ * line of stdout), and cleans up. Progress goes to stderr.
+ */
+import { connect } from "nats";
+import { subjects } from "@riskinmind/contracts";
+import { FULL, QUICK, topologyFor, type Ctx } from "./lib/context";
+import { benchSql, createBenchDb } from "./lib/db";
+import { growUsage, loadKeys } from "./lib/data";
+import { httpLoadTool } from "./lib/http-load";
+import { runTag } from "./lib/keys";
+import { natsUrl, serviceEnv, startEcho, startHello, startKeys, startUsage } from "./lib/procs";
+import { failedRow, markdown, jsonLine, type Row } from "./lib/table";
+import { verifyRows } from "./cases/verify";
+import { guardRows } from "./cases/guard";
+import { ingestRows } from "./cases/ingest";
+import { logsRows } from "./cases/logs";
+import { managementRows } from "./cases/management";
+import { growthRows, measureGrowthPoint, type GrowthPoint } from "./cases/growth";
+import { revocationRows } from "./cases/revocation";
+
+const args = new Set(process.argv.slice(2));
+const sizes = args.has("--quick") ? QUICK : FULL;
+const started = performance.now();
+const log = (msg: string) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(1)}s] ${msg}\n`);
+
+async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  const t = performance.now();
+  const out = await fn();
+  log(`${what}: ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  return out;
+}
+
+const tag = runTag();
+const topo = topologyFor(tag);
+const db = await createBenchDb();
+const sql = benchSql(db.url);
+const nc = await connect({ servers: natsUrl(), name: "bench" });
+const env = serviceEnv(db.url, topo);
+const rows: Row[] = [];
+const cleanups: (() => Promise<unknown>)[] = [];
+let failed = 0;
+
+/** Runs one row group; a failure becomes a visible "not measured" row, not a crash. */
+async function group(name: string, unit: string, fn: () => Promise<Row[]>): Promise<void> {
+  try {
+    rows.push(...(await timed(name, fn)));
+  } catch (e) {
+    failed++;
+    log(`${name} FAILED: ${(e as Error).stack ?? e}`);
+    rows.push(failedRow(`${name}: not measured (${(e as Error).message.split("\n")[0]!.slice(0, 120)})`, unit));
+  }
+}
+
+try {
+  log(`db ${db.name}, subjects ${topo.prefix}*, stream ${topo.stream}, ${args.has("--quick") ? "quick" : "full"} sizes, HTTP load by ${httpLoadTool()}`);
+  const [keys, usage, hello] = await timed("start keys, usage, hello", () => Promise.all([startKeys(env), startUsage(env), startHello(env)]));
+  cleanups.push(() => keys.child.kill(), () => usage.child.kill(), () => hello.child.kill());
+  const echoSubject = `${topo.prefix}bench.echo`;
+  const echo = await startEcho(env, echoSubject);
+  cleanups.push(() => echo.kill());
+  const ctx: Ctx = { sizes, db, sql, nc, topo, subj: subjects(topo), env, tag, usageShape: { heavyOwner: "heavy_owner", owners: 1000 }, keys, usage, hello, echo, echoSubject, log };
+
+  await timed(`load ${sizes.keysSmall} keys`, () => loadKeys(sql, tag, 0, sizes.keysSmall));
+  await timed(`load ${sizes.rowsSmall} usage rows`, () => growUsage(sql, ctx.usageShape, 0, sizes.rowsSmall));
+  let small: GrowthPoint | null = null;
+  try {
+    small = await timed("growth point (small)", () => measureGrowthPoint(ctx, sizes.keysSmall, sizes.rowsSmall));
+  } catch (e) {
+    log(`growth point (small) FAILED: ${(e as Error).message}`);
+  }
+  await timed(`load keys up to ${sizes.keys}`, () => loadKeys(sql, tag, sizes.keysSmall, sizes.keys));
+  await timed(`load usage rows up to ${sizes.rows}`, () => growUsage(sql, ctx.usageShape, sizes.rowsSmall, sizes.rows));
+  // A bulk-loaded table is vacuumed and checkpointed before timing, as a
+  // production table would be, so autovacuum and checkpoints stay out of the numbers.
+  await timed("vacuum analyze + checkpoint", async () => {
+    await sql`vacuum analyze keys.api_keys`;
+    await sql`vacuum analyze usage.events`;
+    await sql`checkpoint`;
+  });
+
+  await group("verify", "req/s", () => verifyRows(ctx));
+  await group("growth", "ms", async () => {
+    if (!small) throw new Error("small growth point failed");
+    return growthRows(small, await measureGrowthPoint(ctx, sizes.keys, sizes.rows));
+  });
+  await group("guard", "req/s", () => guardRows(ctx));
+  await group("ingest", "events/s", () => ingestRows(ctx));
+  await group("logs", "ms", () => logsRows(ctx));
+  await group("management", "req/s", () => managementRows(ctx));
+  await group("revocation", "ms", () => revocationRows(ctx));
+} catch (e) {
+  failed++;
+  log(`setup FAILED: ${(e as Error).stack ?? e}`);
+} finally {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+  const jsm = await nc.jetstreamManager().catch(() => null);
+  await jsm?.streams.delete(topo.stream).catch(() => {});
+  await nc.close();
+  await sql.end({ timeout: 5 });
+  await db.drop().catch((e) => log(`could not drop ${db.name}: ${(e as Error).message}`));
+  log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+console.log(markdown(rows));
+if (args.has("--json")) console.log(jsonLine(rows));
+process.exit(failed ? 1 : 0);
