@@ -7,7 +7,7 @@
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { AckPolicy, StorageType, type NatsConnection } from "nats";
-import { MAX_EVENTS_PER_MESSAGE, type UsageEvent } from "@riskinmind/contracts";
+import { MAX_EVENTS_PER_MESSAGE, USAGE_CONSUMER, type UsageEvent } from "@riskinmind/contracts";
 import type { Ctx } from "../lib/context";
 import { row, type Row } from "../lib/table";
 
@@ -46,6 +46,7 @@ export async function ingestRows(ctx: Ctx): Promise<Row[]> {
   const msgs = messages(evs);
   const owners = Array.from({ length: OWNERS }, (_, j) => `ing_${j}`);
 
+  await waitUsageIdle(ctx);
   // End to end: publish, then watch the owners' counters (updated in the
   // same transaction as the rows) reach n; the row count is checked after.
   const t0 = performance.now();
@@ -71,6 +72,18 @@ export async function ingestRows(ctx: Ctx): Promise<Row[]> {
     row(`ingest: end to end vs raw JetStream consume (fetch, parse, ack) of the same messages`, e2e, "events/s", consume),
     row(`ingest: publisher, ${MAX_EVENTS_PER_MESSAGE} events a message, pipelined`, (n / (tPub - t0)) * 1000, "events/s"),
   ];
+}
+
+/** Waits until the usage service has nothing pending, so earlier rows' events do not count against this one. */
+async function waitUsageIdle(ctx: Ctx): Promise<void> {
+  const jsm = await ctx.nc.jetstreamManager();
+  const deadline = performance.now() + 120_000;
+  for (;;) {
+    const info = await jsm.consumers.info(ctx.topo.stream, USAGE_CONSUMER);
+    if (info.num_pending === 0 && info.num_ack_pending === 0) return;
+    if (performance.now() > deadline) throw new Error(`usage consumer still busy: ${info.num_pending} pending`);
+    await Bun.sleep(50);
+  }
 }
 
 /** One COPY stream of the same rows into usage.events (owners of its own); rows/s of the COPY alone. */
@@ -109,7 +122,9 @@ async function rawConsume(ctx: Ctx, msgs: Uint8Array[]): Promise<number> {
     let seen = 0;
     const t = performance.now();
     while (seen < msgs.length) {
-      const batch = await consumer.fetch({ max_messages: 100, expires: 2000 });
+      if (performance.now() - t > 60_000) throw new Error(`raw consume: ${seen} of ${msgs.length} messages after 60 s`);
+      // Ask for no more than remain: a fetch waits for its full count or its expiry.
+      const batch = await consumer.fetch({ max_messages: Math.min(100, msgs.length - seen), expires: 2000 });
       for await (const m of batch) {
         events += (JSON.parse(new TextDecoder().decode(m.data)) as unknown[]).length;
         m.ack();

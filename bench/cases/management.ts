@@ -4,6 +4,9 @@ import type { Ctx } from "../lib/context";
 import { httpLoad } from "../lib/http-load";
 import { keyOwner } from "../lib/keys";
 import { row, type Row } from "../lib/table";
+import { alternate, combine } from "../lib/alternate";
+
+const ROUNDS = 3;
 
 export async function managementRows(ctx: Ctx): Promise<Row[]> {
   const jwt = await token(keyOwner(2));
@@ -11,8 +14,10 @@ export async function managementRows(ctx: Ctx): Promise<Row[]> {
   const headers = { authorization: `Bearer ${jwt}` };
   const res = await fetch(url, { headers });
   if (res.status !== 200) throw new Error(`GET /api/v1/keys/ answered ${res.status}: ${await res.text()}`);
-  const hello = await httpLoad({ url: `${ctx.hello.url}/hello`, headers, durationS: ctx.sizes.httpS });
-  const mgmt = await httpLoad({ url, headers, durationS: ctx.sizes.httpS });
+  const d = ctx.sizes.httpS / ROUNDS;
+  const [helloRounds, mgmtRounds] = await alternate(ROUNDS, () => httpLoad({ url: `${ctx.hello.url}/hello`, headers, durationS: d }), () => httpLoad({ url, headers, durationS: d }));
+  const hello = combine(helloRounds);
+  const mgmt = combine(mgmtRounds);
   ctx.log(`management: ${mgmt.rps.toFixed(0)}/s (p99 ${mgmt.p99} ms) vs hello ${hello.rps.toFixed(0)}/s (p99 ${hello.p99} ms)`);
   const note = mgmt.errors ? ` (${mgmt.errors} non-2xx/errors)` : "";
   return [

@@ -20,15 +20,15 @@ export interface Sizes {
   cold: number;
   /** Events for the ingest rows. */
   ingest: number;
-  /** Seconds of HTTP load per measurement, ms of NATS load per measurement. */
+  /** Seconds of HTTP load and ms of NATS load per measurement, split over alternating rounds (whole seconds for wrk). */
   httpS: number;
   natsMs: number;
   /** Sequential requests per latency median. */
   samples: number;
 }
 
-export const FULL: Sizes = { keys: 1_000_000, keysSmall: 10_000, rows: 10_000_000, rowsSmall: 100_000, hot: 10_000, cold: 20_000, ingest: 200_000, httpS: 5, natsMs: 3000, samples: 300 };
-export const QUICK: Sizes = { keys: 100_000, keysSmall: 10_000, rows: 1_000_000, rowsSmall: 100_000, hot: 10_000, cold: 5_000, ingest: 50_000, httpS: 2, natsMs: 1200, samples: 100 };
+export const FULL: Sizes = { keys: 1_000_000, keysSmall: 10_000, rows: 10_000_000, rowsSmall: 100_000, hot: 10_000, cold: 20_000, ingest: 200_000, httpS: 6, natsMs: 3000, samples: 300 };
+export const QUICK: Sizes = { keys: 100_000, keysSmall: 10_000, rows: 1_000_000, rowsSmall: 100_000, hot: 10_000, cold: 5_000, ingest: 50_000, httpS: 3, natsMs: 1500, samples: 100 };
 
 export interface Ctx {
   sizes: Sizes;

@@ -53,7 +53,7 @@ function ms(v: string, unit: string): number {
 }
 
 async function wrk(o: HttpLoadOptions): Promise<HttpLoadResult> {
-  const args = [WRK, "-t2", `-c${o.connections ?? 64}`, `-d${o.durationS ?? 5}s`, "--latency", "--timeout", "5s"];
+  const args = [WRK, "-t2", `-c${o.connections ?? 64}`, `-d${Math.max(1, Math.round(o.durationS ?? 5))}s`, "--latency", "--timeout", "5s"];
   for (const [k, v] of Object.entries(o.headers ?? {})) args.push("-H", `${k}: ${v}`);
   args.push(o.url);
   const { out, cpuShare } = await spawnTimed(args);
@@ -79,7 +79,7 @@ async function wrk(o: HttpLoadOptions): Promise<HttpLoadResult> {
 
 async function autocannon(o: HttpLoadOptions): Promise<HttpLoadResult> {
   const bin = `${import.meta.dir}/../../node_modules/autocannon/autocannon.js`;
-  const args = ["bun", bin, "--json", "-c", String(o.connections ?? 64), "-d", String(o.durationS ?? 5)];
+  const args = ["bun", bin, "--json", "-c", String(o.connections ?? 64), "-d", String(Math.max(1, Math.round(o.durationS ?? 5)))];
   for (const [k, v] of Object.entries(o.headers ?? {})) args.push("-H", `${k}=${v}`);
   args.push(o.url);
   const { out, cpuShare } = await spawnTimed(args);

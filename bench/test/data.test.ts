@@ -28,8 +28,8 @@ describe("loadKeys", () => {
   test("COPYs active keys whose stored hash is the product's hash of the plaintext, in two stages", async () => {
     await loadKeys(sql, tag, 0, 500);
     await loadKeys(sql, tag, 500, 1200);
-    const [{ n }] = await sql`select count(*)::int as n from keys.api_keys where status = 'ACTIVE'`;
-    expect(n).toBe(1200);
+    const [r0] = await sql<{ n: number }[]>`select count(*)::int as n from keys.api_keys where status = 'ACTIVE'`;
+    expect(r0!.n).toBe(1200);
     for (const i of [0, 499, 500, 1199]) {
       const [r] = await sql`select owner_id, key_last4 from keys.api_keys where key_hash = ${hashKey(benchKey(tag, i))}`;
       expect(r).toEqual({ owner_id: keyOwner(i), key_last4: benchKey(tag, i).slice(-4) });
