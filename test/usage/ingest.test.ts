@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { waitFor } from "../support/harness";
-import { event, metricValue, usageFixture, type RunningService, type UsageFixture } from "./support";
+import { captureLogger, event, metricValue, usageFixture, type RunningService, type UsageFixture } from "./support";
 
 let f: UsageFixture;
 let svc: RunningService;
@@ -90,6 +90,28 @@ describe("usage ingestion", () => {
       const info = await jsm.consumers.info(f.topo.stream, "usage-ingest");
       return info.num_ack_pending === 0 && info.num_pending === 0;
     }, 10_000, "consumer drained");
+  }, 30_000);
+
+  test("a refused message is logged once, with sizes and reasons but none of its contents", async () => {
+    const { log, lines } = captureLogger();
+    const f2 = await usageFixture();
+    try {
+      await f2.startService({ log });
+      const secret = "sk_live_" + "Z".repeat(49);
+      await f2.publishRaw(`{"apiKey":"${secret}", broken`);
+      await f2.publish([event({ ownerId: secret, statusCode: 42 }), event({ ownerId: "visible-owner", endpoint: `/${secret}` })]);
+      await waitFor(() => lines.filter((l) => l.includes("refused")).length >= 2, 10_000, "two warn lines");
+      const refused = lines.filter((l) => l.includes("refused"));
+      expect(refused).toHaveLength(2);
+      for (const l of refused) {
+        expect(JSON.parse(l).level).toBe("warn");
+        expect(l).not.toContain(secret);
+        expect(l).not.toContain("visible-owner");
+      }
+      expect(refused.join("\n")).toContain('"not_json"');
+    } finally {
+      await f2.cleanup();
+    }
   }, 30_000);
 
   test("ingested events and batch sizes show in /metrics", async () => {

@@ -5,7 +5,7 @@
 import { connect, type NatsConnection } from "nats";
 import postgres from "postgres";
 import { subjects, type Topology, type UsageEvent } from "@riskinmind/contracts";
-import { createLogger, createMetrics, migrate, type Sql } from "@riskinmind/runtime";
+import { createLogger, createMetrics, migrate, type Logger, type Sql } from "@riskinmind/runtime";
 import { createUsageService, type UsageService } from "../../services/usage/src/app";
 import { createTestDb, natsUrl, testTopology, type TestDb } from "../support/harness";
 
@@ -18,7 +18,7 @@ export interface UsageFixture {
   nc: NatsConnection;
   subject: string;
   /** Builds and starts an in-process usage service (stopped by cleanup). */
-  startService(opts?: { batchMax?: number; batchWaitMs?: number }): Promise<RunningService>;
+  startService(opts?: { batchMax?: number; batchWaitMs?: number; log?: Logger }): Promise<RunningService>;
   publish(payload: unknown): Promise<number>;
   publishRaw(data: string | Uint8Array): Promise<number>;
   count(where?: string): Promise<number>;
@@ -55,7 +55,7 @@ export async function usageFixture(): Promise<UsageFixture> {
       const service = createUsageService({
         sql: ssql,
         nc,
-        log: createLogger("usage", "silent"),
+        log: opts.log ?? createLogger("usage", "silent"),
         metrics,
         config: {
           NATS_SUBJECT_PREFIX: topo.prefix,
@@ -129,4 +129,11 @@ export async function metricValue(metrics: ReturnType<typeof createMetrics>, nam
     .filter((v) => Object.entries(labels).every(([k, val]) => (v.labels as Record<string, unknown>)[k] === val))
     .filter((v) => !("metricName" in v) || v.metricName === name)
     .reduce((s, v) => s + v.value, 0);
+}
+
+/** A logger whose JSON lines land in `lines`, for assertions on what is logged. */
+export function captureLogger(): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const log = createLogger("usage", "info", { write: (s: string) => void lines.push(s) });
+  return { log, lines };
 }
