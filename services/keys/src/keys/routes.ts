@@ -1,5 +1,5 @@
 import { Elysia, t } from "elysia";
-import { CurrentKeyResponse, GenerateBody, GenerateResponse, REGENERATED_MESSAGE, REVOKED_MESSAGE, RegenerateResponse, RevokeResponse } from "@riskinmind/contracts";
+import { AppError, CurrentKeyResponse, GenerateBody, GenerateResponse, REGENERATED_MESSAGE, REVOKED_MESSAGE, RegenerateResponse, RevokeResponse } from "@riskinmind/contracts";
 import type { Sql } from "@riskinmind/runtime";
 import { jwtAuth } from "../auth/jwt";
 import { BEARER, errorResponses } from "../docs";
@@ -9,6 +9,12 @@ import { generateKey } from "./generate";
 import type { KeyVerbDeps } from "./issue";
 import { regenerateKey } from "./regenerate";
 import { revokeKey } from "./revoke";
+
+// t.Optional lets a JSON `null` through as "no body"; a body, when sent, must be an object.
+const labelOf = (body: { label?: string } | null | undefined): string | null => {
+  if (body === null) throw new AppError("VALIDATION_ERROR", "Invalid body: expected a JSON object or no body.");
+  return labelOf(body);
+};
 
 export interface KeyRoutesDeps extends KeyVerbDeps {
   sql: Sql;
@@ -31,7 +37,7 @@ export function keyRoutes(deps: KeyRoutesDeps) {
       "/generate",
       async ({ ownerId, body, status }) => {
         deps.limiter.take(ownerId);
-        return status(201, { success: true as const, data: await generateKey(deps, ownerId, body?.label ?? null) });
+        return status(201, { success: true as const, data: await generateKey(deps, ownerId, labelOf(body)) });
       },
       {
         body: t.Optional(GenerateBody),
@@ -43,7 +49,7 @@ export function keyRoutes(deps: KeyRoutesDeps) {
       "/regenerate",
       async ({ ownerId, body }) => {
         deps.limiter.take(ownerId);
-        const data = await regenerateKey(deps, ownerId, body?.label ?? null);
+        const data = await regenerateKey(deps, ownerId, labelOf(body));
         return { success: true as const, data: { ...data, message: REGENERATED_MESSAGE } };
       },
       {
