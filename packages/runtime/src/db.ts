@@ -13,13 +13,13 @@ export function isDbUnavailable(err: unknown): boolean {
 }
 
 /** A postgres.js pool with short connect timeouts, so an outage fails fast. */
-export function createSql(url: string, opts: { max?: number; connectTimeoutS?: number } = {}): Sql {
+export function createSql(url: string, opts: { max?: number; connectTimeoutS?: number; name?: string } = {}): Sql {
   return postgres(url, {
     max: opts.max ?? 10,
     connect_timeout: opts.connectTimeoutS ?? 2,
     idle_timeout: 30,
     prepare: true,
     onnotice: () => {},
-    connection: { application_name: "riskinmind-keys" },
+    connection: { application_name: opts.name ?? "riskinmind" },
   });
 }
