@@ -112,7 +112,7 @@ describe("bun run dev", () => {
     expect(dev.output()).toContain("started on existing data");
     const w = walkthrough(dev.output());
     const auth = { authorization: `Bearer ${w.token}` };
-    const active = await (await fetch(`http://127.0.0.1:${ports.KEYS_PORT}/api/v1/keys/`, { headers: auth })).json();
+    const active = (await (await fetch(`http://127.0.0.1:${ports.KEYS_PORT}/api/v1/keys/`, { headers: auth })).json()) as { data: { keyId: string } };
     expect(active.data.keyId).toBe(keyId);
     const logs = JSON.parse(await runLine(w.logs!, { TOKEN: w.token! }));
     expect(logs.meta.total).toBeGreaterThanOrEqual(1);

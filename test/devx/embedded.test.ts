@@ -30,8 +30,8 @@ describe("embedded Postgres", () => {
     copy.write("1\tone\n2\ttwo\n");
     copy.end();
     await new Promise((r) => copy.on("finish", r));
-    const [{ locked }] = await sql`select pg_try_advisory_lock(7) as locked`;
-    expect(locked).toBe(true);
+    const [lock] = await sql`select pg_try_advisory_lock(7) as locked`;
+    expect(lock!.locked).toBe(true);
     await sql.end();
     await first.stop();
     expect(processesMentioning(dir)).toEqual([]);
