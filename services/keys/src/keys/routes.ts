@@ -13,7 +13,7 @@ import { revokeKey } from "./revoke";
 // t.Optional lets a JSON `null` through as "no body"; a body, when sent, must be an object.
 const labelOf = (body: { label?: string } | null | undefined): string | null => {
   if (body === null) throw new AppError("VALIDATION_ERROR", "Invalid body: expected a JSON object or no body.");
-  return labelOf(body);
+  return body?.label ?? null;
 };
 
 export interface KeyRoutesDeps extends KeyVerbDeps {
