@@ -1,0 +1,102 @@
+/**
+ * The real services in-process for the guard tests: the keys service (and,
+ * when asked, the usage service) on one test database and topology, plus the
+ * example loans API behind a real guard. Nothing here answers keys.verify but
+ * the keys service itself.
+ */
+import { join } from "node:path";
+import { connect, type NatsConnection } from "nats";
+import { createLogger, createMetrics, createSql, migrate, type Sql } from "@riskinmind/runtime";
+import type { Topology } from "@riskinmind/contracts";
+import type { GuardOptions } from "@riskinmind/guard";
+import { createKeysService } from "../../services/keys/src/app";
+import { keysEnv } from "../../services/keys/src/env";
+import { authHeader, createTestDb, natsUrl, serviceEnv, testTopology, token, type TestDb } from "../support/harness";
+import { buildLoans } from "./support";
+
+export const KEYS_MIGRATIONS = join(import.meta.dir, "../../services/keys/migrations");
+
+export interface Stack {
+  db: TestDb;
+  topo: Topology;
+  nc: NatsConnection;
+  keysUrl: string;
+  loansUrl: string;
+  loans: ReturnType<typeof buildLoans>;
+  /** Registered closers run in reverse order by close(). */
+  onClose(fn: () => Promise<unknown>): void;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  natsServers?: string;
+  guard?: Partial<GuardOptions>;
+  keysEnv?: Record<string, string>;
+}
+
+/** Keys service + example API on a fresh database and topology. */
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const servers = opts.natsServers ?? natsUrl();
+  const closers: (() => Promise<unknown>)[] = [];
+  const db = await createTestDb();
+  closers.push(() => db.drop());
+  const topo = testTopology();
+  const sql: Sql = createSql(db.url, { max: 4 });
+  closers.push(() => sql.end({ timeout: 1 }));
+  await migrate(sql, "keys", KEYS_MIGRATIONS);
+
+  const keysNc = await connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 250, name: "test-keys" });
+  closers.push(() => keysNc.close());
+  const config = keysEnv.parse({ ...serviceEnv(db, topo), NATS_URL: servers, PORT: "0", RATE_LIMIT_PER_MINUTE: "1000", ...opts.keysEnv });
+  const keys = createKeysService({ sql, nc: keysNc, log: createLogger("keys", "silent"), metrics: createMetrics("keys"), config });
+  await keys.start();
+  closers.push(() => keys.stop());
+  keys.app.listen({ port: 0, hostname: "127.0.0.1" });
+  closers.push(() => keys.app.stop(true));
+
+  const nc = await connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 250, name: "test-guard" });
+  closers.push(() => nc.close());
+  const loans = buildLoans(nc, topo, opts.guard);
+  closers.push(() => loans.guard.close(2_000));
+  loans.app.listen({ port: 0, hostname: "127.0.0.1" });
+  closers.push(() => loans.app.stop(true));
+
+  return {
+    db,
+    topo,
+    nc,
+    keysUrl: `http://127.0.0.1:${keys.app.server!.port}`,
+    loansUrl: `http://127.0.0.1:${loans.app.server!.port}`,
+    loans,
+    onClose: (fn) => closers.push(fn),
+    async close() {
+      for (const c of closers.reverse()) await c().catch(() => {});
+    },
+  };
+}
+
+/** A fresh owner and its JWT header. */
+export async function newOwner(): Promise<{ sub: string; headers: Record<string, string> }> {
+  const sub = `owner_${Math.random().toString(36).slice(2, 10)}`;
+  return { sub, headers: authHeader(await token(sub)) };
+}
+
+/** fetch + parsed JSON. */
+export async function http(url: string, init: { method?: string; headers?: Record<string, string>; json?: unknown } = {}): Promise<{ status: number; body: any }> {
+  const headers = { ...(init.headers ?? {}) };
+  if (init.json !== undefined) headers["content-type"] = "application/json";
+  const res = await fetch(url, { method: init.method ?? "GET", headers, body: init.json === undefined ? undefined : JSON.stringify(init.json) });
+  const text = await res.text();
+  try {
+    return { status: res.status, body: JSON.parse(text) };
+  } catch {
+    return { status: res.status, body: text };
+  }
+}
+
+/** Issues a key through the keys service's HTTP API. */
+export async function issueKey(stack: Stack, owner: { headers: Record<string, string> }): Promise<{ apiKey: string; keyId: string }> {
+  const r = await http(`${stack.keysUrl}/api/v1/keys/generate`, { method: "POST", headers: owner.headers, json: {} });
+  if (r.status !== 201) throw new Error(`generate failed: ${r.status} ${JSON.stringify(r.body)}`);
+  return { apiKey: r.body.data.apiKey, keyId: r.body.data.keyId };
+}
