@@ -1,6 +1,6 @@
 /** The embedded servers behind `bun run dev` and the test bootstrap. */
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
@@ -56,6 +56,23 @@ describe("embedded Postgres", () => {
     expect(runAs).not.toBe(0);
     expect(statSync(dir).uid).toBe(runAs);
     await pg.stop();
+  }, 60_000);
+
+  test("a cluster copied from a template (made on first use) starts like a fresh initdb", async () => {
+    const template = join(scratch, "template");
+    const a = await startEmbeddedPostgres({ dir: join(scratch, "from-template-a"), port: await freePort(), template, throwaway: true });
+    started.push(a);
+    expect(existsSync(join(template, "PG_VERSION"))).toBe(true);
+    const b = await startEmbeddedPostgres({ dir: join(scratch, "from-template-b"), port: await freePort(), template, throwaway: true });
+    started.push(b);
+    for (const pg of [a, b]) {
+      expect(pg.initialised).toBe(true);
+      const sql = postgres(pg.url, { max: 1, onnotice: () => {} });
+      await sql`create table t (id int)`;
+      expect((await sql`select count(*)::int as n from t`)[0]!.n).toBe(0);
+      await sql.end();
+    }
+    await Promise.all([a.stop(), b.stop()]);
   }, 60_000);
 
   test("a port already in use is reported, not hung on", async () => {
