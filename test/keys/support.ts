@@ -53,6 +53,7 @@ export async function setupEnv(): Promise<Env> {
       const service = createKeysService({ sql: isql, nc: inc, log: createLogger("keys", "silent"), metrics: createMetrics("keys"), config });
       await service.start();
       service.app.listen({ port: 0, hostname: "127.0.0.1" });
+      let closed = false;
       const inst: Instance = {
         service,
         url: `http://127.0.0.1:${service.app.server!.port}`,
@@ -60,6 +61,8 @@ export async function setupEnv(): Promise<Env> {
         sql: isql,
         config,
         async close() {
+          if (closed) return;
+          closed = true;
           await service.app.stop(true);
           await service.stop();
           await inc.close();

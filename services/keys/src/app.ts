@@ -92,7 +92,8 @@ export function createKeysService(deps: KeysServiceDeps) {
   };
 
   const app = buildApp({ sql, nc, log, metrics: deps.metrics, config, natsUp: () => natsUp && !nc.isClosed(), onRevoked });
-  const flusher = lastUsedFlusher({ sql, log, seen });
+  const verifyMetrics = createVerifyMetrics(deps.metrics);
+  let flusher: ReturnType<typeof lastUsedFlusher> | null = null;
   let subs: Subscription[] = [];
   let statusLoop: { stop(): void } | null = null;
 
@@ -100,7 +101,8 @@ export function createKeysService(deps: KeysServiceDeps) {
     app,
     cache,
     async start(): Promise<void> {
-      subs = startResponders({ nc, sql, log, cache, seen, db, config, subjects: topo, metrics: createVerifyMetrics(deps.metrics) });
+      subs = startResponders({ nc, sql, log, cache, seen, db, config, subjects: topo, metrics: verifyMetrics });
+      flusher = lastUsedFlusher({ sql, log, seen });
       const status = nc.status() as AsyncIterable<Status> & { stop(): void };
       statusLoop = status;
       (async () => {
@@ -118,7 +120,8 @@ export function createKeysService(deps: KeysServiceDeps) {
     async stop(): Promise<void> {
       statusLoop?.stop();
       await Promise.all(subs.map((s) => (s.isClosed() ? undefined : s.drain().catch(() => {}))));
-      await flusher.stop();
+      await flusher?.stop();
+      flusher = null;
     },
   };
 }
