@@ -62,7 +62,7 @@ describe("guard refusals", () => {
       "sk_live_" + "ä".repeat(49),
     ];
     for (const k of broken) {
-      for (const headers of [{ authorization: `Bearer ${k}` }, { "x-api-key": k }]) {
+      for (const headers of [{ authorization: `Bearer ${k}` }, { "x-api-key": k }] as Record<string, string>[]) {
         const r = await call(headers);
         expect(r.status).toBe(401);
         expect(r.body).toEqual({ success: false, error: { code: "INVALID_API_KEY", message: "Invalid API key." } });

@@ -1,0 +1,82 @@
+/**
+ * NATS restarted under a protected service (a private nats-server with
+ * JetStream on file storage, started and killed by this test): requests with a
+ * cached key keep succeeding while NATS is away, none fails because of usage
+ * recording, the events buffered meanwhile all arrive once NATS is back, and
+ * the guard's cache is cleared on reconnect (revocations may have been missed).
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect } from "nats";
+import { newApiKey, subjects } from "@riskinmind/contracts";
+import { freePort, spawnChild, waitFor, type Child } from "../support/harness";
+import { createUsageStream, goodLoan, readUsageEvents } from "./support";
+import { http, issueKey, newOwner, startStack, type Stack } from "./stack";
+
+const port = freePort();
+const servers = `nats://127.0.0.1:${port}`;
+const storeDir = mkdtempSync(join(tmpdir(), "rim-guard-nats-"));
+let server: Child;
+let stack: Stack;
+
+async function startNats(): Promise<Child> {
+  const child = spawnChild(["nats-server", "-js", "-sd", storeDir, "-a", "127.0.0.1", "-p", String(port)], { PATH: process.env.PATH ?? "" });
+  await waitFor(async () => {
+    const c = await connect({ servers, reconnect: false, timeout: 500 });
+    await c.close();
+    return true;
+  }, 10_000, "private nats-server");
+  return child;
+}
+
+beforeAll(async () => {
+  server = await startNats();
+  stack = await startStack({ natsServers: servers, guard: { verifyTimeoutMs: 500 } });
+  const jsm = await stack.nc.jetstreamManager();
+  await createUsageStream(jsm, stack.topo, subjects(stack.topo).usageEvents);
+});
+
+afterAll(async () => {
+  await stack?.close();
+  await server?.kill("SIGKILL");
+  rmSync(storeDir, { recursive: true, force: true });
+});
+
+test("through a NATS restart: no protected request fails, buffered usage events all arrive, the cache is cleared", async () => {
+  const key = await issueKey(stack, await newOwner());
+  const predict = (k = key.apiKey) => http(`${stack.loansUrl}/api/v1/loans/predict`, { method: "POST", headers: { "x-api-key": k }, json: goodLoan });
+  const statuses: number[] = [];
+  statuses.push((await predict()).status); // verified and cached
+
+  let disconnected = false;
+  void (async () => {
+    for await (const st of stack.nc.status()) if (st.type === "disconnect") disconnected = true;
+  })();
+  await server.kill("SIGTERM");
+  await waitFor(() => disconnected, 5_000, "guard's connection sees the disconnect");
+  for (let i = 0; i < 20; i++) statuses.push((await predict()).status);
+  // An uncached key cannot be verified while NATS is away: 503, not 401.
+  const unknown = await predict(newApiKey());
+  expect(unknown.status).toBe(503);
+  expect(unknown.body.error.code).toBe("VERIFY_UNAVAILABLE");
+  const held = stack.loans.guard.stats().usage;
+  expect(held.queued + held.buffered + held.inFlightEvents).toBeGreaterThanOrEqual(20);
+  const invalidationsBefore = stack.loans.guard.stats().cache.invalidations;
+
+  server = await startNats();
+  await waitFor(() => stack.loans.guard.stats().cache.invalidations > invalidationsBefore, 15_000, "cache cleared on reconnect");
+  await waitFor(async () => (await predict()).status === 200, 15_000, "key verified again after reconnect");
+  statuses.push(200);
+
+  expect(statuses.every((s) => s === 200)).toBe(true);
+  let mine: Record<string, unknown>[] = [];
+  await waitFor(async () => {
+    mine = (await readUsageEvents(stack.nc, stack.topo.stream)).events.filter((e) => e.keyId === key.keyId);
+    return mine.length >= statuses.length;
+  }, 20_000, "buffered usage events published");
+  expect(mine.length).toBe(statuses.length);
+  expect(new Set(mine.map((e) => e.id)).size).toBe(mine.length);
+  expect(stack.loans.guard.stats().usage.dropped).toBe(0);
+});
