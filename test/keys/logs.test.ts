@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { QUEUE, subjects, type LogsQueryReply } from "@riskinmind/contracts";
+import type { Subscription } from "nats";
+import { call, owner, setupEnv, type Env, type Instance } from "./support";
+
+let env: Env;
+let a: Instance;
+
+beforeAll(async () => {
+  env = await setupEnv();
+  a = await env.start({ LOGS_TIMEOUT_MS: "1000" });
+});
+afterAll(async () => {
+  await env.close();
+});
+
+/** A stand-in usage responder so the edge's mapping can be checked; the real end to end lives with the usage service. */
+function fakeUsage(reply: (req: any) => LogsQueryReply | string): { sub: Subscription; seen: any[] } {
+  const seen: any[] = [];
+  const sub = env.nc.subscribe(subjects(env.topo).logsQuery, {
+    queue: QUEUE.usage,
+    callback: (_e, m) => {
+      const req = JSON.parse(new TextDecoder().decode(m.data));
+      seen.push(req);
+      const r = reply(req);
+      m.respond(new TextEncoder().encode(typeof r === "string" ? r : JSON.stringify(r)));
+    },
+  });
+  return { sub, seen };
+}
+
+describe("GET /api/v1/keys/logs query validation", () => {
+  for (const q of ["page=0", "limit=0", "limit=101", "page=1.5", "limit=abc", "page=-1", "page=1e3", "limit=1e9", "page=1;drop", "page="]) {
+    test(`${q} → 400 VALIDATION_ERROR`, async () => {
+      const o = await owner();
+      const r = await call(a.url, "GET", `/api/v1/keys/logs?${q}`, { headers: o.headers });
+      expect(r.status).toBe(400);
+      expect(r.body).toMatchObject({ success: false, error: { code: "VALIDATION_ERROR" } });
+    });
+  }
+});
+
+describe("GET /api/v1/keys/logs edge mapping (against a stand-in responder)", () => {
+  test("the edge asks with the JWT's owner and the parsed page/limit and maps the reply to data + meta", async () => {
+    const o = await owner();
+    const entry = { endpoint: "/api/v1/loans/predict", method: "POST", statusCode: 200, timestamp: "2023-10-01T12:05:00.000Z", keyId: "key_x", durationMs: 3.5 };
+    const u = fakeUsage(() => ({ ok: true, data: [entry], total: 150 }));
+    try {
+      const r = await call(a.url, "GET", "/api/v1/keys/logs?page=3&limit=25", { headers: o.headers });
+      expect(r.status).toBe(200);
+      expect(r.body).toEqual({ success: true, data: [entry], meta: { total: 150, page: 3, limit: 25 } });
+      expect(u.seen).toEqual([{ ownerId: o.sub, page: 3, limit: 25 }]);
+      const d = await call(a.url, "GET", "/api/v1/keys/logs", { headers: o.headers });
+      expect(d.body.meta).toEqual({ total: 150, page: 1, limit: 10 });
+    } finally {
+      u.sub.unsubscribe();
+    }
+  });
+
+  test("a reply that breaks the contract → 503 USAGE_UNAVAILABLE", async () => {
+    const o = await owner();
+    const u = fakeUsage(() => "{not json");
+    try {
+      const r = await call(a.url, "GET", "/api/v1/keys/logs", { headers: o.headers });
+      expect(r.status).toBe(503);
+      expect(r.body.error.code).toBe("USAGE_UNAVAILABLE");
+    } finally {
+      u.sub.unsubscribe();
+    }
+  });
+
+  test("an ok:false reply with an internal code → 503 USAGE_UNAVAILABLE", async () => {
+    const o = await owner();
+    const u = fakeUsage(() => ({ ok: false, code: "INTERNAL", message: "db down" }));
+    try {
+      const r = await call(a.url, "GET", "/api/v1/keys/logs", { headers: o.headers });
+      expect(r.status).toBe(503);
+      expect(r.body.error.code).toBe("USAGE_UNAVAILABLE");
+    } finally {
+      u.sub.unsubscribe();
+    }
+  });
+});
+
+describe("usage service absent", () => {
+  test("no responder → 503 USAGE_UNAVAILABLE, well within 3 s", async () => {
+    const o = await owner();
+    const started = Date.now();
+    const r = await call(a.url, "GET", "/api/v1/keys/logs", { headers: o.headers });
+    expect(r.status).toBe(503);
+    expect(r.body).toMatchObject({ success: false, error: { code: "USAGE_UNAVAILABLE" } });
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  test("a responder that never answers → 503 USAGE_UNAVAILABLE after LOGS_TIMEOUT_MS, within 3 s", async () => {
+    const o = await owner();
+    const silent = env.nc.subscribe(subjects(env.topo).logsQuery, { callback: () => {} });
+    await env.nc.flush();
+    try {
+      const started = Date.now();
+      const r = await call(a.url, "GET", "/api/v1/keys/logs", { headers: o.headers });
+      expect(r.status).toBe(503);
+      expect(r.body.error.code).toBe("USAGE_UNAVAILABLE");
+      expect(Date.now() - started).toBeLessThan(3_000);
+    } finally {
+      silent.unsubscribe();
+    }
+  });
+});
