@@ -10,11 +10,13 @@ import { createLogger, createMetrics, createSql, migrate, type Sql } from "@risk
 import type { Topology } from "@riskinmind/contracts";
 import type { GuardOptions } from "@riskinmind/guard";
 import { createKeysService } from "../../services/keys/src/app";
+import { createUsageService } from "../../services/usage/src/app";
 import { keysEnv } from "../../services/keys/src/env";
 import { authHeader, createTestDb, natsUrl, serviceEnv, testTopology, token, type TestDb } from "../support/harness";
 import { buildLoans } from "./support";
 
 export const KEYS_MIGRATIONS = join(import.meta.dir, "../../services/keys/migrations");
+export const USAGE_MIGRATIONS = join(import.meta.dir, "../../services/usage/migrations");
 
 export interface Stack {
   db: TestDb;
@@ -32,6 +34,8 @@ export interface StackOptions {
   natsServers?: string;
   guard?: Partial<GuardOptions>;
   keysEnv?: Record<string, string>;
+  /** Also run the real usage service (it creates the usage stream; close() deletes it). */
+  withUsage?: boolean;
 }
 
 /** Keys service + example API on a fresh database and topology. */
@@ -56,6 +60,24 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
   const nc = await connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 250, name: "test-guard" });
   closers.push(() => nc.close());
+
+  if (opts.withUsage) {
+    await migrate(sql, "usage", USAGE_MIGRATIONS);
+    const usageSql = createSql(db.url, { max: 4 });
+    closers.push(() => usageSql.end({ timeout: 1 }));
+    const usageNc = await connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 250, name: "test-usage" });
+    closers.push(() => usageNc.close());
+    const usage = createUsageService({
+      sql: usageSql,
+      nc: usageNc,
+      log: createLogger("usage", "silent"),
+      metrics: createMetrics("usage"),
+      config: { NATS_SUBJECT_PREFIX: topo.prefix, USAGE_STREAM: topo.stream, INGEST_BATCH_MAX: 500, INGEST_BATCH_WAIT_MS: 5, USAGE_STREAM_MAX_AGE_HOURS: 1 },
+    });
+    closers.push(async () => (await nc.jetstreamManager()).streams.delete(topo.stream));
+    await usage.start();
+    closers.push(() => usage.stop());
+  }
   const loans = buildLoans(nc, topo, opts.guard);
   closers.push(() => loans.guard.close(2_000));
   loans.app.listen({ port: 0, hostname: "127.0.0.1" });
