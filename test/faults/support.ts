@@ -1,0 +1,264 @@
+/**
+ * Shared by the fault, security, fuzz and soak tests: the real services as
+ * child processes (keys, usage, the example behind a guard), a nats-server of
+ * the test's own that it may kill and restart, plain HTTP with a timeout, a
+ * seeded PRNG and RSS sampling. Postgres outages use the cuttable relay of
+ * test/usage/pgproxy.ts; the shared servers on 5432/4222 are never touched.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import postgres from "postgres";
+import { connect, type NatsConnection } from "nats";
+import type { Topology } from "@riskinmind/contracts";
+import { authHeader, createTestDb, freePort, natsUrl, serviceEnv, spawnChild, startService, testTopology, token, waitFor, type Child, type TestDb } from "../support/harness";
+
+export const ENTRY = {
+  keys: "services/keys/src/main.ts",
+  usage: "services/usage/src/main.ts",
+  example: "examples/loans-api/src/main.ts",
+} as const;
+
+export const LOAN = { amount: 20_000, termMonths: 36, annualIncome: 85_000, creditScore: 720 };
+
+export interface Svc {
+  child: Child;
+  port: number;
+  url: string;
+  pid: number;
+  alive(): boolean;
+}
+
+/** Spawns one of our services and waits for its /health. */
+export async function spawnSvc(entry: string, env: Record<string, string>, port = freePort()): Promise<Svc> {
+  const child = await startService(entry, env, port, 20_000);
+  return {
+    child,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    pid: child.proc.pid,
+    alive: () => child.proc.exitCode === null && child.proc.signalCode === null,
+  };
+}
+
+export interface OwnNats {
+  url: string;
+  port: number;
+  /** SIGKILLs the server (its store dir and port are kept for restart). */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and store dir. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A nats-server with JetStream that only this test uses, so it can be restarted. */
+export async function startOwnNats(): Promise<OwnNats> {
+  const port = freePort();
+  const dir = mkdtempSync(join(tmpdir(), "rim-faults-nats-"));
+  let child: Child | undefined;
+  const up = async () => {
+    child = spawnChild(["/usr/sbin/nats-server", "-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir], { PATH: process.env.PATH ?? "" });
+    await waitFor(async () => {
+      const nc = await connect({ servers: `nats://127.0.0.1:${port}`, reconnect: false, timeout: 500 });
+      const jsm = await nc.jetstreamManager();
+      await jsm.getAccountInfo();
+      await nc.close();
+      return true;
+    }, 15_000, "own nats-server with JetStream");
+  };
+  await up();
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    async kill() {
+      await child?.kill("SIGKILL");
+      child = undefined;
+    },
+    start: up,
+    async stop() {
+      await child?.kill("SIGTERM");
+      child = undefined;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Reply {
+  status: number;
+  body: any;
+  text: string;
+  headers: Headers;
+}
+
+/** fetch with a hard timeout (a hang fails the test as a timeout, never waits forever). */
+export async function req(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; json?: unknown; body?: BodyInit; timeoutMs?: number } = {},
+): Promise<Reply> {
+  const headers: Record<string, string> = { ...(init.headers ?? {}) };
+  let body = init.body;
+  if (init.json !== undefined) {
+    headers["content-type"] ??= "application/json";
+    body = JSON.stringify(init.json);
+  }
+  const res = await fetch(url, { method: init.method ?? "GET", headers, body, signal: AbortSignal.timeout(init.timeoutMs ?? 5_000) });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON: the text is kept so the assertion shows it
+  }
+  return { status: res.status, body: parsed, text, headers: res.headers };
+}
+
+/** A fresh owner id, its JWT and Authorization header. */
+export async function newOwner(prefix = "owner"): Promise<{ sub: string; jwt: string; headers: Record<string, string> }> {
+  const sub = `${prefix}_${Math.random().toString(36).slice(2, 10)}`;
+  const jwt = await token(sub);
+  return { sub, jwt, headers: authHeader(jwt) };
+}
+
+/** True when the body is our error envelope. */
+export function isEnvelope(body: unknown): boolean {
+  const b = body as { success?: unknown; error?: { code?: unknown; message?: unknown } } | null;
+  return !!b && b.success === false && typeof b.error?.code === "string" && typeof b.error?.message === "string" && Object.keys(b).length === 2;
+}
+
+/** Resident memory of a process in kB, from /proc/<pid>/status. */
+export function rssKb(pid: number): number {
+  const status = require("node:fs").readFileSync(`/proc/${pid}/status`, "utf8") as string;
+  const m = /VmRSS:\s+(\d+)\s+kB/.exec(status);
+  if (!m) throw new Error(`no VmRSS for ${pid}`);
+  return Number(m[1]);
+}
+
+/** mulberry32: a tiny seeded PRNG, so fuzz runs repeat exactly. */
+export function prng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)),
+    pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!,
+    chance: (p: number) => next() < p,
+  };
+}
+export type Prng = ReturnType<typeof prng>;
+
+/** Runs `tasks` with at most `limit` at once. */
+export async function pool<T>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+export interface Deployment {
+  db: TestDb;
+  topo: Topology;
+  /** Test-side pool on the real database (not through any relay). */
+  sql: postgres.Sql;
+  /** Test-side NATS connection (on the deployment's NATS). */
+  nc: NatsConnection;
+  env(extra?: Record<string, string>): Record<string, string>;
+  keys?: Svc;
+  usage?: Svc;
+  example?: Svc;
+  spawn(which: keyof typeof ENTRY, extra?: Record<string, string>): Promise<Svc>;
+  close(): Promise<void>;
+}
+
+/**
+ * A database and topology of the test's own plus the services it asks for,
+ * each a real child process. `natsServers`/`databaseUrl` point the services
+ * somewhere else (an own nats-server, a Postgres relay).
+ */
+export async function deploy(opts: { natsServers?: string; databaseUrl?: (db: TestDb) => string; services?: (keyof typeof ENTRY)[]; extra?: Record<string, string> } = {}): Promise<Deployment> {
+  const db = await createTestDb();
+  const topo = testTopology();
+  const servers = opts.natsServers ?? natsUrl();
+  const sql = postgres(db.url, { max: 4, onnotice: () => {} });
+  const nc = await connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  const spawned: Svc[] = [];
+  const d: Deployment = {
+    db,
+    topo,
+    sql,
+    nc,
+    env(extra = {}) {
+      return serviceEnv(db, topo, {
+        NATS_URL: servers,
+        ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl(db) } : {}),
+        RATE_LIMIT_PER_MINUTE: "1000000",
+        ...opts.extra,
+        ...extra,
+      });
+    },
+    async spawn(which, extra = {}) {
+      const s = await spawnSvc(ENTRY[which], d.env(extra));
+      spawned.push(s);
+      return s;
+    },
+    async close() {
+      for (const s of spawned.reverse()) if (s.alive()) await s.child.kill("SIGKILL").catch(() => {});
+      const jsm = await nc.jetstreamManager().catch(() => undefined);
+      await jsm?.streams.delete(topo.stream).catch(() => {});
+      await nc.close().catch(() => {});
+      await sql.end({ timeout: 2 }).catch(() => {});
+      await db.drop().catch(() => {});
+    },
+  };
+  // Usage first: it creates the stream the guard publishes to; keys then serves /logs.
+  for (const which of opts.services ?? []) d[which] = await d.spawn(which);
+  return d;
+}
+
+/** Issues a key for the owner through the keys service's HTTP API. */
+export async function generate(keysUrl: string, owner: { headers: Record<string, string> }): Promise<{ apiKey: string; keyId: string }> {
+  const r = await req(`${keysUrl}/api/v1/keys/generate`, { method: "POST", headers: owner.headers });
+  if (r.status !== 201) throw new Error(`generate failed: ${r.status} ${r.text}`);
+  return { apiKey: r.body.data.apiKey, keyId: r.body.data.keyId };
+}
+
+/** POST /api/v1/loans/predict on the example with an API key. */
+export function predict(exampleUrl: string, apiKey: string, timeoutMs = 5_000): Promise<Reply> {
+  return req(`${exampleUrl}/api/v1/loans/predict`, { method: "POST", headers: { "x-api-key": apiKey }, json: LOAN, timeoutMs });
+}
+
+/** keys.verify over NATS, parsed. */
+export async function verify(nc: NatsConnection, topo: Topology, payload: unknown, raw?: Uint8Array | string): Promise<any> {
+  const data = raw ?? JSON.stringify(payload);
+  const msg = await nc.request(`${topo.prefix}keys.verify`, typeof data === "string" ? new TextEncoder().encode(data) : data, { timeout: 5_000 });
+  return JSON.parse(new TextDecoder().decode(msg.data));
+}
+
+/** Rows in usage.events for an owner. */
+export async function usageRows(sql: postgres.Sql, ownerId: string): Promise<number> {
+  const [r] = await sql`select count(*)::int as n from usage.events where owner_id = ${ownerId}`;
+  return r!.n as number;
+}
+
+/** Rows for an owner whose event_key repeats (must always be 0). */
+export async function usageDuplicates(sql: postgres.Sql): Promise<number> {
+  const [r] = await sql`select count(*)::int as n from (select event_key from usage.events group by event_key having count(*) > 1) d`;
+  return r!.n as number;
+}
+
+/** The Postgres URL of a test database as seen through a relay on `port`. */
+export function viaPort(dbUrl: string, port: number): string {
+  const u = new URL(dbUrl);
+  u.hostname = "127.0.0.1";
+  u.port = String(port);
+  return u.toString();
+}
