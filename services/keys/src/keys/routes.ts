@@ -2,7 +2,7 @@ import { Elysia, t } from "elysia";
 import { AppError, CurrentKeyResponse, GenerateBody, GenerateResponse, REGENERATED_MESSAGE, REVOKED_MESSAGE, RegenerateResponse, RevokeResponse } from "@riskinmind/contracts";
 import type { Sql } from "@riskinmind/runtime";
 import { jwtAuth } from "../auth/jwt";
-import { BEARER, errorResponses } from "../docs";
+import { BEARER, errorResponses, inline } from "../docs";
 import type { RateLimiter } from "../ratelimit";
 import { currentKey } from "./current";
 import { generateKey } from "./generate";
@@ -26,7 +26,7 @@ export interface KeyRoutesDeps extends KeyVerbDeps {
 export function keyRoutes(deps: KeyRoutesDeps) {
   const current = async ({ ownerId }: { ownerId: string }) => ({ success: true as const, data: await currentKey(deps, ownerId) });
   const currentDoc = {
-    response: { 200: CurrentKeyResponse, ...errorResponses(401, 404, 503) },
+    response: { 200: inline(CurrentKeyResponse), ...errorResponses(401, 404, 503) },
     detail: { summary: "Retrieve the active API key", tags: ["keys"], security: BEARER },
   };
   return new Elysia({ prefix: "/api/v1/keys" })
@@ -40,8 +40,8 @@ export function keyRoutes(deps: KeyRoutesDeps) {
         return status(201, { success: true as const, data: await generateKey(deps, ownerId, labelOf(body)) });
       },
       {
-        body: t.Optional(GenerateBody),
-        response: { 201: GenerateResponse, ...errorResponses(400, 401, 409, 413, 415, 429, 503) },
+        body: t.Optional(inline(GenerateBody)),
+        response: { 201: inline(GenerateResponse), ...errorResponses(400, 401, 409, 413, 415, 429, 503) },
         detail: { summary: "Generate the owner's API key (one active key per owner)", tags: ["keys"], security: BEARER },
       },
     )
@@ -53,8 +53,8 @@ export function keyRoutes(deps: KeyRoutesDeps) {
         return { success: true as const, data: { ...data, message: REGENERATED_MESSAGE } };
       },
       {
-        body: t.Optional(GenerateBody),
-        response: { 200: RegenerateResponse, ...errorResponses(400, 401, 413, 415, 429, 503) },
+        body: t.Optional(inline(GenerateBody)),
+        response: { 200: inline(RegenerateResponse), ...errorResponses(400, 401, 413, 415, 429, 503) },
         detail: { summary: "Revoke the active key and issue a new one, atomically", tags: ["keys"], security: BEARER },
       },
     )
@@ -66,7 +66,7 @@ export function keyRoutes(deps: KeyRoutesDeps) {
         return { success: true as const, message: REVOKED_MESSAGE };
       },
       {
-        response: { 200: RevokeResponse, ...errorResponses(401, 404, 429, 503) },
+        response: { 200: inline(RevokeResponse), ...errorResponses(401, 404, 429, 503) },
         detail: { summary: "Revoke the active API key", tags: ["keys"], security: BEARER },
       },
     );

@@ -3,7 +3,7 @@ import { AppError, check, ERROR_STATUS, LogsQuery, LogsResponse, parseJson, type
 import type { Logger } from "@riskinmind/runtime";
 import type { NatsConnection } from "nats";
 import { jwtAuth } from "../auth/jwt";
-import { BEARER, errorResponses } from "../docs";
+import { BEARER, errorResponses, inline } from "../docs";
 
 export interface LogsDeps {
   nc: NatsConnection;
@@ -48,8 +48,8 @@ export function logsRoute(deps: LogsDeps) {
     // The schema's patterns already bound page and limit; Number() cannot fail here.
     ({ ownerId, query }) => fetchLogs(deps, { ownerId, page: Number(query.page ?? 1), limit: Number(query.limit ?? 10) }),
     {
-      query: LogsQuery,
-      response: { 200: LogsResponse, ...errorResponses(400, 401, 503) },
+      query: inline(LogsQuery),
+      response: { 200: inline(LogsResponse), ...errorResponses(400, 401, 503) },
       detail: { summary: "Usage logs of the owner's keys, newest first", tags: ["keys"], security: BEARER },
     },
   );
