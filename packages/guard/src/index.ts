@@ -9,6 +9,7 @@ import { DEFAULT_GUARD_OPTIONS, type GuardLogger, type GuardOptions, type GuardR
 export { DEFAULT_GUARD_OPTIONS, type GuardLogger, type GuardOptions, type GuardResult, type RefusalReason } from "./types";
 export { VerifyCache, type CachedKey } from "./cache";
 export { UsageRecorder, type RecorderOptions } from "./recorder";
+export { keyHashHex } from "./verify";
 
 /** What the guard gives a protected route. */
 export interface ApiKeyIdentity {
@@ -102,8 +103,10 @@ export function createGuard(deps: GuardDeps) {
   return {
     plugin,
     /** The verdict for a key, as the plugin would give it (cached when possible). */
-    async check(apiKey: string): Promise<GuardResult> {
-      return verifier.check(apiKey);
+    check(apiKey: string): Promise<GuardResult> {
+      const r = verifier.check(apiKey);
+      // Not an async function: a cached answer costs one resolved promise, no extra frame.
+      return r instanceof Promise ? r : Promise.resolve(r);
     },
     /** Stops listening and publishes queued usage events (bounded wait). */
     async close(timeoutMs = 5_000): Promise<void> {

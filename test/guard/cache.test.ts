@@ -1,0 +1,86 @@
+/**
+ * The guard's verification cache: keyed by the key's SHA-256 (never the key),
+ * bounded, expiring, and emptied of a key when a revocation event for it
+ * arrives over real NATS, while malformed events change nothing.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { NatsConnection } from "nats";
+import { hashKey, newApiKey, subjects, type KeyRevokedEvent } from "@riskinmind/contracts";
+import { keyHashHex, VerifyCache, type CachedKey } from "@riskinmind/guard";
+import { watchInvalidations } from "../../packages/guard/src/cache";
+import { testTopology, waitFor } from "../support/harness";
+import { connectTestNats, silentLog } from "./support";
+
+let nc: NatsConnection;
+beforeAll(async () => {
+  nc = await connectTestNats();
+});
+afterAll(async () => {
+  await nc.close();
+});
+
+const entry = (i: number): CachedKey => ({ keyId: `key_${i}`, ownerId: `owner_${i}` });
+
+describe("verification cache", () => {
+  test("the cache key is the hex SHA-256 the contracts define (hashKey), not the key", () => {
+    const k = newApiKey();
+    expect(keyHashHex(k)).toBe(hashKey(k).toString("hex"));
+    expect(keyHashHex(k)).not.toContain(k.slice(8, 20));
+  });
+
+  test("entries expire after the TTL", () => {
+    const c = new VerifyCache({ ttlMs: 1_000, max: 10 });
+    c.set("h1", entry(1), 0, c.epoch);
+    expect(c.get("h1", 999)).toEqual(entry(1));
+    expect(c.get("h1", 1_000)).toBeUndefined();
+    expect(c.size).toBe(0);
+  });
+
+  test("the cache never holds more than its bound; the oldest entry goes first", () => {
+    const c = new VerifyCache({ ttlMs: 60_000, max: 3 });
+    for (let i = 0; i < 5; i++) c.set(`h${i}`, entry(i), 0, c.epoch);
+    expect(c.size).toBe(3);
+    expect(c.get("h0", 1)).toBeUndefined();
+    expect(c.get("h1", 1)).toBeUndefined();
+    expect(c.get("h4", 1)).toEqual(entry(4));
+    expect(c.evictions).toBe(2);
+  });
+
+  test("a revocation drops the key by id even when the event's hash does not match", () => {
+    const c = new VerifyCache({ ttlMs: 60_000, max: 10 });
+    c.set("h1", entry(1), 0, c.epoch);
+    c.revoke("other-hash", "key_1");
+    expect(c.get("h1", 1)).toBeUndefined();
+  });
+
+  test("a verify reply that started before a revocation is not cached (it may predate it)", () => {
+    const c = new VerifyCache({ ttlMs: 60_000, max: 10 });
+    const epochAtStart = c.epoch;
+    c.revoke(undefined, "key_unrelated");
+    c.set("h1", entry(1), 0, epochAtStart);
+    expect(c.get("h1", 1)).toBeUndefined();
+  });
+
+  test("a key-revoked event on NATS drops the cached key; malformed events are ignored", async () => {
+    const topo = testTopology();
+    const c = new VerifyCache({ ttlMs: 60_000, max: 10 });
+    const w = watchInvalidations(nc, topo, c, silentLog);
+    try {
+      await nc.flush();
+      const k1 = newApiKey();
+      const k2 = newApiKey();
+      c.set(keyHashHex(k1), entry(1), Date.now(), c.epoch);
+      c.set(keyHashHex(k2), entry(2), Date.now(), c.epoch);
+      const subject = subjects(topo).keyRevoked;
+      nc.publish(subject, "not json");
+      nc.publish(subject, JSON.stringify({ keyId: "key_2" })); // missing fields: ignored
+      const ev: KeyRevokedEvent = { keyId: "key_1", keyHash: keyHashHex(k1), ownerId: "owner_1", revokedAt: new Date().toISOString() };
+      nc.publish(subject, JSON.stringify(ev));
+      await waitFor(() => c.get(keyHashHex(k1), Date.now()) === undefined, 5_000, "k1 dropped");
+      expect(c.get(keyHashHex(k2), Date.now())).toEqual(entry(2));
+      expect(c.invalidations).toBe(1);
+    } finally {
+      w.stop();
+    }
+  });
+});
