@@ -15,7 +15,7 @@ afterAll(async () => {
 });
 
 /** A stand-in usage responder so the edge's mapping can be checked; the real end to end lives with the usage service. */
-function fakeUsage(reply: (req: any) => LogsQueryReply | string): { sub: Subscription; seen: any[] } {
+async function fakeUsage(reply: (req: any) => LogsQueryReply | string): Promise<{ sub: Subscription; seen: any[] }> {
   const seen: any[] = [];
   const sub = env.nc.subscribe(subjects(env.topo).logsQuery, {
     queue: QUEUE.usage,
@@ -26,6 +26,8 @@ function fakeUsage(reply: (req: any) => LogsQueryReply | string): { sub: Subscri
       m.respond(new TextEncoder().encode(typeof r === "string" ? r : JSON.stringify(r)));
     },
   });
+  // The subscription must reach the server before the edge asks.
+  await env.nc.flush();
   return { sub, seen };
 }
 
@@ -44,7 +46,7 @@ describe("GET /api/v1/keys/logs edge mapping (against a stand-in responder)", ()
   test("the edge asks with the JWT's owner and the parsed page/limit and maps the reply to data + meta", async () => {
     const o = await owner();
     const entry = { endpoint: "/api/v1/loans/predict", method: "POST", statusCode: 200, timestamp: "2023-10-01T12:05:00.000Z", keyId: "key_x", durationMs: 3.5 };
-    const u = fakeUsage(() => ({ ok: true, data: [entry], total: 150 }));
+    const u = await fakeUsage(() => ({ ok: true, data: [entry], total: 150 }));
     try {
       const r = await call(a.url, "GET", "/api/v1/keys/logs?page=3&limit=25", { headers: o.headers });
       expect(r.status).toBe(200);
@@ -59,7 +61,7 @@ describe("GET /api/v1/keys/logs edge mapping (against a stand-in responder)", ()
 
   test("a reply that breaks the contract → 503 USAGE_UNAVAILABLE", async () => {
     const o = await owner();
-    const u = fakeUsage(() => "{not json");
+    const u = await fakeUsage(() => "{not json");
     try {
       const r = await call(a.url, "GET", "/api/v1/keys/logs", { headers: o.headers });
       expect(r.status).toBe(503);
@@ -71,7 +73,7 @@ describe("GET /api/v1/keys/logs edge mapping (against a stand-in responder)", ()
 
   test("an ok:false reply with an internal code → 503 USAGE_UNAVAILABLE", async () => {
     const o = await owner();
-    const u = fakeUsage(() => ({ ok: false, code: "INTERNAL", message: "db down" }));
+    const u = await fakeUsage(() => ({ ok: false, code: "INTERNAL", message: "db down" }));
     try {
       const r = await call(a.url, "GET", "/api/v1/keys/logs", { headers: o.headers });
       expect(r.status).toBe(503);
