@@ -1,0 +1,64 @@
+/**
+ * The example loans API as a real process (its main.ts): it fails fast on bad
+ * config, serves /health publicly and guards its predict route, and on SIGTERM
+ * publishes the usage events it still holds before exiting 0.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { subjects } from "@riskinmind/contracts";
+import { freePort, natsUrl, spawnChild, startService, waitFor, type Child } from "../support/harness";
+import { createUsageStream, goodLoan, readUsageEvents } from "./support";
+import { http, issueKey, newOwner, startStack, type Stack } from "./stack";
+
+const ENTRY = "examples/loans-api/src/main.ts";
+let stack: Stack;
+let child: Child | undefined;
+
+beforeAll(async () => {
+  stack = await startStack();
+  const jsm = await stack.nc.jetstreamManager();
+  await createUsageStream(jsm, stack.topo, subjects(stack.topo).usageEvents);
+  stack.onClose(() => jsm.streams.delete(stack.topo.stream));
+});
+
+afterAll(async () => {
+  if (child && child.proc.exitCode === null) await child.kill("SIGKILL");
+  await stack.close();
+});
+
+function env(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? "",
+    HOME: process.env.HOME ?? "/root",
+    NATS_URL: natsUrl(),
+    NATS_SUBJECT_PREFIX: stack.topo.prefix,
+    USAGE_STREAM: stack.topo.stream,
+    LOG_LEVEL: "warn",
+    HOST: "127.0.0.1",
+    ...extra,
+  };
+}
+
+test("a bad NATS_URL stops the example at start with one config line and exit 1", async () => {
+  const c = spawnChild(["bun", ENTRY], env({ NATS_URL: "http://nope" }));
+  const code = await c.proc.exited;
+  expect(code).toBe(1);
+  expect(c.output()).toContain("config error: NATS_URL");
+  expect(c.output()).not.toContain("    at ");
+});
+
+test("the example process guards predict and loses no usage event when stopped with SIGTERM", async () => {
+  const port = freePort();
+  child = await startService(ENTRY, env(), port);
+  const base = `http://127.0.0.1:${port}`;
+  expect((await http(`${base}/health`)).status).toBe(200);
+  expect((await http(`${base}/api/v1/loans/predict`, { method: "POST", json: goodLoan })).status).toBe(401);
+
+  const key = await issueKey(stack, await newOwner());
+  const ok = await http(`${base}/api/v1/loans/predict`, { method: "POST", headers: { "x-api-key": key.apiKey }, json: goodLoan });
+  expect(ok.status).toBe(200);
+  expect(ok.body.data.keyId).toBe(key.keyId);
+
+  const code = await child.kill("SIGTERM");
+  expect(code).toBe(0);
+  await waitFor(async () => (await readUsageEvents(stack.nc, stack.topo.stream)).events.some((e) => e.keyId === key.keyId), 5_000, "the call's usage event");
+});
