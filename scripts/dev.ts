@@ -8,6 +8,7 @@
  */
 import { join, relative, resolve } from "node:path";
 import { mkdir } from "node:fs/promises";
+import { writeSync } from "node:fs";
 import { parseDevEnv } from "./lib/dev-env";
 import { chooseJwtSecret, DEV_SECRET_WARNING } from "./lib/dev-secret";
 import { signToken } from "./lib/jwt";
@@ -18,7 +19,14 @@ import { spawnManaged, waitHealthy, type ManagedChild } from "./lib/children";
 import { EXAMPLE, KEYS, ROOT, USAGE, type ServiceDef } from "./lib/services";
 import { readyBanner } from "./lib/banner";
 
-const say = (msg: string) => process.stdout.write(`[dev] ${msg}\n`);
+/** Synchronous, so the last lines before process.exit are not lost on a TTY; a closed stdout is ignored. */
+const say = (msg: string) => {
+  try {
+    writeSync(1, `[dev] ${msg}\n`);
+  } catch {
+    // stdout is gone (terminal closed); keep stopping anyway
+  }
+};
 const fail = (msg: string): never => {
   process.stderr.write(`[dev] ${msg}\n`);
   process.exit(1);
@@ -58,6 +66,8 @@ function shutdown(code: number): Promise<never> {
   return stopping;
 }
 for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => void shutdown(0));
+// A closed terminal or pipe (`bun run dev | tee`, Ctrl-C kills tee too) must not abort the orderly stop.
+for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
 
 /** Runs a start-up step; a failure (or a signal meanwhile) stops what is already running. */
 async function step<T>(what: string, run: () => Promise<T>): Promise<T> {
@@ -72,7 +82,8 @@ async function step<T>(what: string, run: () => Promise<T>): Promise<T> {
   }
 }
 
-const dataDir = resolve(env.DATA_DIR);
+// Relative to the repository, so `bun scripts/dev.ts` from another directory finds the same data.
+const dataDir = resolve(ROOT, env.DATA_DIR);
 await mkdir(dataDir, { recursive: true, mode: 0o755 });
 const shown = (p: string) => (relative(process.cwd(), p).startsWith("..") ? p : relative(process.cwd(), p) || ".");
 
@@ -84,7 +95,9 @@ if (databaseUrl === undefined) {
       dir: join(dataDir, "postgres"),
       port,
       onLog: (line) => {
-        if (env.LOG_LEVEL === "debug" || env.LOG_LEVEL === "trace" || /\b(FATAL|PANIC)\b/.test(line)) process.stdout.write(`[postgres] ${line}\n`);
+        // Only real trouble, and not the connection ends of our own shutdown (a terminal Ctrl-C reaches Postgres too).
+        const trouble = /\b(FATAL|PANIC)\b/.test(line) && !stopping;
+        if (env.LOG_LEVEL === "debug" || env.LOG_LEVEL === "trace" || trouble) process.stdout.write(`[postgres] ${line}\n`);
       },
     }),
   );

@@ -98,7 +98,8 @@ function instance(EmbeddedPostgres: EmbeddedPostgresClass, dir: string, port: nu
       ...["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "max_connections=200"],
       ...(opts.throwaway ? ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"] : []),
     ],
-    onLog: (m: unknown) => log(String(m).trimEnd()),
+    // The package hands over raw chunks; callers get one line at a time.
+    onLog: (m: unknown) => String(m).split("\n").filter((l) => l.trim()).forEach((l) => log(l)),
     onError: (m: unknown) => log(String(m instanceof Error ? m.message : m).trimEnd()),
   });
 }
