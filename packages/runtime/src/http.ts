@@ -64,12 +64,12 @@ export interface HttpBasicsDeps {
 export function httpBasics({ log, metrics, htmlPaths = [] }: HttpBasicsDeps) {
   return new Elysia({ name: "riskinmind/http-basics" })
     .error({ AppError })
-    .derive({ as: "global" }, ({ request }) => {
+    .derive({ as: "global" }, ({ request, set }) => {
       const incoming = request.headers.get("x-request-id");
-      return {
-        requestId: incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID(),
-        startedAt: performance.now(),
-      };
+      const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+      // Returned so a caller can quote it to support; the same id is in our log line.
+      set.headers["x-request-id"] = requestId;
+      return { requestId, startedAt: performance.now() };
     })
     .onRequest(({ request, set }) => {
       Object.assign(set.headers, SECURITY_HEADERS);
@@ -101,7 +101,7 @@ export function httpBasics({ log, metrics, htmlPaths = [] }: HttpBasicsDeps) {
         throw new AppError("MALFORMED_JSON", "The request body is not valid JSON.");
       }
     })
-    .onError({ as: "global" }, ({ code, error: raw, set, request }) => {
+    .onError({ as: "global" }, ({ code, error, set, request }) => {
       const withHeaders = (res: Response) => {
         for (const [k, v] of Object.entries(SECURITY_HEADERS)) if (!res.headers.has(k)) res.headers.set(k, v);
         // Keep set.status true to what is sent: the request log and metrics read it.
@@ -109,9 +109,9 @@ export function httpBasics({ log, metrics, htmlPaths = [] }: HttpBasicsDeps) {
         return res;
       };
       // Elysia wraps what a parse hook throws; the AppError inside is what counts.
-      const cause = (raw as { cause?: unknown })?.cause;
-      const error = cause instanceof AppError ? cause : raw;
-      if (error instanceof AppError) return withHeaders(errorResponse(error.code, error.message, { ...(set.headers as Record<string, string>), ...error.headers }));
+      const cause = (error as { cause?: unknown })?.cause;
+      const app = error instanceof AppError ? error : cause instanceof AppError ? cause : undefined;
+      if (app) return withHeaders(errorResponse(app.code, app.message, { ...(set.headers as Record<string, string>), ...app.headers }));
       switch (code) {
         case "NOT_FOUND":
           return withHeaders(errorResponse("NOT_FOUND", `No route for ${request.method} ${new URL(request.url).pathname}.`, set.headers as Record<string, string>));
