@@ -38,6 +38,8 @@ afterAll(async () => {
     await c.proc.exited;
     clearTimeout(timer);
   }
+  // Whatever a failed run left behind is still ours to remove.
+  for (const p of processesMentioning(dataRoot)) process.kill(p.pid, "SIGKILL");
   rmSync(dataRoot, { recursive: true, force: true });
 });
 
