@@ -21,6 +21,7 @@ import { logsRows } from "./cases/logs";
 import { managementRows } from "./cases/management";
 import { growthRows, measureGrowthPoint, type GrowthPoint } from "./cases/growth";
 import { revocationRows } from "./cases/revocation";
+import type { Child } from "../test/support/harness";
 
 const args = new Set(process.argv.slice(2));
 const sizes = args.has("--quick") ? QUICK : FULL;
@@ -43,6 +44,7 @@ const env = serviceEnv(db.url, topo);
 const rows: Row[] = [];
 const cleanups: (() => Promise<unknown>)[] = [];
 let failed = 0;
+const services: [string, Child][] = [];
 
 /** Runs one row group; a failure becomes a visible "not measured" row, not a crash. */
 async function group(name: string, unit: string, fn: () => Promise<Row[]>): Promise<void> {
@@ -51,6 +53,7 @@ async function group(name: string, unit: string, fn: () => Promise<Row[]>): Prom
   } catch (e) {
     failed++;
     log(`${name} FAILED: ${(e as Error).stack ?? e}`);
+    for (const [svc, child] of services) log(`${svc} output (tail):\n${child.output().slice(-1500)}`);
     rows.push(failedRow(`${name}: not measured (${(e as Error).message.split("\n")[0]!.slice(0, 120)})`, unit));
   }
 }
@@ -59,6 +62,7 @@ try {
   log(`db ${db.name}, subjects ${topo.prefix}*, stream ${topo.stream}, ${args.has("--quick") ? "quick" : "full"} sizes, HTTP load by ${httpLoadTool()}`);
   const [keys, usage, hello] = await timed("start keys, usage, hello", () => Promise.all([startKeys(env), startUsage(env), startHello(env)]));
   cleanups.push(() => keys.child.kill(), () => usage.child.kill(), () => hello.child.kill());
+  services.push(["keys", keys.child], ["usage", usage.child]);
   const echoSubject = `${topo.prefix}bench.echo`;
   const echo = await startEcho(env, echoSubject);
   cleanups.push(() => echo.kill());

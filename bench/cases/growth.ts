@@ -8,7 +8,7 @@ import type { Ctx } from "../lib/context";
 import { usageCounts } from "../lib/data";
 import { lastPage, probeLogs } from "../lib/logs-probe";
 import { natsLoad } from "../lib/nats-load";
-import { row, type Row } from "../lib/table";
+import { count as n, row, type Row } from "../lib/table";
 import { isValidReply, verifyPayloads } from "./verify";
 
 export interface GrowthPoint {
@@ -18,6 +18,8 @@ export interface GrowthPoint {
   verifyColdP50: number;
   logsPage1: number;
   logsLast: number;
+  /** Logs requests that failed at this point (counted in the medians). */
+  logsFailures: number;
 }
 
 const COLD = 1000;
@@ -43,20 +45,22 @@ export async function measureGrowthPoint(ctx: Ctx, keys: number, rows: number): 
   const n = Math.ceil(ctx.sizes.samples / 2);
   const p1 = await probeLogs(ctx, jwt, 1, heavy, n);
   const pl = await probeLogs(ctx, jwt, lastPage(heavy), heavy, n);
-  const point = { keys, rows, verifyCachedP50: cached.p50, verifyColdP50: cold.p50, logsPage1: p1.medianMs, logsLast: pl.medianMs };
+  for (const p of [p1, pl]) if (p.failures) ctx.log(`growth logs page ${p.page} at ${rows} rows: ${p.failures} failed (${p.firstFailure})`);
+  const point = { keys, rows, verifyCachedP50: cached.p50, verifyColdP50: cold.p50, logsPage1: p1.medianMs, logsLast: pl.medianMs, logsFailures: p1.failures + pl.failures };
   ctx.log(`growth point ${JSON.stringify(point)}`);
   return point;
 }
 
-const n = (x: number) => (x >= 1e6 ? `${x / 1e6}M` : `${x / 1e3}k`);
 
 export function growthRows(small: GrowthPoint, large: GrowthPoint): Row[] {
   const k = `${n(large.keys)} keys vs ${n(small.keys)}`;
   const r = `${n(large.rows)} rows vs ${n(small.rows)}`;
+  const f = small.logsFailures + large.logsFailures;
+  const failed = f ? ` (${f} requests failed)` : "";
   return [
     row(`growth: verify p50, cached key, 1 in flight, ${k}`, large.verifyCachedP50, "ms", small.verifyCachedP50),
     row(`growth: verify p50, uncached key (DB read), 1 in flight, ${k}`, large.verifyColdP50, "ms", small.verifyColdP50),
-    row(`growth: logs page 1 median, ${r}`, large.logsPage1, "ms", small.logsPage1),
-    row(`growth: logs last page median, ${r}`, large.logsLast, "ms", small.logsLast),
+    row(`growth: logs page 1 median, ${r}${failed}`, large.logsPage1, "ms", small.logsPage1),
+    row(`growth: logs last page median, ${r}${failed}`, large.logsLast, "ms", small.logsLast),
   ];
 }

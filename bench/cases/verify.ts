@@ -5,7 +5,7 @@
 import type { Ctx } from "../lib/context";
 import { natsLoad, type NatsLoadResult } from "../lib/nats-load";
 import { benchKey } from "../lib/keys";
-import { row, type Row } from "../lib/table";
+import { count, row, type Row } from "../lib/table";
 import { alternate, combine } from "../lib/alternate";
 
 const ROUNDS = 3;
@@ -40,7 +40,7 @@ export async function verifyRows(ctx: Ctx): Promise<Row[]> {
     [hot[i], hot[j]] = [hot[j]!, hot[i]!];
   }
   const rows: Row[] = [];
-  const keysLabel = `${(sizes.keys / 1e6).toLocaleString("en-US")}M keys`;
+  const keysLabel = `${count(sizes.keys)} keys`;
 
   // Cold first, while the tail of the key range has never been asked about.
   const cold = verifyPayloads(ctx.tag, sizes.keys - sizes.cold, sizes.keys);

@@ -35,7 +35,8 @@ export function benchKey(tag: string, i: number): string {
 
 /** Owner of key `i` (one active key per owner, as the schema requires). */
 export function keyOwner(i: number): string {
-  return `bo_${i}`;
+  // Zero-padded so owners sort in load order: the owner index grows at its right edge.
+  return `bo_${String(i).padStart(8, "0")}`;
 }
 
 /** Id of key `i`: `key_` + 22 chars, like newId's. */

@@ -64,3 +64,8 @@ export function markdown(rows: Row[]): string {
 export function jsonLine(rows: Row[]): string {
   return JSON.stringify(rows.map((r) => ({ ...r, value: Number.isFinite(r.value) ? r.value : null })));
 }
+
+/** 10000 → "10k", 1000000 → "1M". */
+export function count(x: number): string {
+  return x >= 1e6 ? `${x / 1e6}M` : x >= 1e3 ? `${x / 1e3}k` : String(x);
+}
