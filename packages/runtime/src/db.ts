@@ -17,6 +17,8 @@ export function createSql(url: string, opts: { max?: number; connectTimeoutS?: n
   return postgres(url, {
     max: opts.max ?? 10,
     connect_timeout: opts.connectTimeoutS ?? 2,
+    // postgres.js's default backoff grows to 20 s and queued queries wait it out: an outage must fail fast (503), not hang.
+    backoff: () => 0.1,
     idle_timeout: 30,
     prepare: true,
     onnotice: () => {},
