@@ -32,7 +32,8 @@ export function startPgRelay(target: { host: string; port: number }): PgRelay {
   const pairs = new Set<Pair>();
   const handlers = {
     open(client: Socket<Conn>) {
-      if (state !== "up") return void client.terminate();
+      // Refused after accept: a FIN (end) for "dropping", like a balancer with no backend.
+      if (state !== "up") return void client.end();
       const pair: Pair = { client, queue: [] };
       client.data = { pair };
       pairs.add(pair);
