@@ -12,7 +12,8 @@ import { revokeKey } from "./revoke";
 
 // t.Optional lets a JSON `null` through as "no body"; a body, when sent, must be an object.
 const labelOf = (body: { label?: string } | null | undefined): string | null => {
-  if (body === null) throw new AppError("VALIDATION_ERROR", "Invalid body: expected a JSON object or no body.");
+  // Elysia lets any non-object JSON (42, true, "x", []) through an optional object body: refuse it here.
+  if (body === null || (body !== undefined && (typeof body !== "object" || Array.isArray(body)))) throw new AppError("VALIDATION_ERROR", "Invalid body: expected a JSON object or no body.");
   return body?.label ?? null;
 };
 
