@@ -6,8 +6,11 @@
  * JetStream, on free ports with data in a temp directory, and stops them after
  * the last test.
  */
-import { afterAll } from "bun:test";
+import { afterAll, setDefaultTimeout } from "bun:test";
 import { startTestInfra } from "../scripts/lib/test-infra";
+
+// Integration tests start processes and talk to real servers: 5 s is too short.
+setDefaultTimeout(60_000);
 
 const needPg = !process.env.DATABASE_URL;
 const needNats = !process.env.NATS_URL;
