@@ -18,6 +18,8 @@ export interface GrowthPoint {
   verifyColdP50: number;
   logsPage1: number;
   logsLast: number;
+  /** Slowest logs request at this point, warm-up included. */
+  logsMax: number;
   /** Logs requests that failed at this point (counted in the medians). */
   logsFailures: number;
 }
@@ -46,7 +48,7 @@ export async function measureGrowthPoint(ctx: Ctx, keys: number, rows: number): 
   const p1 = await probeLogs(ctx, jwt, 1, heavy, n);
   const pl = await probeLogs(ctx, jwt, lastPage(heavy), heavy, n);
   for (const p of [p1, pl]) if (p.failures) ctx.log(`growth logs page ${p.page} at ${rows} rows: ${p.failures} failed (${p.firstFailure})`);
-  const point = { keys, rows, verifyCachedP50: cached.p50, verifyColdP50: cold.p50, logsPage1: p1.medianMs, logsLast: pl.medianMs, logsFailures: p1.failures + pl.failures };
+  const point = { keys, rows, verifyCachedP50: cached.p50, verifyColdP50: cold.p50, logsPage1: p1.medianMs, logsLast: pl.medianMs, logsFailures: p1.failures + pl.failures, logsMax: Math.max(p1.maxMs, pl.maxMs) };
   ctx.log(`growth point ${JSON.stringify(point)}`);
   return point;
 }
@@ -62,5 +64,6 @@ export function growthRows(small: GrowthPoint, large: GrowthPoint): Row[] {
     row(`growth: verify p50, uncached key (DB read), 1 in flight, ${k}`, large.verifyColdP50, "ms", small.verifyColdP50),
     row(`growth: logs page 1 median, ${r}${failed}`, large.logsPage1, "ms", small.logsPage1),
     row(`growth: logs last page median, ${r}${failed}`, large.logsLast, "ms", small.logsLast),
+    row(`growth: logs slowest single request (the first reads after a bulk load), ${r}`, large.logsMax, "ms", small.logsMax),
   ];
 }

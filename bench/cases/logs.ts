@@ -25,12 +25,15 @@ export async function logsRows(ctx: Ctx): Promise<Row[]> {
   const raw = await rawPage1(ctx, ctx.usageShape.heavyOwner, ctx.sizes.samples);
   const where = `owner with ${heavy.toLocaleString("en-US")} of ${ctx.sizes.rows.toLocaleString("en-US")} rows`;
   const rows: Row[] = [];
+  let worst = 0;
   for (const [label, page] of [["page 1", 1], ["page 10,000", 10_000], [`last page (${lastPage(heavy).toLocaleString("en-US")})`, lastPage(heavy)]] as const) {
     const p = await probeLogs(ctx, jwt, page, heavy, ctx.sizes.samples);
     ctx.log(`logs ${label}: ${p.medianMs.toFixed(2)} ms (raw SQL page 1 ${raw.toFixed(2)} ms)${p.failures ? `, ${p.failures} failed: ${p.firstFailure}` : ""}`);
     const note = p.failures ? ` (${p.failures} of ${ctx.sizes.samples} failed: ${p.firstFailure})` : "";
     const r = row(`logs over HTTP, ${label}, ${where}: median vs raw SQL page 1${note}`, p.medianMs, "ms", raw, { on: "value", op: "<=", limit: 3 });
     rows.push(p.failures ? { ...r, met: false } : r);
+    worst = Math.max(worst, p.maxMs);
   }
+  rows.push(row("logs over HTTP: slowest single request of those pages, warm-up included (first reads after the bulk load)", worst, "ms"));
   return rows;
 }
