@@ -114,7 +114,8 @@ export function httpBasics({ log, metrics, htmlPaths = [] }: HttpBasicsDeps) {
       if (app) return withHeaders(errorResponse(app.code, app.message, { ...(set.headers as Record<string, string>), ...app.headers }));
       switch (code) {
         case "NOT_FOUND":
-          return withHeaders(errorResponse("NOT_FOUND", `No route for ${request.method} ${new URL(request.url).pathname}.`, set.headers as Record<string, string>));
+          // The path is echoed for the caller's sake, minus anything shaped like a key or a JWT (a key pasted into a URL must not travel on in error bodies).
+          return withHeaders(errorResponse("NOT_FOUND", `No route for ${request.method} ${new URL(request.url).pathname.slice(0, 200).replace(/sk_[A-Za-z0-9]+_[A-Za-z0-9]+|eyJ[\w-]*\.[\w.-]*/g, "[redacted]")}.`, set.headers as Record<string, string>));
         case "VALIDATION":
           return withHeaders(errorResponse("VALIDATION_ERROR", validationMessage(error), set.headers as Record<string, string>));
         case "PARSE":
