@@ -33,6 +33,10 @@ export const KeyRevokedEvent = Type.Object({
 });
 export type KeyRevokedEvent = Static<typeof KeyRevokedEvent>;
 
+/** keys.events.owner-changed: the owner's active key is no longer what a cache may hold. */
+export const OwnerKeyChangedEvent = Type.Object({ ownerId: Type.String({ minLength: 1, maxLength: 255 }) });
+export type OwnerKeyChangedEvent = Static<typeof OwnerKeyChangedEvent>;
+
 /** usage.logs.query request (the owner comes from the edge's verified JWT). */
 export const LogsQueryRequest = Type.Object({
   ownerId: Type.String({ minLength: 1, maxLength: 255 }),

@@ -24,6 +24,8 @@ export function subjects(t: Topology) {
     verify: `${t.prefix}keys.verify`,
     /** broadcast: a key stopped being valid; every cache drops it. */
     keyRevoked: `${t.prefix}keys.events.revoked`,
+    /** broadcast: an owner's active key changed (issued, rotated, revoked); caches of "the owner's current key" drop it. */
+    ownerKeyChanged: `${t.prefix}keys.events.owner-changed`,
     /** JetStream: usage events, one or an array per message. */
     usageEvents: `${t.prefix}usage.events`,
     /** request/reply: a page of an owner's usage logs. */

@@ -1,6 +1,6 @@
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { FormatRegistry } from "@sinclair/typebox";
-import { KeyRevokedEvent, LogsQueryReply, LogsQueryRequest, VerifyReply, VerifyRequest } from "./nats";
+import { KeyRevokedEvent, LogsQueryReply, OwnerKeyChangedEvent, LogsQueryRequest, VerifyReply, VerifyRequest } from "./nats";
 import { UsageEvent } from "./usage";
 
 // TypeBox ships no formats; the one we use is registered once here.
@@ -12,6 +12,7 @@ export const check = {
   verifyRequest: TypeCompiler.Compile(VerifyRequest),
   verifyReply: TypeCompiler.Compile(VerifyReply),
   keyRevoked: TypeCompiler.Compile(KeyRevokedEvent),
+  ownerKeyChanged: TypeCompiler.Compile(OwnerKeyChangedEvent),
   logsQueryRequest: TypeCompiler.Compile(LogsQueryRequest),
   logsQueryReply: TypeCompiler.Compile(LogsQueryReply),
   usageEvent: TypeCompiler.Compile(UsageEvent),
