@@ -1,5 +1,5 @@
 /**
- * `bun run bench [-- --quick] [-- --json]`: sets up its own database and NATS
+ * `bun run bench [-- --quick] [-- --json] [-- --only verify,ingest]`: sets up its own database and NATS
  * names, starts the real services as child processes, loads the data, runs
  * every row group against its baseline measured in the same run, prints a
  * markdown table (and with --json the rows as one JSON array on the last
@@ -23,7 +23,11 @@ import { growthRows, measureGrowthPoint, type GrowthPoint } from "./cases/growth
 import { revocationRows } from "./cases/revocation";
 import type { Child } from "../test/support/harness";
 
-const args = new Set(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const args = new Set(argv);
+// `--only ingest,logs` runs just those row groups (for working on one path).
+const onlyAt = argv.indexOf("--only");
+const only = onlyAt >= 0 ? new Set((argv[onlyAt + 1] ?? "").split(",")) : null;
 const sizes = args.has("--quick") ? QUICK : FULL;
 const started = performance.now();
 const log = (msg: string) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(1)}s] ${msg}\n`);
@@ -48,6 +52,7 @@ const services: [string, Child][] = [];
 
 /** Runs one row group; a failure becomes a visible "not measured" row, not a crash. */
 async function group(name: string, unit: string, fn: () => Promise<Row[]>): Promise<void> {
+  if (only && !only.has(name)) return;
   try {
     rows.push(...(await timed(name, fn)));
   } catch (e) {
