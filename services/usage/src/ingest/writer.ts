@@ -13,16 +13,27 @@ const MAX_ATTEMPTS = 5;
  * are pure arithmetic.
  */
 export async function writeBatch(sql: Sql, events: IngestEvent[], order?: SeqOrder): Promise<number> {
+  // First try optimistic (no look-up of existing keys); a batch that meets a
+  // stored key is rolled back and written again with the look-up.
+  let precheck = false;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await writeOnce(sql, events, order);
+      return await writeOnce(sql, events, order, precheck);
     } catch (err) {
+      if (err instanceof AlreadyStored && !precheck) {
+        precheck = true;
+        continue;
+      }
       const code = (err as { code?: string }).code ?? "";
-      if (!RETRYABLE.has(code) || attempt >= MAX_ATTEMPTS) throw err;
+      if (!(err instanceof AlreadyStored) && !RETRYABLE.has(code)) throw err;
+      if (attempt >= MAX_ATTEMPTS) throw err;
       await Bun.sleep(attempt * 5);
     }
   }
 }
+
+/** Some events of the batch were stored before (a redelivery, a re-sent id, a racing replica). */
+class AlreadyStored extends Error {}
 
 /**
  * Lets batches written concurrently take their seqs in the order they were
@@ -36,7 +47,7 @@ export interface SeqOrder {
   done(): void;
 }
 
-async function writeOnce(sql: Sql, events: IngestEvent[], order?: SeqOrder): Promise<number> {
+async function writeOnce(sql: Sql, events: IngestEvent[], order: SeqOrder | undefined, precheck: boolean): Promise<number> {
   const unique = new Map<string, IngestEvent>();
   for (const e of events) if (!unique.has(e.key)) unique.set(e.key, e);
   if (unique.size === 0) {
@@ -45,12 +56,14 @@ async function writeOnce(sql: Sql, events: IngestEvent[], order?: SeqOrder): Pro
   }
 
   return sql.begin(async (tx) => {
-    const existing = await tx<{ event_key: string }[]>`
-      select event_key from usage.events where event_key = any(${[...unique.keys()]}::text[])`;
-    for (const row of existing) unique.delete(row.event_key);
-    if (unique.size === 0) {
-      order?.done();
-      return 0;
+    if (precheck) {
+      const existing = await tx<{ event_key: string }[]>`
+        select event_key from usage.events where event_key = any(${[...unique.keys()]}::text[])`;
+      for (const row of existing) unique.delete(row.event_key);
+      if (unique.size === 0) {
+        order?.done();
+        return 0;
+      }
     }
 
     // Per owner, in (timestamp, key) order: in-order traffic reads in time order.
@@ -104,11 +117,16 @@ async function writeOnce(sql: Sql, events: IngestEvent[], order?: SeqOrder): Pro
       tsCol[i] = new Date(e.ts).toISOString();
       durCol[i] = e.durationMs;
     }
-    await tx`
+    // A key stored meanwhile (or before, on the optimistic try) is skipped by
+    // the conflict clause and detected by the count: the whole transaction is
+    // then rolled back, so seq never has a gap.
+    const inserted = await tx`
       insert into usage.events (owner_id, seq, event_key, key_id, endpoint, method, status_code, ts, duration_ms)
       select * from unnest(
         ${ownerCol}::text[], ${seqCol}::int8[], ${keyCol}::text[], ${keyIdCol}::text[], ${endpointCol}::text[],
-        ${methodCol}::text[], ${statusCol}::int4[], ${tsCol}::timestamptz[], ${durCol}::float8[])`;
+        ${methodCol}::text[], ${statusCol}::int4[], ${tsCol}::timestamptz[], ${durCol}::float8[])
+      on conflict (event_key) do nothing`;
+    if (inserted.count !== n) throw new AlreadyStored();
     return n;
   }) as Promise<number>;
 }
