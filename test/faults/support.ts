@@ -93,7 +93,7 @@ export interface Reply {
 /** fetch with a hard timeout (a hang fails the test as a timeout, never waits forever). */
 export async function req(
   url: string,
-  init: { method?: string; headers?: Record<string, string>; json?: unknown; body?: BodyInit; timeoutMs?: number } = {},
+  init: { method?: string; headers?: Record<string, string>; json?: unknown; body?: string | Uint8Array | ReadableStream<Uint8Array>; timeoutMs?: number } = {},
 ): Promise<Reply> {
   const headers: Record<string, string> = { ...(init.headers ?? {}) };
   let body = init.body;

@@ -119,7 +119,7 @@ function badBody(r: Prng): { body: string | Uint8Array; type: string } {
       return { body: "[".repeat(r.int(100, 8000)) + "]".repeat(r.int(0, 50)), type: json };
     case 11:
       // (an object with a "toString" field is left to http.regressions.test.ts: a known 500, see there.)
-      return { body: JSON.stringify({ label: r.pick([{ $gt: "" }, ["; drop table keys.api_keys; --"], { valueOf: 1 }]) }), type: json };
+      return { body: JSON.stringify({ label: r.pick<unknown>([{ $gt: "" }, ["; drop table keys.api_keys; --"], { valueOf: 1 }]) }), type: json };
     case 12:
       return { body: junk(r, 200) + "{", type: json };
     default:
@@ -289,7 +289,7 @@ describe("HTTP fuzz", () => {
         kind: "example",
         method: "POST",
         path: "EXAMPLE/api/v1/loans/predict",
-        headers: { "content-type": b.type, ...r.pick([{}, { "x-api-key": headerJunk(r, 60) }, { "x-api-key": ownerKey.apiKey.slice(0, -1) + "0" }, { authorization: `Bearer ${owner.jwt}` }, { authorization: "Bearer sk_live_" + "A".repeat(49) }]) },
+        headers: { "content-type": b.type, ...r.pick<Record<string, string>>([{}, { "x-api-key": headerJunk(r, 60) }, { "x-api-key": ownerKey.apiKey.slice(0, -1) + "0" }, { authorization: `Bearer ${owner.jwt}` }, { authorization: "Bearer sk_live_" + "A".repeat(49) }]) },
         body: b.body,
       });
     }

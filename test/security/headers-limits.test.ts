@@ -61,7 +61,7 @@ describe("security headers", () => {
     ];
     for (const [name, call] of calls) {
       const r = await call();
-      expect({ name, ...securityHeaders(r) }).toEqual({ name, ...EXPECTED, csp: "present" });
+      expect({ name, ...securityHeaders(r) } as Record<string, unknown>).toEqual({ name, ...EXPECTED, csp: "present" });
       if (r.status >= 400) expect({ name, envelope: isEnvelope(r.body) }).toEqual({ name, envelope: true });
     }
   });
