@@ -1,9 +1,13 @@
 import { Elysia } from "elysia";
 import { openapi } from "@elysiajs/openapi";
-import { subjects, type KeyRevokedEvent } from "@riskinmind/contracts";
+import { subjects, type KeyRevokedEvent, type OwnerKeyChangedEvent } from "@riskinmind/contracts";
 import { httpBasics, type Logger, type Metrics, type Sql } from "@riskinmind/runtime";
 import type { NatsConnection, Status, Subscription } from "nats";
+import { TokenCache } from "./auth/token-cache";
+import type { DbHealth } from "./db-health";
 import type { KeysConfig } from "./env";
+import { CurrentKeyCache } from "./keys/current-cache";
+import { subscribeOwnerChanges } from "./keys/owner-events";
 import type { RevokedRow } from "./keys/repo";
 import { keyRoutes } from "./keys/routes";
 import { logsRoute } from "./logs/route";
@@ -32,7 +36,10 @@ function buildApp(d: {
   metrics: Metrics;
   config: KeysConfig;
   natsUp(): boolean;
-  onRevoked(row: RevokedRow): Promise<void>;
+  afterChange(ownerId: string, revoked: RevokedRow | undefined): Promise<void>;
+  current: CurrentKeyCache;
+  tokens: TokenCache;
+  db: DbHealth;
 }) {
   const topo = subjects({ prefix: d.config.NATS_SUBJECT_PREFIX, stream: d.config.USAGE_STREAM });
   return new Elysia({ normalize: false })
@@ -48,15 +55,26 @@ function buildApp(d: {
       }),
     )
     .use(opsRoutes({ sql: d.sql, metrics: d.metrics, natsUp: d.natsUp }))
-    .use(keyRoutes({ sql: d.sql, jwtSecret: d.config.JWT_SECRET, limiter: createRateLimiter(d.config.RATE_LIMIT_PER_MINUTE), onRevoked: d.onRevoked }))
-    .use(logsRoute({ nc: d.nc, log: d.log, jwtSecret: d.config.JWT_SECRET, subject: topo.logsQuery, timeoutMs: d.config.LOGS_TIMEOUT_MS }));
+    .use(
+      keyRoutes({
+        sql: d.sql,
+        jwtSecret: d.config.JWT_SECRET,
+        tokens: d.tokens,
+        limiter: createRateLimiter(d.config.RATE_LIMIT_PER_MINUTE),
+        afterChange: d.afterChange,
+        current: d.current,
+        db: d.db,
+      }),
+    )
+    .use(logsRoute({ nc: d.nc, log: d.log, jwtSecret: d.config.JWT_SECRET, tokens: d.tokens, subject: topo.logsQuery, timeoutMs: d.config.LOGS_TIMEOUT_MS }));
 }
 
 export type KeysApp = ReturnType<typeof buildApp>;
 
 /**
  * The keys service: the HTTP edge plus the keys.verify responder, sharing one
- * verification cache. `start()` subscribes on NATS; `stop()` drains those
+ * verification cache; the edge also caches verified JWTs and each owner's
+ * current key (see auth/token-cache.ts, keys/current-cache.ts). `start()` subscribes on NATS; `stop()` drains those
  * subscriptions and writes the last last_used_at batch. The caller owns sql,
  * nc and the listening socket.
  */
@@ -64,34 +82,41 @@ export function createKeysService(deps: KeysServiceDeps) {
   const { sql, nc, log, config } = deps;
   const topo = subjects({ prefix: config.NATS_SUBJECT_PREFIX, stream: config.USAGE_STREAM });
   const cache = new VerifyCache(config.VERIFY_CACHE_MAX);
+  const current = new CurrentKeyCache(config.CURRENT_KEY_CACHE_MAX, config.CURRENT_KEY_CACHE_TTL_MS);
+  const tokens = new TokenCache();
   const seen = new Set<string>();
-  const db = { downUntil: 0 };
+  const db: DbHealth = { downUntil: 0 };
   let natsUp = !nc.isClosed();
   const encoder = new TextEncoder();
 
   /**
-   * Runs after a revoking transaction committed and before the HTTP answer:
-   * the local cache forgets the key at once, and the event is on the server
-   * (flush) before the caller hears "revoked", so other replicas drop it next.
+   * Runs after a transaction that changed an owner's key committed and before
+   * the HTTP answer: the local caches forget the owner (and the revoked key)
+   * at once, and the events are on the server (one flush) before the caller
+   * hears the answer, so other replicas drop them next.
    */
-  const onRevoked = async (row: RevokedRow): Promise<void> => {
-    cache.drop(row.id, hashToCacheKey(row.key_hash));
-    const ev: KeyRevokedEvent = {
-      keyId: row.id,
-      keyHash: row.key_hash.toString("hex"),
-      ownerId: row.owner_id,
-      revokedAt: (row.revoked_at ?? new Date()).toISOString(),
-    };
+  const afterChange = async (ownerId: string, row: RevokedRow | undefined): Promise<void> => {
+    current.drop(ownerId);
+    if (row) cache.drop(row.id, hashToCacheKey(row.key_hash));
     try {
-      nc.publish(topo.keyRevoked, encoder.encode(JSON.stringify(ev)));
+      if (row) {
+        const ev: KeyRevokedEvent = {
+          keyId: row.id,
+          keyHash: row.key_hash.toString("hex"),
+          ownerId: row.owner_id,
+          revokedAt: (row.revoked_at ?? new Date()).toISOString(),
+        };
+        nc.publish(topo.keyRevoked, encoder.encode(JSON.stringify(ev)));
+      }
+      nc.publish(topo.ownerKeyChanged, encoder.encode(JSON.stringify({ ownerId } satisfies OwnerKeyChangedEvent)));
       await Promise.race([nc.flush(), Bun.sleep(FLUSH_TIMEOUT_MS).then(() => Promise.reject(new Error("flush timed out")))]);
     } catch (err) {
       // The revocation is committed; replicas that miss the event clear their caches on reconnect.
-      log.warn({ err: { message: (err as Error).message }, keyId: row.id }, "revocation event not confirmed");
+      log.warn({ err: { message: (err as Error).message }, keyId: row?.id }, "key change events not confirmed");
     }
   };
 
-  const app = buildApp({ sql, nc, log, metrics: deps.metrics, config, natsUp: () => natsUp && !nc.isClosed(), onRevoked });
+  const app = buildApp({ sql, nc, log, metrics: deps.metrics, config, natsUp: () => natsUp && !nc.isClosed(), afterChange, current, tokens, db });
   const verifyMetrics = createVerifyMetrics(deps.metrics);
   let flusher: ReturnType<typeof lastUsedFlusher> | null = null;
   let subs: Subscription[] = [];
@@ -100,9 +125,21 @@ export function createKeysService(deps: KeysServiceDeps) {
   return {
     app,
     cache,
+    /** The per-owner `GET /api/v1/keys/` cache (its stats() count database reads). */
+    current,
+    /** Verified JWTs. */
+    tokens,
     async start(): Promise<void> {
       subs = startResponders({ nc, sql, log, cache, seen, db, config, subjects: topo, metrics: verifyMetrics });
-      flusher = lastUsedFlusher({ sql, log, seen });
+      subs.push(subscribeOwnerChanges({ nc, subject: topo.ownerKeyChanged, current, log }));
+      flusher = lastUsedFlusher({
+        sql,
+        log,
+        seen,
+        onFlushed: (rows) => {
+          for (const r of rows) if (r.last_used_at) current.touch(r.owner_id, r.id, r.last_used_at.toISOString());
+        },
+      });
       const status = nc.status() as AsyncIterable<Status> & { stop(): void };
       statusLoop = status;
       (async () => {
@@ -110,8 +147,9 @@ export function createKeysService(deps: KeysServiceDeps) {
           if (s.type === "disconnect") natsUp = false;
           if (s.type === "reconnect") {
             natsUp = true;
-            // Revocation events sent while we were away are lost: start over.
+            // Revocation and owner-changed events sent while we were away are lost: start over.
             cache.clear();
+            current.clear();
           }
         }
       })().catch(() => {});

@@ -17,6 +17,9 @@ export const keysEnv = z.object({
   VERIFY_NEGATIVE_TTL_MS: field.int(2_000, 0, 86_400_000),
   /** How long a cached answer may outlive its TTL while Postgres is unreachable. */
   VERIFY_STALE_MAX_MS: field.int(300_000, 0, 86_400_000),
+  /** How long GET /api/v1/keys/ answers from memory; 0 disables. Changes invalidate at once (broadcast). */
+  CURRENT_KEY_CACHE_TTL_MS: field.int(30_000, 0, 86_400_000),
+  CURRENT_KEY_CACHE_MAX: field.int(100_000, 1, 50_000_000),
   LOGS_TIMEOUT_MS: field.int(2_500, 100, 60_000),
   DB_POOL_MAX: field.int(10, 1, 1000),
 });

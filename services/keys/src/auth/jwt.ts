@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import { jwt } from "@elysiajs/jwt";
 import { AppError } from "@riskinmind/contracts";
+import { TokenCache } from "./token-cache";
 
 const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i;
 const MAX_TOKEN = 4096;
@@ -14,9 +15,10 @@ const unauthorized = () => new AppError("UNAUTHORIZED", "A valid Bearer token is
  * cookie, query or x-api-key). HS256 only: `alg: none` and every other
  * algorithm are refused by the verifier itself, not by a check of ours.
  * Runs as a derive (transform phase) so an anonymous caller learns nothing
- * from body validation.
+ * from body validation. A token verified before is answered from `tokens`
+ * (see token-cache.ts for why that is safe) without the HMAC.
  */
-export function jwtAuth(secret: string) {
+export function jwtAuth(secret: string, tokens: TokenCache = new TokenCache()) {
   return new Elysia()
     .use(jwt({ name: "jwt", secret, alg: "HS256" }))
     .derive({ as: "scoped" }, async ({ jwt, request }) => {
@@ -24,11 +26,14 @@ export function jwtAuth(secret: string) {
       if (header === null || header.length > MAX_TOKEN) throw unauthorized();
       const token = BEARER.exec(header)?.[1];
       if (token === undefined) throw unauthorized();
+      const cached = tokens.get(token);
+      if (cached !== undefined) return { ownerId: cached };
       // jose checks exp and nbf when present.
       const payload = await jwt.verify(token, { algorithms: ["HS256"] });
       if (payload === false) throw unauthorized();
       const sub: unknown = payload.sub;
       if (typeof sub !== "string" || !OWNER.test(sub)) throw unauthorized();
+      tokens.set(token, sub, payload.exp);
       return { ownerId: sub };
     });
 }

@@ -1,6 +1,5 @@
 import { AppError, type IssuedKey } from "@riskinmind/contracts";
-import type { Sql } from "@riskinmind/runtime";
-import { issued, mintKey } from "./issue";
+import { issued, mintKey, type KeyVerbDeps } from "./issue";
 import { insertKey, isActiveKeyConflict, withDb } from "./repo";
 
 export const ACTIVE_KEY_EXISTS_MESSAGE =
@@ -11,13 +10,16 @@ export const ACTIVE_KEY_EXISTS_MESSAGE =
  * partial unique index's to enforce: a check-then-insert here would let two
  * concurrent requests both pass the check.
  */
-export async function generateKey(deps: { sql: Sql }, ownerId: string, label: string | null): Promise<IssuedKey> {
+export async function generateKey(deps: KeyVerbDeps, ownerId: string, label: string | null): Promise<IssuedKey> {
   const { apiKey, row } = mintKey(ownerId, label);
+  let stored;
   try {
-    const stored = await withDb(() => insertKey(deps.sql, row));
-    return issued(apiKey, stored);
+    stored = await withDb(() => insertKey(deps.sql, row));
   } catch (err) {
     if (isActiveKeyConflict(err)) throw new AppError("ACTIVE_KEY_EXISTS", ACTIVE_KEY_EXISTS_MESSAGE);
     throw err;
   }
+  // A cached "no active key" must not outlive the answer.
+  await deps.afterChange(ownerId, undefined);
+  return issued(apiKey, stored);
 }

@@ -2,11 +2,15 @@ import { hashKey, keySnippet, newApiKey, newId, type IssuedKey } from "@riskinmi
 import type { Sql } from "@riskinmind/runtime";
 import type { KeyRow, NewKey, RevokedRow } from "./repo";
 
-/** What a mutating verb needs: the pool and the hook that announces a revocation. */
+/** What a mutating verb needs: the pool and the hook that announces a change. */
 export interface KeyVerbDeps {
   sql: Sql;
-  /** Called after the revoking transaction committed, before the answer returns. */
-  onRevoked(row: RevokedRow): Promise<void>;
+  /**
+   * Called after a transaction that changed the owner's active key committed,
+   * before the answer returns: drops cached answers here and on every replica.
+   * `revoked` is the key it ended, if any.
+   */
+  afterChange(ownerId: string, revoked: RevokedRow | undefined): Promise<void>;
 }
 
 /** A fresh key: the plaintext (returned once) and the row that stores only its hash. */

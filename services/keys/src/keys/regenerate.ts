@@ -22,7 +22,7 @@ export async function regenerateKey(deps: KeyVerbDeps, ownerId: string, label: s
         }),
       );
       // The old key must be refused before the caller learns about the new one.
-      if (revoked) await deps.onRevoked(revoked);
+      await deps.afterChange(ownerId, revoked);
       return issued(apiKey, stored);
     } catch (err) {
       if (!isActiveKeyConflict(err) || attempt >= ATTEMPTS) throw err;

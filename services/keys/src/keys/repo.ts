@@ -77,6 +77,10 @@ export async function findByHash(sql: Db, hash: Buffer): Promise<HashLookup | un
   return rows[0];
 }
 
-export async function touchLastUsed(sql: Db, ids: string[]): Promise<void> {
-  await sql`update keys.api_keys set last_used_at = now() where id = any(${ids}::text[])`;
+export type TouchedRow = Pick<KeyRow, "id" | "owner_id" | "last_used_at">;
+
+export async function touchLastUsed(sql: Db, ids: string[]): Promise<TouchedRow[]> {
+  return sql<TouchedRow[]>`
+    update keys.api_keys set last_used_at = now() where id = any(${ids}::text[])
+    returning id, owner_id, last_used_at`;
 }

@@ -11,5 +11,5 @@ export async function revokeKey(deps: KeyVerbDeps, ownerId: string): Promise<voi
     }),
   );
   if (!revoked) throw new AppError("KEY_NOT_FOUND", "No active API key to revoke.");
-  await deps.onRevoked(revoked);
+  await deps.afterChange(ownerId, revoked);
 }

@@ -1,10 +1,10 @@
 import { Elysia, t } from "elysia";
 import { AppError, CurrentKeyResponse, GenerateBody, GenerateResponse, REGENERATED_MESSAGE, REVOKED_MESSAGE, RegenerateResponse, RevokeResponse } from "@riskinmind/contracts";
-import type { Sql } from "@riskinmind/runtime";
 import { jwtAuth } from "../auth/jwt";
+import type { TokenCache } from "../auth/token-cache";
 import { BEARER, errorResponses, inline } from "../docs";
 import type { RateLimiter } from "../ratelimit";
-import { currentKey } from "./current";
+import { currentKey, type CurrentDeps } from "./current";
 import { generateKey } from "./generate";
 import type { KeyVerbDeps } from "./issue";
 import { regenerateKey } from "./regenerate";
@@ -17,9 +17,10 @@ const labelOf = (body: { label?: string } | null | undefined): string | null => 
   return body?.label ?? null;
 };
 
-export interface KeyRoutesDeps extends KeyVerbDeps {
-  sql: Sql;
+export interface KeyRoutesDeps extends KeyVerbDeps, CurrentDeps {
   jwtSecret: string;
+  /** Verified JWTs, shared with the other routes of this app. */
+  tokens: TokenCache;
   limiter: RateLimiter;
 }
 
@@ -31,7 +32,7 @@ export function keyRoutes(deps: KeyRoutesDeps) {
     detail: { summary: "Retrieve the active API key", tags: ["keys"], security: BEARER },
   };
   return new Elysia({ prefix: "/api/v1/keys" })
-    .use(jwtAuth(deps.jwtSecret))
+    .use(jwtAuth(deps.jwtSecret, deps.tokens))
     .get("/", current, currentDoc)
     .get("", current, { ...currentDoc, detail: { ...currentDoc.detail, summary: "Retrieve the active API key (no trailing slash)" } })
     .post(

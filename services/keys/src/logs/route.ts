@@ -3,12 +3,14 @@ import { AppError, check, ERROR_STATUS, LogsQuery, LogsResponse, parseJson, type
 import type { Logger } from "@riskinmind/runtime";
 import type { NatsConnection } from "nats";
 import { jwtAuth } from "../auth/jwt";
+import type { TokenCache } from "../auth/token-cache";
 import { BEARER, errorResponses, inline } from "../docs";
 
 export interface LogsDeps {
   nc: NatsConnection;
   log: Logger;
   jwtSecret: string;
+  tokens: TokenCache;
   subject: string;
   timeoutMs: number;
 }
@@ -43,7 +45,7 @@ export async function fetchLogs(deps: LogsDeps, req: LogsQueryRequest): Promise<
 
 /** GET /api/v1/keys/logs: the owner (from the JWT) reads its own usage, a page at a time. */
 export function logsRoute(deps: LogsDeps) {
-  return new Elysia({ prefix: "/api/v1/keys" }).use(jwtAuth(deps.jwtSecret)).get(
+  return new Elysia({ prefix: "/api/v1/keys" }).use(jwtAuth(deps.jwtSecret, deps.tokens)).get(
     "/logs",
     // The schema's patterns already bound page and limit; Number() cannot fail here.
     ({ ownerId, query }) => fetchLogs(deps, { ownerId, page: Number(query.page ?? 1), limit: Number(query.limit ?? 10) }),

@@ -69,6 +69,8 @@ export class VerifyCache {
   }
 }
 
+/** The cache's key for a plaintext key: its SHA-256 as latin1, in one call (no hasher object, no Buffer). */
+export const keyToCacheKey = (apiKey: string): string => Bun.SHA256.hash(apiKey, "latin1") as unknown as string;
 /** The cache's key for a raw SHA-256 digest. */
 export const hashToCacheKey = (digest: Buffer): string => digest.toString("latin1");
 /** The cache's key for a hex SHA-256 (as revocation events carry it). */

@@ -1,12 +1,12 @@
 import type { Logger, Sql } from "@riskinmind/runtime";
-import { touchLastUsed } from "../keys/repo";
+import { touchLastUsed, type TouchedRow } from "../keys/repo";
 
 /**
  * last_used_at without a write per verification: ids seen valid are
  * collected in memory and written in one statement every few seconds (and on
  * stop). A failed flush keeps the ids for the next one.
  */
-export function lastUsedFlusher(deps: { sql: Sql; log: Logger; seen: Set<string> }, everyMs = 5_000) {
+export function lastUsedFlusher(deps: { sql: Sql; log: Logger; seen: Set<string>; onFlushed?(rows: TouchedRow[]): void }, everyMs = 5_000) {
   let running: Promise<void> | null = null;
   const flush = async (): Promise<void> => {
     if (running) return running;
@@ -14,6 +14,7 @@ export function lastUsedFlusher(deps: { sql: Sql; log: Logger; seen: Set<string>
     const ids = [...deps.seen];
     deps.seen.clear();
     running = touchLastUsed(deps.sql, ids)
+      .then((rows) => deps.onFlushed?.(rows))
       .catch((err) => {
         for (const id of ids) deps.seen.add(id);
         deps.log.warn({ err: { message: (err as Error).message }, keys: ids.length }, "last_used_at flush failed");

@@ -1,7 +1,8 @@
-import { hashKey, isWellFormedKey, type VerifyReply } from "@riskinmind/contracts";
+import { isWellFormedKey, KEY_LENGTH, type VerifyReply } from "@riskinmind/contracts";
 import { isDbUnavailable, type Logger, type Sql } from "@riskinmind/runtime";
+import { markDbDown, type DbHealth } from "../db-health";
 import { findByHash } from "../keys/repo";
-import { hashToCacheKey, type CacheEntry, type VerifyCache, type VerifyResult } from "./cache";
+import { keyToCacheKey, type CacheEntry, type VerifyCache, type VerifyResult } from "./cache";
 
 export interface VerifyDeps {
   sql: Sql;
@@ -11,7 +12,7 @@ export interface VerifyDeps {
   seen: Set<string>;
   config: { VERIFY_CACHE_TTL_MS: number; VERIFY_NEGATIVE_TTL_MS: number; VERIFY_STALE_MAX_MS: number };
   /** Until when the database is presumed down (skips the 2 s connect timeout per request). */
-  db: { downUntil: number };
+  db: DbHealth;
 }
 
 export interface VerifyAnswer {
@@ -32,8 +33,6 @@ export const REFUSED = {
   VERIFY_UNAVAILABLE: refusal("VERIFY_UNAVAILABLE"),
 } as const;
 
-const DB_DOWN_BACKOFF_MS = 1_000;
-
 /**
  * Decides whether a key is good. A fresh cache hit answers synchronously (no
  * database read); otherwise one indexed read by hash. While Postgres is down
@@ -41,27 +40,30 @@ const DB_DOWN_BACKOFF_MS = 1_000;
  * database last confirmed it; an uncached key gets VERIFY_UNAVAILABLE.
  */
 export function verifyKey(deps: VerifyDeps, apiKey: string): VerifyAnswer | Promise<VerifyAnswer> {
-  // The checksum refuses typos and junk without touching the database.
-  if (!isWellFormedKey(apiKey)) return REFUSED.MALFORMED;
-  const digest = hashKey(apiKey);
-  const ck = hashToCacheKey(digest);
+  // The length check bounds the hashing below; it is the checksum's first step anyway.
+  if (apiKey.length !== KEY_LENGTH) return REFUSED.MALFORMED;
+  // Cache first: every cached key passed the checksum when it was cached, so a
+  // hit (the hot path) skips it. A different string cannot share its SHA-256.
+  const ck = keyToCacheKey(apiKey);
   const entry = deps.cache.get(ck);
   const now = Date.now();
   if (entry !== undefined && now < entry.freshUntil) {
     if (entry.keyId !== null) deps.seen.add(entry.keyId);
     return entry;
   }
+  // The checksum refuses typos and junk without touching the database.
+  if (entry === undefined && !isWellFormedKey(apiKey)) return REFUSED.MALFORMED;
   if (now < deps.db.downUntil) return stale(deps, entry, now);
-  return fromDatabase(deps, digest, ck, entry);
+  return fromDatabase(deps, ck, entry);
 }
 
-async function fromDatabase(deps: VerifyDeps, digest: Buffer, ck: string, entry: CacheEntry | undefined): Promise<VerifyAnswer> {
+async function fromDatabase(deps: VerifyDeps, ck: string, entry: CacheEntry | undefined): Promise<VerifyAnswer> {
   const generation = deps.cache.generation;
   let row;
   try {
-    row = await findByHash(deps.sql, digest);
+    row = await findByHash(deps.sql, Buffer.from(ck, "latin1"));
   } catch (err) {
-    if (isDbUnavailable(err)) deps.db.downUntil = Date.now() + DB_DOWN_BACKOFF_MS;
+    if (isDbUnavailable(err)) markDbDown(deps.db);
     else deps.log.error({ err: { message: (err as Error).message } }, "verify lookup failed");
     return stale(deps, entry, Date.now());
   }

@@ -1,0 +1,79 @@
+/**
+ * Verified JWTs, so a token seen again skips the HMAC (jose runs it through
+ * async WebCrypto, the largest cost of a management read).
+ *
+ * Why this is safe: an entry is only written after `jwtVerify` accepted the
+ * token (HS256 signature, exp, nbf) and its `sub` passed our check, and it is
+ * keyed by the whole token string, signature included, so a token with any
+ * byte changed (a forged or re-signed one) is a different key and a miss.
+ * exp is re-checked on every hit (an entry never outlives min(exp, now + 60 s));
+ * nbf cannot become false later. HS256 tokens cannot be revoked one by one in
+ * this design anyway, so caching the verdict loses nothing that was there.
+ * The token is a Map key only: never logged, never a metric label.
+ */
+export interface TokenCacheOptions {
+  /** Entries kept at most; the oldest is evicted first. */
+  max?: number;
+  /** How long a verdict is reused at most, whatever exp says. */
+  maxAgeMs?: number;
+  now?: () => number;
+}
+
+interface Entry {
+  sub: string;
+  /** Date.now() before which the verdict holds: min(exp, cachedAt + maxAge). */
+  until: number;
+}
+
+export class TokenCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly max: number;
+  private readonly maxAgeMs: number;
+  private readonly now: () => number;
+  hits = 0;
+  misses = 0;
+
+  constructor(opts: TokenCacheOptions = {}) {
+    this.max = opts.max ?? 10_000;
+    this.maxAgeMs = opts.maxAgeMs ?? 60_000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The owner of an already verified, still unexpired token, or undefined. */
+  get(token: string): string | undefined {
+    const e = this.entries.get(token);
+    if (e === undefined) {
+      this.misses++;
+      return undefined;
+    }
+    if (this.now() >= e.until) {
+      // Expired (or aged out): the caller verifies afresh, and jose refuses a past exp.
+      this.entries.delete(token);
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
+    return e.sub;
+  }
+
+  /** Remembers a token that jose has just accepted; `exp` in epoch seconds as in the claim. */
+  set(token: string, sub: string, exp: unknown): void {
+    const now = this.now();
+    let until = now + this.maxAgeMs;
+    if (typeof exp === "number") until = Math.min(until, exp * 1000);
+    if (!(until > now)) return;
+    if (this.entries.delete(token) === false && this.entries.size >= this.max) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
+    this.entries.set(token, { sub, until });
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
