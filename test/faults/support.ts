@@ -51,15 +51,21 @@ export interface OwnNats {
   stop(): Promise<void>;
 }
 
+/** user/pass from a nats://user:pass@host URL, for a test-side connect. */
+function parseAuth(url: string): { user?: string; pass?: string } {
+  const u = new URL(url);
+  return { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) };
+}
+
 /** A nats-server with JetStream that only this test uses, so it can be restarted. */
-export async function startOwnNats(): Promise<OwnNats> {
+export async function startOwnNats(opts: { args?: string[]; probeUrl?: string } = {}): Promise<OwnNats> {
   const port = freePort();
   const dir = mkdtempSync(join(tmpdir(), "rim-faults-nats-"));
   let child: Child | undefined;
   const up = async () => {
-    child = spawnChild(["/usr/sbin/nats-server", "-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir], { PATH: process.env.PATH ?? "" });
+    child = spawnChild(["/usr/sbin/nats-server", "-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir, ...(opts.args ?? [])], { PATH: process.env.PATH ?? "" });
     await waitFor(async () => {
-      const nc = await connect({ servers: `nats://127.0.0.1:${port}`, reconnect: false, timeout: 500 });
+      const nc = await connect({ servers: `nats://127.0.0.1:${port}`, reconnect: false, timeout: 500, ...(opts.probeUrl ? parseAuth(opts.probeUrl) : {}) });
       const jsm = await nc.jetstreamManager();
       await jsm.getAccountInfo();
       await nc.close();
@@ -189,7 +195,12 @@ export async function deploy(opts: { natsServers?: string; databaseUrl?: (db: Te
   const topo = testTopology();
   const servers = opts.natsServers ?? natsUrl();
   const sql = postgres(db.url, { max: 4, onnotice: () => {} });
-  const nc = await connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  // nats.js takes credentials as options, not inside the URL the services accept.
+  const bare = new URL(servers);
+  const auth = bare.username ? parseAuth(servers) : {};
+  bare.username = "";
+  bare.password = "";
+  const nc = await connect({ servers: bare.toString().replace(/\/$/, ""), maxReconnectAttempts: -1, reconnectTimeWait: 250, ...auth });
   const spawned: Svc[] = [];
   const d: Deployment = {
     db,
