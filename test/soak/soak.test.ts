@@ -13,6 +13,7 @@ import { deploy, generate, newOwner, predict, prng, req, rssKb, usageDuplicates,
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 50);
 const WARMUP_MS = 8_000;
+const VERIFY_LOOPS = Number(process.env.SOAK_VERIFY_LOOPS ?? 2);
 let d: Deployment;
 
 beforeAll(async () => {
@@ -86,8 +87,8 @@ describe("soak", () => {
     };
 
     const procs = { keys: d.keys!, usage: d.usage!, example: d.example! };
-    // Two verification loops: enough to keep every process busy, while ingestion keeps up on two cores.
-    const loops = [verifyLoop(1), verifyLoop(2), manageLoop(4), logsLoop(5)];
+    // Two verification loops by default: every process busy, and ingestion keeps up on two cores.
+    const loops = [...Array.from({ length: VERIFY_LOOPS }, (_, i) => verifyLoop(10 + i)), manageLoop(4), logsLoop(5)];
     await Bun.sleep(WARMUP_MS); // the warm-up is the traffic itself: JIT, pools and caches filled
     const warm = Object.fromEntries(Object.entries(procs).map(([k, s]) => [k, rssKb(s.pid)]));
     const peak = { ...warm };
