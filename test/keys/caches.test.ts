@@ -180,3 +180,15 @@ describe("current-key cache (GET /api/v1/keys/)", () => {
     }
   });
 });
+
+describe("verification cache key", () => {
+  test("the hot path's cache key of a key is the one revocation derives from its stored SHA-256", async () => {
+    const { hashKey } = await import("@riskinmind/contracts");
+    const { hashToCacheKey, keyToCacheKey } = await import("../../services/keys/src/verify/cache");
+    for (let i = 0; i < 100; i++) {
+      const k = newApiKey();
+      expect(keyToCacheKey(k)).toBe(hashToCacheKey(hashKey(k)));
+    }
+    expect(keyToCacheKey(newApiKey())).not.toBe(keyToCacheKey(newApiKey()));
+  });
+});

@@ -1,4 +1,4 @@
-import { isWellFormedKey, KEY_LENGTH, type VerifyReply } from "@riskinmind/contracts";
+import { hashKey, isWellFormedKey, KEY_LENGTH, type VerifyReply } from "@riskinmind/contracts";
 import { isDbUnavailable, type Logger, type Sql } from "@riskinmind/runtime";
 import { markDbDown, type DbHealth } from "../db-health";
 import { findByHash } from "../keys/repo";
@@ -54,14 +54,16 @@ export function verifyKey(deps: VerifyDeps, apiKey: string): VerifyAnswer | Prom
   // The checksum refuses typos and junk without touching the database.
   if (entry === undefined && !isWellFormedKey(apiKey)) return REFUSED.MALFORMED;
   if (now < deps.db.downUntil) return stale(deps, entry, now);
-  return fromDatabase(deps, ck, entry);
+  return fromDatabase(deps, apiKey, ck, entry);
 }
 
-async function fromDatabase(deps: VerifyDeps, ck: string, entry: CacheEntry | undefined): Promise<VerifyAnswer> {
+async function fromDatabase(deps: VerifyDeps, apiKey: string, ck: string, entry: CacheEntry | undefined): Promise<VerifyAnswer> {
   const generation = deps.cache.generation;
+  // The stored form, from the contract's one definition (a second hash on a miss is noise next to the read).
+  const digest = hashKey(apiKey);
   let row;
   try {
-    row = await findByHash(deps.sql, Buffer.from(ck, "latin1"));
+    row = await findByHash(deps.sql, digest);
   } catch (err) {
     if (isDbUnavailable(err)) markDbDown(deps.db);
     else deps.log.error({ err: { message: (err as Error).message } }, "verify lookup failed");
