@@ -121,6 +121,12 @@ export function httpBasics({ log, metrics, htmlPaths = [] }: HttpBasicsDeps) {
         case "PARSE":
           return withHeaders(errorResponse("MALFORMED_JSON", "The request body could not be parsed.", set.headers as Record<string, string>));
         default:
+          // Elysia 1.4 throws a TypeError while *describing* a validation
+          // failure when the bad value is an object whose toString is not a
+          // function (e.g. {"label":{"toString":1}}): still the client's mistake.
+          if (error instanceof TypeError && /mapValueError|ValidationError/.test(error.stack ?? "")) {
+            return withHeaders(errorResponse("VALIDATION_ERROR", "Invalid request: a value has the wrong type.", set.headers as Record<string, string>));
+          }
           log.error({ err: { name: (error as Error)?.name, message: (error as Error)?.message }, code }, "unhandled error");
           return withHeaders(errorResponse("INTERNAL", "Internal error.", set.headers as Record<string, string>));
       }
