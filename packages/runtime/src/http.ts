@@ -62,6 +62,20 @@ export interface HttpBasicsDeps {
  * every failure (including Elysia's own), one log line and metrics per request.
  */
 export function httpBasics({ log, metrics, htmlPaths = [] }: HttpBasicsDeps) {
+  // Labelled children resolved once per (route, method, status): prom-client
+  // hashes and validates a label object on every call otherwise. Bounded,
+  // since routes are patterns (or "unmatched") and methods/statuses are few.
+  const series = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
+  const seriesFor = (route: string, method: string, status: string) => {
+    const id = `${route} ${method} ${status}`;
+    let s = series.get(id);
+    if (s === undefined) {
+      const labels = { route, method: METHOD_LABELS.has(method) ? method : "OTHER", status };
+      s = { count: metrics.httpRequests.labels(labels), duration: metrics.httpDuration.labels(labels) };
+      series.set(id, s);
+    }
+    return s;
+  };
   return new Elysia({ name: "riskinmind/http-basics" })
     .error({ AppError })
     .derive({ as: "global" }, ({ request, set }) => {
@@ -73,8 +87,7 @@ export function httpBasics({ log, metrics, htmlPaths = [] }: HttpBasicsDeps) {
     })
     .onRequest(({ request, set }) => {
       Object.assign(set.headers, SECURITY_HEADERS);
-      const path = new URL(request.url).pathname;
-      if (htmlPaths.some((p) => path === p || path.startsWith(p + "/"))) {
+      if (htmlPaths.length > 0 && isHtmlPath(new URL(request.url).pathname, htmlPaths)) {
         set.headers["content-security-policy"] =
           "default-src 'self' https://cdn.jsdelivr.net; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; connect-src 'self'";
       }
@@ -137,13 +150,20 @@ export function httpBasics({ log, metrics, htmlPaths = [] }: HttpBasicsDeps) {
       const ms = performance.now() - started;
       const status = String(typeof set.status === "number" ? set.status : 200);
       const routeLabel = route || "unmatched";
-      metrics.httpRequests.inc({ route: routeLabel, method: request.method, status });
-      metrics.httpDuration.observe({ route: routeLabel, method: request.method, status }, ms / 1000);
+      const series = seriesFor(routeLabel, request.method, status);
+      series.count.inc();
+      series.duration.observe(ms / 1000);
       log.info(
         { requestId: (ctx as unknown as { requestId?: string }).requestId, method: request.method, route: routeLabel, status: Number(status), ms: Math.round(ms * 100) / 100 },
         "request",
       );
     });
+}
+
+const METHOD_LABELS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+
+function isHtmlPath(path: string, htmlPaths: string[]): boolean {
+  return htmlPaths.some((p) => path === p || path.startsWith(p + "/"));
 }
 
 function validationMessage(error: unknown): string {
