@@ -57,10 +57,10 @@ describe("NATS restarted while requests flow", () => {
     await Promise.all(loops);
 
     // No request failed because of usage recording: every request while NATS was down and
-    // after the services reconnected was served. The guard clears its cache when it
-    // reconnects (revocations may have been missed), so between its reconnect and the keys
-    // service's, the key is uncached and verification unreachable: 503 VERIFY_UNAVAILABLE,
-    // the one refusal allowed, and only in that window.
+    // after the services reconnected was served. After its reconnect the guard verifies
+    // cached keys again (revocations may have been missed) and serves the cached answer
+    // while verification is unreachable; a 503 VERIFY_UNAVAILABLE is the one refusal
+    // allowed, and only in the restart window.
     const ok = outcomes.filter((o) => o.status === 200).length;
     const other = outcomes.filter((o) => o.status !== 200);
     const byPhase = outcomes.reduce((m: Record<string, number>, o) => ((m[`${o.phase}:${o.status}`] = (m[`${o.phase}:${o.status}`] ?? 0) + 1), m), {});

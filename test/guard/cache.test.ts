@@ -22,6 +22,30 @@ afterAll(async () => {
 const entry = (i: number): CachedKey => ({ keyId: `key_${i}`, ownerId: `owner_${i}` });
 
 describe("verification cache", () => {
+  test("after a reconnect every entry is suspect: a plain hit misses (so it is verified again), yet it stays available as the last resort until it expires", () => {
+    const cache = new VerifyCache<CachedKey>({ ttlMs: 1000, max: 10 });
+    cache.set("a", entry(1), 100, cache.epoch);
+    expect(cache.get("a", 200)).toEqual(entry(1));
+    cache.markSuspect(300);
+    expect(cache.get("a", 301)).toBeUndefined();
+    expect(cache.peek("a", 301)).toEqual(entry(1));
+    // A fresh confirmation makes it a plain hit again.
+    cache.set("a", entry(1), 302, cache.epoch);
+    expect(cache.get("a", 303)).toEqual(entry(1));
+    // The last resort ends with the TTL.
+    cache.markSuspect(400);
+    expect(cache.peek("a", 302 + 1000)).toBeUndefined();
+  });
+
+  test("a verification that started before the reconnect is not cached as confirmed", () => {
+    const cache = new VerifyCache<CachedKey>({ ttlMs: 1000, max: 10 });
+    const epochAtStart = cache.epoch;
+    cache.markSuspect(10);
+    cache.set("b", entry(2), 11, epochAtStart);
+    expect(cache.get("b", 12)).toBeUndefined();
+    expect(cache.peek("b", 12)).toBeUndefined();
+  });
+
   test("the cache key is the hex SHA-256 the contracts define (hashKey), not the key", () => {
     const k = newApiKey();
     expect(keyHashHex(k)).toBe(hashKey(k).toString("hex"));

@@ -11,6 +11,7 @@ export interface CachedKey {
 interface Entry<V> {
   readonly key: V;
   readonly expiresAt: number;
+  readonly storedAt: number;
 }
 
 export interface VerifyCacheOptions {
@@ -32,6 +33,8 @@ export class VerifyCache<V extends CachedKey = CachedKey> {
   private readonly byHash = new Map<string, Entry<V>>();
   private readonly hashByKeyId = new Map<string, string>();
   epoch = 0;
+  /** Entries stored at or before this instant must be confirmed again before a plain hit. */
+  private suspectBefore = -1;
   hits = 0;
   misses = 0;
   evictions = 0;
@@ -39,7 +42,10 @@ export class VerifyCache<V extends CachedKey = CachedKey> {
 
   constructor(private readonly opts: VerifyCacheOptions) {}
 
-  /** The cached key for a hash, or undefined (expired entries are dropped on read). */
+  /**
+   * The cached key for a hash, or undefined: expired entries are dropped on
+   * read; suspect ones (see markSuspect) are kept but count as a miss.
+   */
   get(hash: string, now: number): V | undefined {
     const e = this.byHash.get(hash);
     if (e === undefined) {
@@ -51,8 +57,18 @@ export class VerifyCache<V extends CachedKey = CachedKey> {
       this.misses++;
       return undefined;
     }
+    if (e.storedAt <= this.suspectBefore) {
+      this.misses++;
+      return undefined;
+    }
     this.hits++;
     return e.key;
+  }
+
+  /** An unexpired entry even when suspect: the answer of last resort while verification is unreachable. */
+  peek(hash: string, now: number): V | undefined {
+    const e = this.byHash.get(hash);
+    return e !== undefined && e.expiresAt > now ? e.key : undefined;
   }
 
   /** Stores a valid answer unless an invalidation happened since `epoch` was read. */
@@ -65,7 +81,7 @@ export class VerifyCache<V extends CachedKey = CachedKey> {
       this.delete(oldest);
       this.evictions++;
     }
-    this.byHash.set(hash, { key, expiresAt: now + this.opts.ttlMs });
+    this.byHash.set(hash, { key, expiresAt: now + this.opts.ttlMs, storedAt: now });
     this.hashByKeyId.set(key.keyId, hash);
   }
 
@@ -80,7 +96,21 @@ export class VerifyCache<V extends CachedKey = CachedKey> {
     }
   }
 
-  /** Forgets everything (after a reconnect, revocations may have been missed). */
+  /**
+   * After a reconnect revocations may have been missed: every entry must be
+   * confirmed by keys.verify before it is trusted again, but while verification
+   * is unreachable (the keys service reconnecting too) an unexpired entry is
+   * still served rather than refusing a key that was good a moment ago.
+   */
+  markSuspect(now: number): void {
+    this.epoch++;
+    this.invalidations++;
+    // Strictly after anything stored so far, even within the same millisecond.
+    this.suspectBefore = now;
+    for (const e of this.byHash.values()) if (e.storedAt > this.suspectBefore) this.suspectBefore = e.storedAt;
+  }
+
+  /** Forgets everything. */
   clear(): void {
     this.epoch++;
     this.invalidations++;
@@ -102,8 +132,9 @@ export class VerifyCache<V extends CachedKey = CachedKey> {
 
 /**
  * Keeps a cache honest against the bus: every guard (no queue group, so each
- * one hears every event) drops a revoked key, and a reconnect clears the whole
- * cache because events sent while we were away are gone for good.
+ * one hears every event) drops a revoked key, and after a reconnect every
+ * cached key is verified again, because events sent while we were away are
+ * gone for good.
  */
 export function watchInvalidations(nc: NatsConnection, topology: Topology, cache: VerifyCache<CachedKey>, log?: GuardLogger): { stop(): void } {
   let ignored = 0;
@@ -123,8 +154,8 @@ export function watchInvalidations(nc: NatsConnection, topology: Topology, cache
   (async () => {
     for await (const s of status) {
       if (s.type === "reconnect") {
-        cache.clear();
-        log?.warn({ nats: s.type }, "guard: NATS reconnected, verification cache cleared");
+        cache.markSuspect(Date.now());
+        log?.warn({ nats: s.type }, "guard: NATS reconnected, cached keys will be verified again");
       }
     }
   })().catch(() => {});

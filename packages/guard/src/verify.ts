@@ -52,27 +52,33 @@ export function createVerifier(nc: NatsConnection, topology: Topology, cache: Ve
     } catch {
       // Timeout, no responders, connection closed: we cannot decide, which is not "invalid".
       counters.verifyFailures++;
-      return REFUSED.unavailable;
+      return unreachable(hash);
     }
     if (!check.verifyReply.Check(reply)) {
       counters.verifyFailures++;
       if (badReplies++ === 0) log?.warn({ subject }, "guard: keys.verify answered with an unexpected shape");
-      return REFUSED.unavailable;
+      return unreachable(hash);
     }
     if (reply.valid) {
       cache.set(hash, { ok: true, keyId: reply.keyId, ownerId: reply.ownerId, cached: true }, Date.now(), epoch);
       return { ok: true, keyId: reply.keyId, ownerId: reply.ownerId, cached: false };
     }
+    if (reply.code === "VERIFY_UNAVAILABLE") return unreachable(hash);
+    // A definite refusal: a suspect entry for this key must not be served again.
+    cache.revoke(hash, undefined);
     switch (reply.code) {
       case "KEY_REVOKED":
         return REFUSED.revoked;
-      case "VERIFY_UNAVAILABLE":
-        return REFUSED.unavailable;
       case "MALFORMED":
         return REFUSED.malformed;
       default:
         return REFUSED.unknown;
     }
+  }
+
+  /** Could not decide: an entry awaiting re-verification (after a reconnect) is still served until it expires. */
+  function unreachable(hash: string): GuardResult {
+    return cache.peek(hash, Date.now()) ?? REFUSED.unavailable;
   }
 
   /** The verdict for a presented key (empty string = none presented). */
