@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { waitFor } from "../support/harness";
-import { startPgRelay, type PgRelay } from "./pgrelay";
+import { startPgRelay, type PgRelay } from "../support/pgrelay";
 import { deploy, generate, isEnvelope, newOwner, req, viaPort, type Deployment } from "./support";
 
 let relay: PgRelay;

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { newApiKey } from "@riskinmind/contracts";
 import { waitFor } from "../support/harness";
-import { startPgRelay, type PgRelay } from "./pgrelay";
+import { startPgRelay, type PgRelay } from "../support/pgrelay";
 import { deploy, generate, isEnvelope, newOwner, predict, req, usageDuplicates, usageRows, verify, viaPort, type Deployment } from "./support";
 
 const STALE_MAX_MS = 6_000;

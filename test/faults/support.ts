@@ -3,7 +3,7 @@
  * child processes (keys, usage, the example behind a guard), a nats-server of
  * the test's own that it may kill and restart, plain HTTP with a timeout, a
  * seeded PRNG and RSS sampling. Postgres outages use the cuttable relay of
- * test/usage/pgproxy.ts; the shared servers on 5432/4222 are never touched.
+ * test/support/pgrelay.ts; the shared servers on 5432/4222 are never touched.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,17 +1,17 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { subjects, USAGE_CONSUMER } from "@riskinmind/contracts";
 import { freePort, serviceEnv, startService, waitFor, type Child } from "../support/harness";
-import { startPgProxy, type PgProxy } from "./pgproxy";
+import { startPgRelay, type PgRelay } from "../support/pgrelay";
 import { event, usageFixture, type UsageFixture } from "./support";
 
 let f: UsageFixture;
-let proxy: PgProxy;
+let proxy: PgRelay;
 let child: Child | undefined;
 
 beforeAll(async () => {
   f = await usageFixture();
   const real = new URL(f.db.url);
-  proxy = startPgProxy({ host: real.hostname, port: Number(real.port || 5432) });
+  proxy = startPgRelay({ host: real.hostname, port: Number(real.port || 5432) });
 });
 afterAll(async () => {
   if (child && child.proc.exitCode === null) await child.kill("SIGKILL");
@@ -32,7 +32,7 @@ describe("usage ingestion through a Postgres outage", () => {
     await f.publish(Array.from({ length: 100 }, () => event({ ownerId: "outage" })));
     await waitFor(async () => (await f.count()) === 100, 10_000, "first 100 rows");
 
-    proxy.cut();
+    proxy.cut("dropping");
     await waitFor(async () => (await ready()) === 503, 10_000, "/ready 503 during the outage");
     for (let i = 0; i < 20; i++) await f.publish(Array.from({ length: 10 }, (_, j) => event({ ownerId: "outage", ...(j % 2 ? { id: `out_${i}_${j}` } : {}) })));
     // The service sees the events but cannot commit them: they stay unacked in JetStream.

@@ -4,8 +4,6 @@
  *   (ECONNREFUSED), which is what a client sees when Postgres is stopped;
  * - "dropping": connections are accepted and closed at once, which is what a
  *   TCP load balancer or pooler in front of a dead Postgres does.
- * test/usage/pgproxy.ts only does the second; the first is the faithful
- * "Postgres stopped" of the issue, hence this variant.
  */
 import type { Socket, TCPSocketListener } from "bun";
 
