@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { SignJWT } from "jose";
 import { ERROR_CODES } from "@riskinmind/contracts";
-import { JWT_SECRET, authHeader, token, unsignedToken } from "../support/harness";
+import { JWT_SECRET, KEY_ROUTES, authHeader, token, unsignedToken } from "../support/harness";
 import { deploy, generate, isEnvelope, newOwner, prng, req, type Deployment, type Prng } from "../faults/support";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261126);
@@ -70,14 +70,6 @@ interface Case {
   raw?: string;
 }
 
-const KEY_ROUTES: [string, string][] = [
-  ["GET", "/api/v1/keys/"],
-  ["GET", "/api/v1/keys"],
-  ["POST", "/api/v1/keys/generate"],
-  ["POST", "/api/v1/keys/regenerate"],
-  ["POST", "/api/v1/keys/revoke"],
-  ["GET", "/api/v1/keys/logs"],
-];
 const ALL_PATHS = [...KEY_ROUTES.map(([, p]) => p), "/health", "/ready", "/metrics", "/openapi.json"];
 const JUNK_CHARS = ["\u0000", "\u0001", "\u001f", "\u007f", "\u200b", "\u202e", "\ud83d\udca9", "\ufffd", "\u00e9", "'", '"', "\\", "<script>", "%00", "\n", "\r\n"];
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { SignJWT } from "jose";
-import { JWT_SECRET, authHeader, token, unsignedToken } from "../support/harness";
+import { JWT_SECRET, KEY_ROUTES, authHeader, token, unsignedToken } from "../support/harness";
 import { call, owner, setupEnv, type Env, type Instance } from "./support";
 
 let env: Env;
@@ -14,14 +14,7 @@ afterAll(async () => {
   await env.close();
 });
 
-const ROUTES = [
-  ["GET", "/api/v1/keys/"],
-  ["GET", "/api/v1/keys"],
-  ["POST", "/api/v1/keys/generate"],
-  ["POST", "/api/v1/keys/regenerate"],
-  ["POST", "/api/v1/keys/revoke"],
-  ["GET", "/api/v1/keys/logs"],
-] as const;
+const ROUTES = KEY_ROUTES;
 
 const now = () => Math.floor(Date.now() / 1000);
 const signWith = (claims: Record<string, unknown>) =>

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { SignJWT } from "jose";
-import { JWT_SECRET, authHeader, token, unsignedToken, waitFor } from "../support/harness";
+import { JWT_SECRET, KEY_ROUTES, authHeader, token, unsignedToken, waitFor } from "../support/harness";
 import { deploy, generate, isEnvelope, newOwner, predict, req, usageRows, verify, type Deployment } from "../faults/support";
 
 let d: Deployment;
@@ -17,14 +17,7 @@ afterAll(async () => {
   await d?.close();
 });
 
-const ROUTES = [
-  ["GET", "/api/v1/keys/"],
-  ["GET", "/api/v1/keys"],
-  ["POST", "/api/v1/keys/generate"],
-  ["POST", "/api/v1/keys/regenerate"],
-  ["POST", "/api/v1/keys/revoke"],
-  ["GET", "/api/v1/keys/logs"],
-] as const;
+const ROUTES = KEY_ROUTES;
 
 const now = () => Math.floor(Date.now() / 1000);
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");

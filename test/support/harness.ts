@@ -10,6 +10,16 @@ import type { Topology } from "@riskinmind/contracts";
 
 export const JWT_SECRET = "test-secret-that-is-long-enough-0123456789";
 
+/** Every route of the keys edge that needs a JWT: the spec's five, with and without the trailing slash. */
+export const KEY_ROUTES = [
+  ["GET", "/api/v1/keys/"],
+  ["GET", "/api/v1/keys"],
+  ["POST", "/api/v1/keys/generate"],
+  ["POST", "/api/v1/keys/regenerate"],
+  ["POST", "/api/v1/keys/revoke"],
+  ["GET", "/api/v1/keys/logs"],
+] as const;
+
 export function adminDatabaseUrl(): string {
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error("DATABASE_URL is not set (test/preload.ts should have set it)");
