@@ -51,6 +51,10 @@ test("the example process guards predict and loses no usage event when stopped w
   child = await startService(ENTRY, env(), port);
   const base = `http://127.0.0.1:${port}`;
   expect((await http(`${base}/health`)).status).toBe(200);
+  expect((await http(`${base}/ready`)).status).toBe(200);
+  const metrics = await fetch(`${base}/metrics`);
+  expect(metrics.status).toBe(200);
+  expect(await metrics.text()).toContain("http_requests_total");
   expect((await http(`${base}/api/v1/loans/predict`, { method: "POST", json: goodLoan })).status).toBe(401);
 
   const key = await issueKey(stack, await newOwner());

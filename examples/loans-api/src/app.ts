@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import { httpBasics, type Logger, type Metrics } from "@riskinmind/runtime";
+import { errorResponse, httpBasics, type Logger, type Metrics } from "@riskinmind/runtime";
 import type { Guard } from "@riskinmind/guard";
 import { predict, PredictBody } from "./model";
 
@@ -7,6 +7,8 @@ export interface LoansAppDeps {
   log: Logger;
   metrics: Metrics;
   guard: Guard;
+  /** Whether the NATS connection the guard uses is up (for /ready); assumed up when absent. */
+  natsUp?: () => boolean;
 }
 
 /**
@@ -14,10 +16,12 @@ export interface LoansAppDeps {
  * RiskInMind API mounts the guard. Routes before `.use(guard.plugin)` are
  * public; routes after it need an API key and are metered.
  */
-export function createLoansApp({ log, metrics, guard }: LoansAppDeps) {
+export function createLoansApp({ log, metrics, guard, natsUp = () => true }: LoansAppDeps) {
   return new Elysia({ normalize: false })
     .use(httpBasics({ log, metrics }))
     .get("/health", () => ({ status: "ok" }))
+    .get("/ready", () => (natsUp() ? { status: "ready" } : errorResponse("VERIFY_UNAVAILABLE", "NATS is unreachable: API keys cannot be verified.")))
+    .get("/metrics", async () => new Response(await metrics.registry.metrics(), { headers: { "content-type": metrics.registry.contentType } }))
     .use(guard.plugin)
     .post(
       "/api/v1/loans/predict",

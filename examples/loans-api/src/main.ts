@@ -14,7 +14,14 @@ const metrics = createMetrics("example-loans-api");
 const nc = await connectNats(env, "example-loans-api", log);
 const topology = { prefix: env.NATS_SUBJECT_PREFIX, stream: env.USAGE_STREAM };
 const guard = createGuard({ nc, topology, log });
-const app = createLoansApp({ log, metrics, guard }).listen({ port: env.PORT, hostname: env.HOST });
+let reconnecting = false;
+void (async () => {
+  for await (const s of nc.status()) {
+    if (s.type === "disconnect") reconnecting = true;
+    if (s.type === "reconnect") reconnecting = false;
+  }
+})();
+const app = createLoansApp({ log, metrics, guard, natsUp: () => !nc.isClosed() && !reconnecting }).listen({ port: env.PORT, hostname: env.HOST });
 log.info({ port: app.server?.port, host: env.HOST }, "example loans api listening");
 
 let stopping = false;
