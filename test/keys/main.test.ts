@@ -60,7 +60,7 @@ describe("migrations", () => {
     const s2 = createSql(fresh.url, { max: 1 });
     try {
       const [a, b] = await Promise.all([migrate(s1, "keys", MIGRATIONS), migrate(s2, "keys", MIGRATIONS)]);
-      expect([...a, ...b]).toEqual(["001_keys.sql"]);
+      expect([...a, ...b]).toEqual(["001_keys.sql", "002_revoked_at_index.sql"]);
       const idx = await s1`select indexname from pg_indexes where schemaname = 'keys' and indexname = 'api_keys_one_active_per_owner'`;
       expect(idx).toHaveLength(1);
     } finally {

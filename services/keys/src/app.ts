@@ -17,6 +17,7 @@ import { hashToCacheKey, VerifyCache } from "./verify/cache";
 import { lastUsedFlusher } from "./verify/last-used";
 import { createVerifyMetrics } from "./verify/metrics";
 import { startResponders } from "./verify/responder";
+import { pollRevocations } from "./verify/revocation-poll";
 
 export interface KeysServiceDeps {
   sql: Sql;
@@ -121,6 +122,7 @@ export function createKeysService(deps: KeysServiceDeps) {
   let flusher: ReturnType<typeof lastUsedFlusher> | null = null;
   let subs: Subscription[] = [];
   let statusLoop: { stop(): void } | null = null;
+  let poller: { stop(): void } | null = null;
 
   return {
     app,
@@ -140,6 +142,19 @@ export function createKeysService(deps: KeysServiceDeps) {
           for (const r of rows) if (r.last_used_at) current.touch(r.owner_id, r.id, r.last_used_at.toISOString());
         },
       });
+      poller = pollRevocations({
+        sql,
+        log,
+        intervalMs: config.REVOCATION_POLL_MS,
+        onRevoked: (row) => {
+          current.drop(row.owner_id);
+          cache.drop(row.id, hashToCacheKey(row.key_hash));
+          // Re-announced for the guards, which have no database: harmless when
+          // the first broadcast did arrive (dropping a key twice changes nothing).
+          const ev: KeyRevokedEvent = { keyId: row.id, keyHash: row.key_hash.toString("hex"), ownerId: row.owner_id, revokedAt: row.revoked_at!.toISOString() };
+          if (!nc.isClosed()) nc.publish(topo.keyRevoked, encoder.encode(JSON.stringify(ev)));
+        },
+      });
       const status = nc.status() as AsyncIterable<Status> & { stop(): void };
       statusLoop = status;
       (async () => {
@@ -157,6 +172,7 @@ export function createKeysService(deps: KeysServiceDeps) {
     },
     async stop(): Promise<void> {
       statusLoop?.stop();
+      poller?.stop();
       await Promise.all(subs.map((s) => (s.isClosed() ? undefined : s.drain().catch(() => {}))));
       await flusher?.stop();
       flusher = null;

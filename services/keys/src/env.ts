@@ -20,6 +20,8 @@ export const keysEnv = z.object({
   /** How long GET /api/v1/keys/ answers from memory; 0 disables. Changes invalidate at once (broadcast). */
   CURRENT_KEY_CACHE_TTL_MS: field.int(30_000, 0, 86_400_000),
   CURRENT_KEY_CACHE_MAX: field.int(100_000, 1, 50_000_000),
+  /** How often every replica re-reads recent revocations from Postgres (the bound when a broadcast is lost); 0 disables. */
+  REVOCATION_POLL_MS: field.int(1_000, 0, 3_600_000),
   LOGS_TIMEOUT_MS: field.int(2_500, 100, 60_000),
   DB_POOL_MAX: field.int(10, 1, 1000),
 });

@@ -1,0 +1,66 @@
+/**
+ * The bound on a lost revocation broadcast: every keys replica re-reads recent
+ * revocations from Postgres, drops them from its caches and re-announces them
+ * for the guards. The test revokes a key in the database behind the service's
+ * back (so no broadcast was ever sent) and expects it refused anyway.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { subjects, type KeyRevokedEvent } from "@riskinmind/contracts";
+import { waitFor } from "../support/harness";
+import { call, owner, setupEnv, type Env, type Instance } from "./support";
+
+let env: Env;
+let a: Instance;
+beforeAll(async () => {
+  env = await setupEnv();
+  a = await env.start({ REVOCATION_POLL_MS: "100" });
+});
+afterAll(async () => {
+  await env.close();
+});
+
+describe("revocation poll", () => {
+  test("a key revoked without any broadcast is refused by the replica that had it cached, and re-announced for the guards", async () => {
+    const who = await owner("poll");
+    const gen = await call(a.url, "POST", "/api/v1/keys/generate", { headers: who.headers });
+    expect(gen.status).toBe(201);
+    const { apiKey, keyId } = gen.body.data;
+    expect(await env.verify(apiKey)).toMatchObject({ valid: true, keyId });
+    expect((await call(a.url, "GET", "/api/v1/keys/", { headers: who.headers })).status).toBe(200);
+
+    const announced: KeyRevokedEvent[] = [];
+    const sub = env.nc.subscribe(subjects(env.topo).keyRevoked, { callback: (_e, m) => announced.push(m.json<KeyRevokedEvent>()) });
+    await env.nc.flush();
+    // Behind the service's back: the row changes, nobody publishes anything.
+    await env.sql`update keys.api_keys set status = 'REVOKED', revoked_at = now() where id = ${keyId}`;
+
+    await waitFor(async () => (await env.verify(apiKey)).valid === false, 5_000, "revoked key refused");
+    expect(await env.verify(apiKey)).toEqual({ valid: false, code: "KEY_REVOKED" });
+    await waitFor(() => announced.some((e) => e.keyId === keyId), 5_000, "revocation re-announced");
+    expect(announced.find((e) => e.keyId === keyId)).toMatchObject({ keyId, ownerId: who.sub });
+    // The owner's cached "current key" was dropped too.
+    expect((await call(a.url, "GET", "/api/v1/keys/", { headers: who.headers })).status).toBe(404);
+    sub.unsubscribe();
+  });
+
+  test("each revocation is handled once, not on every poll", async () => {
+    const revokeBehindTheBack = async (prefix: string) => {
+      const who = await owner(prefix);
+      const { keyId } = (await call(a.url, "POST", "/api/v1/keys/generate", { headers: who.headers })).body.data;
+      await env.sql`update keys.api_keys set status = 'REVOKED', revoked_at = now() where id = ${keyId}`;
+      return keyId as string;
+    };
+    const announced: string[] = [];
+    const sub = env.nc.subscribe(subjects(env.topo).keyRevoked, { callback: (_e, m) => announced.push(m.json<KeyRevokedEvent>().keyId) });
+    await env.nc.flush();
+    const first = await revokeBehindTheBack("once1");
+    await waitFor(() => announced.includes(first), 5_000, "first re-announced");
+    // Later polls (proven by a second revocation being picked up, then more) re-read the first row.
+    const second = await revokeBehindTheBack("once2");
+    await waitFor(() => announced.includes(second), 5_000, "second re-announced");
+    const third = await revokeBehindTheBack("once3");
+    await waitFor(() => announced.includes(third), 5_000, "third re-announced");
+    for (const id of [first, second, third]) expect(announced.filter((x) => x === id).length).toBe(1);
+    sub.unsubscribe();
+  });
+});
