@@ -4,7 +4,7 @@
  * measurable, and the echo/hello baselines are one process each too
  * (same number of processes on both sides of every ratio).
  */
-import { freePort, spawnChild, startService, waitFor, JWT_SECRET, type Child } from "../../test/support/harness";
+import { freePort, serviceEnv as harnessServiceEnv, spawnChild, startService, waitFor, type Child } from "../../test/support/harness";
 import type { Topology } from "@riskinmind/contracts";
 
 export interface Proc {
@@ -13,22 +13,15 @@ export interface Proc {
   url: string;
 }
 
+/** The services' environment: the tests' own (test/support/harness.ts), on the bench's database. */
 export function serviceEnv(dbUrl: string, topo: Topology, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    PATH: process.env.PATH ?? "",
-    HOME: process.env.HOME ?? "/root",
-    DATABASE_URL: dbUrl,
-    NATS_URL: natsUrl(),
-    NATS_SUBJECT_PREFIX: topo.prefix,
-    USAGE_STREAM: topo.stream,
-    JWT_SECRET,
-    LOG_LEVEL: "warn",
-    ...extra,
-  };
+  natsUrl();
+  return harnessServiceEnv({ url: dbUrl }, topo, extra);
 }
 
+/** The bench runs without the test preload, so it defaults to the machine's NATS. */
 export function natsUrl(): string {
-  return process.env.NATS_URL ?? "nats://127.0.0.1:4222";
+  return (process.env.NATS_URL ??= "nats://127.0.0.1:4222");
 }
 
 async function start(entry: string, env: Record<string, string>): Promise<Proc> {

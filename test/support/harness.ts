@@ -69,7 +69,7 @@ export function testTopology(): Topology {
 }
 
 /** Environment for a service process under test. */
-export function serviceEnv(db: TestDb, topo: Topology, extra: Record<string, string> = {}): Record<string, string> {
+export function serviceEnv(db: Pick<TestDb, "url">, topo: Topology, extra: Record<string, string> = {}): Record<string, string> {
   return {
     PATH: process.env.PATH ?? "",
     HOME: process.env.HOME ?? "/root",
