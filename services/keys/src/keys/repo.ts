@@ -79,8 +79,13 @@ export async function findByHash(sql: Db, hash: Buffer): Promise<HashLookup | un
 
 export type TouchedRow = Pick<KeyRow, "id" | "owner_id" | "last_used_at">;
 
+/** How fresh last_used_at is kept: a key used all day is written once a minute, not on every flush. */
+export const LAST_USED_PRECISION_S = 60;
+
 export async function touchLastUsed(sql: Db, ids: string[]): Promise<TouchedRow[]> {
   return sql<TouchedRow[]>`
-    update keys.api_keys set last_used_at = now() where id = any(${ids}::text[])
+    update keys.api_keys set last_used_at = now()
+    where id = any(${ids}::text[])
+      and (last_used_at is null or last_used_at < now() - make_interval(secs => ${LAST_USED_PRECISION_S}))
     returning id, owner_id, last_used_at`;
 }
