@@ -21,3 +21,68 @@ export function createMetrics(service: string) {
   return { registry, httpRequests, httpDuration };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * A Prometheus histogram for hot paths: observe() is a bucket search over a
+ * few numbers and three additions, with no label hashing (children are bound
+ * once). prom-client's Histogram does both on every call, which showed as ~6 %
+ * of the keys.verify responder's CPU. The registry reads it at scrape time
+ * like any prom-client metric (it implements the same get()).
+ */
+export class FastHistogram<L extends string> {
+  readonly type = "histogram";
+  readonly aggregator = "sum";
+  private readonly series: { labels: Record<L, string>; counts: Float64Array; sum: number; count: number }[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly buckets: number[],
+    registry: Registry,
+  ) {
+    registry.registerMetric(this as unknown as Parameters<Registry["registerMetric"]>[0]);
+  }
+
+  /** A bound series: call once per label set, keep the result. */
+  child(labels: Record<L, string>): { observe(value: number): void } {
+    const s = { labels, counts: new Float64Array(this.buckets.length), sum: 0, count: 0 };
+    this.series.push(s);
+    const bounds = this.buckets;
+    return {
+      observe(value: number) {
+        s.sum += value;
+        s.count++;
+        for (let i = 0; i < bounds.length; i++) {
+          if (value <= bounds[i]!) {
+            s.counts[i]!++;
+            return;
+          }
+        }
+      },
+    };
+  }
+
+  async get() {
+    const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
+    for (const s of this.series) {
+      if (s.count === 0) continue; // a series appears with its first observation
+      let cumulative = 0;
+      for (let i = 0; i < this.buckets.length; i++) {
+        cumulative += s.counts[i]!;
+        values.push({ labels: { ...s.labels, le: this.buckets[i]! }, value: cumulative, metricName: `${this.name}_bucket` });
+      }
+      values.push({ labels: { ...s.labels, le: "+Inf" }, value: s.count, metricName: `${this.name}_bucket` });
+      values.push({ labels: s.labels, value: s.sum, metricName: `${this.name}_sum` });
+      values.push({ labels: s.labels, value: s.count, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+
+  reset(): void {
+    for (const s of this.series) {
+      s.counts.fill(0);
+      s.sum = 0;
+      s.count = 0;
+    }
+  }
+}
