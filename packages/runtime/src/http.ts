@@ -71,7 +71,7 @@ export function httpBasics({ log, metrics, htmlPaths = [] }: HttpBasicsDeps) {
     let s = series.get(id);
     if (s === undefined) {
       const labels = { route, method: METHOD_LABELS.has(method) ? method : "OTHER", status };
-      s = { count: metrics.httpRequests.labels(labels), duration: metrics.httpDuration.labels(labels) };
+      s = { count: metrics.httpRequests.child(labels), duration: metrics.httpDuration.child(labels) };
       series.set(id, s);
     }
     return s;

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { createMetrics, FastHistogram } from "@riskinmind/runtime";
+import { createMetrics, FastCounter, FastHistogram } from "@riskinmind/runtime";
 
 test("FastHistogram renders cumulative buckets, +Inf, sum and count per bound series, like a Prometheus histogram", async () => {
   const m = createMetrics("fh-test");
@@ -17,4 +17,17 @@ test("FastHistogram renders cumulative buckets, +Inf, sum and count per bound se
   expect(text).toContain('demo_seconds_count{result="valid",service="fh-test"} 4');
   // A series appears with its first observation, as prom-client's do.
   expect(text).not.toContain('result="unused"');
+});
+
+test("FastCounter renders each bound series that was incremented, and nothing for the others", async () => {
+  const m = createMetrics("fc-test");
+  const c = new FastCounter<"route">("demo_total", "demo", m.registry);
+  const a = c.child({ route: "/a" });
+  c.child({ route: "/b" });
+  a.inc();
+  a.inc(2);
+  const text = await m.registry.metrics();
+  expect(text).toContain("# TYPE demo_total counter");
+  expect(text).toContain('demo_total{route="/a",service="fc-test"} 3');
+  expect(text).not.toContain('route="/b"');
 });
