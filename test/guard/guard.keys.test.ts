@@ -5,19 +5,15 @@
  * right fields, and once revoked over HTTP is refused within one second.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { subjects } from "@riskinmind/contracts";
 import { waitFor } from "../support/harness";
-import { createUsageStream, goodLoan, readUsageEvents } from "./support";
+import { goodLoan, readUsageEvents } from "./support";
 import { http, issueKey, newOwner, startStack, type Stack } from "./stack";
 
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack();
-  // The usage service would create this; here the test reads what the guard publishes.
-  const jsm = await stack.nc.jetstreamManager();
-  await createUsageStream(jsm, stack.topo, subjects(stack.topo).usageEvents);
-  stack.onClose(() => jsm.streams.delete(stack.topo.stream));
+  // The usage service would create the stream; here the test reads what the guard publishes.
+  stack = await startStack({ usageStream: true });
 });
 
 afterAll(async () => {

@@ -4,9 +4,8 @@
  * publishes the usage events it still holds before exiting 0.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { subjects } from "@riskinmind/contracts";
 import { freePort, natsUrl, spawnChild, startService, waitFor, type Child } from "../support/harness";
-import { createUsageStream, goodLoan, readUsageEvents } from "./support";
+import { goodLoan, readUsageEvents } from "./support";
 import { http, issueKey, newOwner, startStack, type Stack } from "./stack";
 
 const ENTRY = "examples/loans-api/src/main.ts";
@@ -14,10 +13,8 @@ let stack: Stack;
 let child: Child | undefined;
 
 beforeAll(async () => {
-  stack = await startStack();
-  const jsm = await stack.nc.jetstreamManager();
-  await createUsageStream(jsm, stack.topo, subjects(stack.topo).usageEvents);
-  stack.onClose(() => jsm.streams.delete(stack.topo.stream));
+  // The usage service would create the stream; here the test reads what the guard publishes.
+  stack = await startStack({ usageStream: true });
 });
 
 afterAll(async () => {

@@ -7,13 +7,13 @@
 import { join } from "node:path";
 import { connect, type NatsConnection } from "nats";
 import { createLogger, createMetrics, createSql, migrate, type Sql } from "@riskinmind/runtime";
-import type { Topology } from "@riskinmind/contracts";
+import { subjects, type Topology } from "@riskinmind/contracts";
 import type { GuardOptions } from "@riskinmind/guard";
 import { createKeysService } from "../../services/keys/src/app";
 import { createUsageService } from "../../services/usage/src/app";
 import { keysEnv } from "../../services/keys/src/env";
 import { authHeader, createTestDb, natsUrl, serviceEnv, testTopology, token, type TestDb } from "../support/harness";
-import { buildLoans } from "./support";
+import { buildLoans, createUsageStream } from "./support";
 
 export const KEYS_MIGRATIONS = join(import.meta.dir, "../../services/keys/migrations");
 export const USAGE_MIGRATIONS = join(import.meta.dir, "../../services/usage/migrations");
@@ -36,6 +36,8 @@ export interface StackOptions {
   keysEnv?: Record<string, string>;
   /** Also run the real usage service (it creates the usage stream; close() deletes it). */
   withUsage?: boolean;
+  /** Without the usage service: create a bare usage stream so tests can read what the guard publishes (close() deletes it). */
+  usageStream?: boolean;
 }
 
 /** Keys service + example API on a fresh database and topology. */
@@ -77,6 +79,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     closers.push(async () => (await nc.jetstreamManager()).streams.delete(topo.stream));
     await usage.start();
     closers.push(() => usage.stop());
+  }
+  if (opts.usageStream && !opts.withUsage) {
+    const jsm = await nc.jetstreamManager();
+    await createUsageStream(jsm, topo, subjects(topo).usageEvents);
+    closers.push(() => jsm.streams.delete(topo.stream));
   }
   const loans = buildLoans(nc, topo, opts.guard);
   closers.push(() => loans.guard.close(2_000));
