@@ -1,10 +1,11 @@
 import { Type, type Static } from "@sinclair/typebox";
+import { Text } from "./text";
 
 /** ISO-8601 UTC with a `Z` (milliseconds allowed), as the spec writes them. */
 const Timestamp = Type.String({ format: "date-time", examples: ["2023-10-01T12:00:00.000Z"] });
 
 export const GenerateBody = Type.Object(
-  { label: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) },
+  { label: Type.Optional(Text({ minLength: 1, maxLength: 100 })) },
   { additionalProperties: false, $id: "GenerateBody" },
 );
 export type GenerateBody = Static<typeof GenerateBody>;

@@ -5,3 +5,4 @@ export * from "./usage";
 export * from "./subjects";
 export * from "./key-format";
 export * from "./validate";
+export * from "./text";

@@ -1,8 +1,18 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { LogEntry } from "./http";
+import { Text } from "./text";
 
-/** keys.verify request. */
-export const VerifyRequest = Type.Object({ apiKey: Type.String({ maxLength: 256 }) });
+/** Lowercase hex SHA-256 of an API key (see `hashKey`). */
+export const KEY_HASH_PATTERN = "^[0-9a-f]{64}$";
+/** A key id as issued (`key_` + 22 base62). */
+export const KEY_ID_PATTERN = "^key_[0-9A-Za-z]{22}$";
+
+/**
+ * keys.verify request. The key itself never travels on the bus: the caller
+ * (the guard) checks the key's shape and checksum locally and sends its
+ * SHA-256, which is also the only form the keys service stores.
+ */
+export const VerifyRequest = Type.Object({ keyHash: Type.String({ pattern: KEY_HASH_PATTERN }) });
 export type VerifyRequest = Static<typeof VerifyRequest>;
 
 /**
@@ -25,21 +35,21 @@ export type VerifyReply = Static<typeof VerifyReply>;
 
 /** keys.events.revoked: a key stopped being valid; every cache drops it. */
 export const KeyRevokedEvent = Type.Object({
-  keyId: Type.String(),
+  keyId: Type.String({ maxLength: 64 }),
   /** hex SHA-256 of the key, so caches keyed by hash drop it directly. */
-  keyHash: Type.String(),
-  ownerId: Type.String(),
-  revokedAt: Type.String(),
+  keyHash: Type.String({ pattern: KEY_HASH_PATTERN }),
+  ownerId: Text({ minLength: 1, maxLength: 255 }),
+  revokedAt: Type.String({ maxLength: 40 }),
 });
 export type KeyRevokedEvent = Static<typeof KeyRevokedEvent>;
 
 /** keys.events.owner-changed: the owner's active key is no longer what a cache may hold. */
-export const OwnerKeyChangedEvent = Type.Object({ ownerId: Type.String({ minLength: 1, maxLength: 255 }) });
+export const OwnerKeyChangedEvent = Type.Object({ ownerId: Text({ minLength: 1, maxLength: 255 }) });
 export type OwnerKeyChangedEvent = Static<typeof OwnerKeyChangedEvent>;
 
 /** usage.logs.query request (the owner comes from the edge's verified JWT). */
 export const LogsQueryRequest = Type.Object({
-  ownerId: Type.String({ minLength: 1, maxLength: 255 }),
+  ownerId: Text({ minLength: 1, maxLength: 255 }),
   page: Type.Integer({ minimum: 1, maximum: 999_999_999 }),
   limit: Type.Integer({ minimum: 1, maximum: 100 }),
 });
@@ -50,3 +60,23 @@ export const LogsQueryReply = Type.Union([
   Type.Object({ ok: Type.Literal(false), code: Type.String(), message: Type.String() }),
 ]);
 export type LogsQueryReply = Static<typeof LogsQueryReply>;
+
+/** At most this many key ids in one keys.lookup request (one usage message's worth). */
+export const MAX_LOOKUP_KEYS = 1000;
+
+/**
+ * keys.lookup request (only the usage service may ask): who owns these keys?
+ * Usage attributes a recorded call to the key's real owner, never to the
+ * owner a publisher wrote into the event.
+ */
+export const KeyLookupRequest = Type.Object({
+  keyIds: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: MAX_LOOKUP_KEYS }),
+});
+export type KeyLookupRequest = Static<typeof KeyLookupRequest>;
+
+/** The keys that exist (whatever their status: a call made before a revocation is still billed); unknown ids are absent. */
+export const KeyLookupReply = Type.Union([
+  Type.Object({ ok: Type.Literal(true), keys: Type.Array(Type.Object({ keyId: Type.String(), ownerId: Type.String() })) }),
+  Type.Object({ ok: Type.Literal(false), code: Type.String(), message: Type.String() }),
+]);
+export type KeyLookupReply = Static<typeof KeyLookupReply>;

@@ -15,13 +15,22 @@ export const DEFAULT_TOPOLOGY: Topology = { prefix: "", stream: "USAGE" };
 /** Queue groups: replicas of one service share a subject's load. */
 export const QUEUE = { keys: "keys", usage: "usage" } as const;
 
+/**
+ * Each NATS identity's reply inbox. The server's permissions let an identity
+ * subscribe only to its own, so no party can read the replies another one asked for.
+ */
+export const INBOX_PREFIX = { keys: "_INBOX.keys", usage: "_INBOX.usage", guard: "_INBOX.guard" } as const;
+export type NatsIdentity = keyof typeof INBOX_PREFIX;
+
 /** Durable pull consumer shared by every usage-service replica. */
 export const USAGE_CONSUMER = "usage-ingest";
 
 export function subjects(t: Topology) {
   return {
-    /** request/reply: is this key good? */
+    /** request/reply: is this key (by its SHA-256) good? Guards ask, keys answers. */
     verify: `${t.prefix}keys.verify`,
+    /** request/reply: who owns these key ids? Only usage asks, keys answers. */
+    keyLookup: `${t.prefix}keys.lookup`,
     /** broadcast: a key stopped being valid; every cache drops it. */
     keyRevoked: `${t.prefix}keys.events.revoked`,
     /** broadcast: an owner's active key changed (issued, rotated, revoked); caches of "the owner's current key" drop it. */

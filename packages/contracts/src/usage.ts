@@ -1,4 +1,5 @@
 import { Type, type Static } from "@sinclair/typebox";
+import { Text } from "./text";
 
 export const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] as const;
 
@@ -7,7 +8,7 @@ export const UsageEvent = Type.Object({
   /** Idempotency key: the same id stored twice is one row. */
   id: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: "^[\\x21-\\x7e]+$" })),
   keyId: Type.String({ minLength: 1, maxLength: 64, pattern: "^[\\x21-\\x7e]+$" }),
-  ownerId: Type.String({ minLength: 1, maxLength: 255 }),
+  ownerId: Text({ minLength: 1, maxLength: 255 }),
   endpoint: Type.String({ minLength: 1, maxLength: 2048, pattern: "^/[\\x21-\\x7e]*$" }),
   method: Type.Union(HTTP_METHODS.map((m) => Type.Literal(m))),
   statusCode: Type.Integer({ minimum: 100, maximum: 599 }),

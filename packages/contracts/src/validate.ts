@@ -1,6 +1,7 @@
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { FormatRegistry } from "@sinclair/typebox";
-import { KeyRevokedEvent, LogsQueryReply, OwnerKeyChangedEvent, LogsQueryRequest, VerifyReply, VerifyRequest } from "./nats";
+import { KeyLookupReply, KeyLookupRequest, KeyRevokedEvent, LogsQueryReply, OwnerKeyChangedEvent, LogsQueryRequest, VerifyReply, VerifyRequest } from "./nats";
+import "./text";
 import { UsageEvent } from "./usage";
 
 // TypeBox ships no formats; the one we use is registered once here.
@@ -16,6 +17,8 @@ export const check = {
   logsQueryRequest: TypeCompiler.Compile(LogsQueryRequest),
   logsQueryReply: TypeCompiler.Compile(LogsQueryReply),
   usageEvent: TypeCompiler.Compile(UsageEvent),
+  keyLookupRequest: TypeCompiler.Compile(KeyLookupRequest),
+  keyLookupReply: TypeCompiler.Compile(KeyLookupReply),
 };
 
 /** JSON.parse that returns undefined instead of throwing. */
