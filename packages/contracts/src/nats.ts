@@ -10,9 +10,11 @@ export const KEY_ID_PATTERN = "^key_[0-9A-Za-z]{22}$";
 /**
  * keys.verify request. The key itself never travels on the bus: the caller
  * (the guard) checks the key's shape and checksum locally and sends its
- * SHA-256, which is also the only form the keys service stores.
+ * SHA-256, which is also the only form the keys service stores. Unknown
+ * fields are refused, so a caller that still puts `apiKey` next to the hash
+ * fails at once (MALFORMED) rather than working while it leaks keys onto the bus.
  */
-export const VerifyRequest = Type.Object({ keyHash: Type.String({ pattern: KEY_HASH_PATTERN }) });
+export const VerifyRequest = Type.Object({ keyHash: Type.String({ pattern: KEY_HASH_PATTERN }) }, { additionalProperties: false });
 export type VerifyRequest = Static<typeof VerifyRequest>;
 
 /**
