@@ -18,8 +18,12 @@ export const VerifyRequest = Type.Object({ keyHash: Type.String({ pattern: KEY_H
 export type VerifyRequest = Static<typeof VerifyRequest>;
 
 /**
- * Why a key was refused. VERIFY_UNAVAILABLE means "could not decide" (the
- * keys database is down and the key is not cached): callers answer 503, not 401.
+ * Why a key was refused. MALFORMED means the request was not
+ * `{"keyHash": <64 lowercase hex>}`; the hash of anything that is not an
+ * issued key is KEY_NOT_FOUND (the key's checksum is the caller's to check:
+ * only the caller ever sees the key). VERIFY_UNAVAILABLE means "could not
+ * decide" (the keys database is down and the key is not cached): callers
+ * answer 503, not 401.
  */
 export const VerifyFailure = Type.Union([
   Type.Literal("MALFORMED"),
