@@ -4,7 +4,7 @@
  */
 import type { Ctx } from "../lib/context";
 import { natsLoad, type NatsLoadResult } from "../lib/nats-load";
-import { benchKey } from "../lib/keys";
+import { benchKey, keyHashHex } from "../lib/keys";
 import { count, row, type Row } from "../lib/table";
 import { alternate, combine } from "../lib/alternate";
 
@@ -12,9 +12,14 @@ const ROUNDS = 3;
 
 const enc = new TextEncoder();
 
+/**
+ * keys.verify requests for keys `from`..`to`, as the guard sends them (the
+ * key's hex SHA-256). The echo baseline is sent these same bytes, so both
+ * sides carry the product's request size.
+ */
 export function verifyPayloads(tag: string, from: number, to: number): Uint8Array[] {
   const out: Uint8Array[] = [];
-  for (let i = from; i < to; i++) out.push(enc.encode(JSON.stringify({ apiKey: benchKey(tag, i) })));
+  for (let i = from; i < to; i++) out.push(enc.encode(JSON.stringify({ keyHash: keyHashHex(benchKey(tag, i)) })));
   return out;
 }
 

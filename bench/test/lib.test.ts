@@ -1,9 +1,10 @@
 /** The bench's pure parts: keys it generates, statistics, the table and its JSON line. */
 import { describe, expect, test } from "bun:test";
-import { hashKey, isWellFormedKey } from "@riskinmind/contracts";
+import { check, hashKey, isWellFormedKey, parseJson } from "@riskinmind/contracts";
 import { benchKey, keyHashHex, keyId, runTag } from "../lib/keys";
 import { percentile, summarize } from "../lib/stats";
 import { failedRow, jsonLine, markdown, row } from "../lib/table";
+import { verifyPayloads } from "../cases/verify";
 
 describe("bench keys", () => {
   test("are well-formed API keys the product accepts, distinct per index and per run", () => {
@@ -21,6 +22,15 @@ describe("bench keys", () => {
   test("hash to the same SHA-256 the product stores", () => {
     const k = benchKey(runTag(), 42);
     expect(keyHashHex(k)).toBe(hashKey(k).toString("hex"));
+  });
+
+  test("verify payloads are keys.verify requests as the guard sends them: the key's hex SHA-256, never the key", () => {
+    const tag = runTag();
+    const [p0, p1] = verifyPayloads(tag, 7, 9);
+    const req = parseJson(p0!);
+    expect(check.verifyRequest.Check(req)).toBe(true);
+    expect(req).toEqual({ keyHash: hashKey(benchKey(tag, 7)).toString("hex") });
+    expect(new TextDecoder().decode(p1)).not.toContain(benchKey(tag, 8).slice(8));
   });
 
   test("ids pass the keys table's id check", () => {

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { connect, type NatsConnection } from "nats";
-import type { Topology } from "@riskinmind/contracts";
+import { hashKey, type Topology } from "@riskinmind/contracts";
 import { authHeader, createTestDb, freePort, natsUrl, serviceEnv, spawnChild, startService, testTopology, token, waitFor, type Child, type TestDb } from "../support/harness";
 
 export const ENTRY = {
@@ -247,9 +247,14 @@ export function predict(exampleUrl: string, apiKey: string, timeoutMs = 5_000): 
   return req(`${exampleUrl}/api/v1/loans/predict`, { method: "POST", headers: { "x-api-key": apiKey }, json: LOAN, timeoutMs });
 }
 
-/** keys.verify over NATS, parsed. */
-export async function verify(nc: NatsConnection, topo: Topology, payload: unknown, raw?: Uint8Array | string): Promise<any> {
-  const data = raw ?? JSON.stringify(payload);
+/**
+ * keys.verify over NATS about `{apiKey}`, parsed. The key is sent as its
+ * SHA-256, the way the guard sends it (the key itself never goes on the bus);
+ * `raw` sends a payload as is instead.
+ */
+export async function verify(nc: NatsConnection, topo: Topology, payload: { apiKey: string } | null, raw?: Uint8Array | string): Promise<any> {
+  if (raw === undefined && payload === null) throw new Error("verify: a key or a raw payload");
+  const data = raw ?? JSON.stringify({ keyHash: hashKey(payload!.apiKey).toString("hex") });
   const msg = await nc.request(`${topo.prefix}keys.verify`, typeof data === "string" ? new TextEncoder().encode(data) : data, { timeout: 5_000 });
   return JSON.parse(new TextDecoder().decode(msg.data));
 }

@@ -182,13 +182,15 @@ describe("current-key cache (GET /api/v1/keys/)", () => {
 });
 
 describe("verification cache key", () => {
-  test("the hot path's cache key of a key is the one revocation derives from its stored SHA-256", async () => {
-    const { hashKey } = await import("@riskinmind/contracts");
-    const { hashToCacheKey, keyToCacheKey } = await import("../../services/keys/src/verify/cache");
+  test("the cache key of a keys.verify request (the hex hash the guard sends) is the one revocation derives from the stored SHA-256", async () => {
+    const { check, hashKey } = await import("@riskinmind/contracts");
+    const { keyHashHex } = await import("@riskinmind/guard");
+    const { hashToCacheKey } = await import("../../services/keys/src/verify/cache");
     for (let i = 0; i < 100; i++) {
       const k = newApiKey();
-      expect(keyToCacheKey(k)).toBe(hashToCacheKey(hashKey(k)));
+      expect(hashToCacheKey(hashKey(k))).toBe(keyHashHex(k));
+      expect(check.verifyRequest.Check({ keyHash: keyHashHex(k) })).toBe(true);
     }
-    expect(keyToCacheKey(newApiKey())).not.toBe(keyToCacheKey(newApiKey()));
+    expect(keyHashHex(newApiKey())).not.toBe(keyHashHex(newApiKey()));
   });
 });

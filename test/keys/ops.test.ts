@@ -31,7 +31,7 @@ describe("operations endpoints (no JWT)", () => {
     const o = await owner();
     const k = (await call(a.url, "POST", "/api/v1/keys/generate", { headers: o.headers })).body.data;
     await env.verify(k.apiKey);
-    await env.verify("junk");
+    await env.verify(undefined, JSON.stringify({ keyHash: "junk" }));
     const res = await fetch(a.url + "/metrics");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/plain");

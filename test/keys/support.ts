@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { connect, type NatsConnection } from "nats";
 import { createLogger, createMetrics, createSql, migrate, type Sql } from "@riskinmind/runtime";
-import { subjects, type Topology, type VerifyReply } from "@riskinmind/contracts";
+import { hashKey, subjects, type Topology, type VerifyReply } from "@riskinmind/contracts";
 import { createKeysService, type KeysService } from "../../services/keys/src/app";
 import { keysEnv, type KeysConfig } from "../../services/keys/src/env";
 import { authHeader, createTestDb, natsUrl, serviceEnv, testTopology, token, type TestDb } from "../support/harness";
@@ -28,8 +28,11 @@ export interface Env {
   nc: NatsConnection;
   sql: Sql;
   start(extra?: Record<string, string>): Promise<Instance>;
-  /** keys.verify over real NATS. */
-  verify(apiKey: unknown, raw?: Uint8Array | string): Promise<VerifyReply>;
+  /**
+   * keys.verify over real NATS about a key, sent as its SHA-256 the way the
+   * guard sends it (the key itself never goes on the bus); or a raw payload.
+   */
+  verify(apiKey: string | undefined, raw?: Uint8Array | string): Promise<VerifyReply>;
   close(): Promise<void>;
 }
 
@@ -73,7 +76,8 @@ export async function setupEnv(): Promise<Env> {
       return inst;
     },
     async verify(apiKey, raw) {
-      const payload = raw ?? JSON.stringify({ apiKey });
+      if (raw === undefined && apiKey === undefined) throw new Error("verify: a key or a raw payload");
+      const payload = raw ?? JSON.stringify({ keyHash: hashKey(apiKey!).toString("hex") });
       const msg = await nc.request(subj.verify, typeof payload === "string" ? new TextEncoder().encode(payload) : payload, { timeout: 5000 });
       return JSON.parse(new TextDecoder().decode(msg.data)) as VerifyReply;
     },

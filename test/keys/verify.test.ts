@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { newApiKey, subjects } from "@riskinmind/contracts";
+import { hashKey, newApiKey, subjects } from "@riskinmind/contracts";
 import { waitFor } from "../support/harness";
 import { call, owner, setupEnv, type Env, type Instance } from "./support";
 
@@ -38,21 +38,45 @@ describe("keys.verify over NATS", () => {
     expect(await env.verify(newApiKey())).toEqual({ valid: false, code: "KEY_NOT_FOUND" });
   });
 
-  test("a mistyped key (checksum off) → MALFORMED without a database read", async () => {
+  test("the hash of anything that is not an issued key (a mistyped key, junk) → KEY_NOT_FOUND: the checksum is the guard's check, this service never sees the key", async () => {
     const k = await issue();
-    const before = Number((await env.sql`select coalesce(sum(idx_scan), 0)::bigint as n from pg_stat_user_indexes where relname = 'api_keys'`)[0]!.n);
-    expect(await env.verify(mistype(k.apiKey))).toEqual({ valid: false, code: "MALFORMED" });
-    expect(await env.verify("sk_live_short")).toEqual({ valid: false, code: "MALFORMED" });
-    expect(await env.verify(k.apiKey + "x")).toEqual({ valid: false, code: "MALFORMED" });
-    // pg_stat counters are flushed lazily; this only shows no scan was *added* by us (it could not add one).
-    const after = Number((await env.sql`select coalesce(sum(idx_scan), 0)::bigint as n from pg_stat_user_indexes where relname = 'api_keys'`)[0]!.n);
-    expect(after).toBe(before);
+    expect(await env.verify(mistype(k.apiKey))).toEqual({ valid: false, code: "KEY_NOT_FOUND" });
+    expect(await env.verify("sk_live_short")).toEqual({ valid: false, code: "KEY_NOT_FOUND" });
+    expect(await env.verify(k.apiKey + "x")).toEqual({ valid: false, code: "KEY_NOT_FOUND" });
+    // The issued key itself, by the same route: only the exact hash opens.
+    expect(await env.verify(k.apiKey)).toEqual({ valid: true, keyId: k.keyId, ownerId: k.sub });
   });
 
-  test("malformed requests always get a MALFORMED reply: not JSON, wrong shape, wrong type, empty, huge", async () => {
-    const raw = ["not json", "", "[]", "null", "42", '{"key":"x"}', '{"apiKey":42}', '{"apiKey":null}', '{"apiKey":["sk_live_x"]}', JSON.stringify({ apiKey: "x".repeat(100_000) }), "\u0000\u0001"];
-    for (const r of raw) expect(await env.verify(undefined, r)).toEqual({ valid: false, code: "MALFORMED" });
+  test("malformed requests always get a MALFORMED reply: not JSON, wrong shape, wrong type, not a lowercase 64-hex hash, extra fields, the plaintext key", async () => {
+    const k = await issue();
+    const hex = hashKey(k.apiKey).toString("hex");
+    const raw = [
+      "not json",
+      "",
+      "[]",
+      "null",
+      "42",
+      '{"key":"x"}',
+      '{"keyHash":42}',
+      '{"keyHash":null}',
+      JSON.stringify({ keyHash: [hex] }),
+      JSON.stringify({ keyHash: hex.toUpperCase() }),
+      JSON.stringify({ keyHash: hex.slice(1) }),
+      JSON.stringify({ keyHash: hex + "0" }),
+      JSON.stringify({ keyHash: hex.slice(0, -1) + "g" }),
+      JSON.stringify({ keyHash: hashKey(k.apiKey).toString("base64") }),
+      JSON.stringify({ keyHash: "x".repeat(100_000) }),
+      // The old request shape, and the key sent alongside its hash: both refused, so such a caller fails loudly.
+      JSON.stringify({ apiKey: k.apiKey }),
+      JSON.stringify({ keyHash: hex, apiKey: k.apiKey }),
+      JSON.stringify([{ keyHash: hex }]),
+      JSON.stringify({ keyHash: hex }) + "x",
+      "\u0000\u0001",
+    ];
+    for (const r of raw) expect({ r, reply: await env.verify(undefined, r) }).toEqual({ r, reply: { valid: false, code: "MALFORMED" } });
     expect(await env.verify(undefined, new Uint8Array([0xff, 0xfe, 0x00]))).toEqual({ valid: false, code: "MALFORMED" });
+    // The well-formed request for that very hash is answered: what was refused above was the shape.
+    expect(await env.verify(undefined, JSON.stringify({ keyHash: hex }))).toEqual({ valid: true, keyId: k.keyId, ownerId: k.sub });
   });
 
   test("a revoked key is refused as soon as revoke has returned, even if it was cached", async () => {

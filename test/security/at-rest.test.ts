@@ -86,15 +86,18 @@ describe("keys at rest", () => {
   });
 
   test("verification looks a key up by its SHA-256 (an index probe), never by comparing plaintext", () => {
-    // Code-level: hashKey is SHA-256, and the only lookup of the verify path is by key_hash.
+    // Code-level: hashKey is SHA-256, and the only lookup of the verify path is by key_hash,
+    // with the digest spelled by the request's hex (the keys service never receives the key).
     expect(hashKey("sk_live_x").equals(createHash("sha256").update("sk_live_x").digest())).toBe(true);
     const root = join(import.meta.dir, "../../services/keys/src");
     const repo = readFileSync(join(root, "keys/repo.ts"), "utf8");
     const verifySrc = readFileSync(join(root, "verify/verify.ts"), "utf8");
+    const responderSrc = readFileSync(join(root, "verify/responder.ts"), "utf8");
     expect(repo).toMatch(/select id, owner_id, status from keys\.api_keys where key_hash = \$\{hash\}/);
-    expect(verifySrc).toMatch(/const digest = hashKey\(apiKey\)/);
+    expect(verifySrc).toMatch(/const digest = Buffer\.from\(keyHash, "hex"\)/);
     expect(verifySrc).toMatch(/findByHash\(deps\.sql, digest\)/);
-    // No string comparison of a presented key against anything stored.
-    expect(verifySrc).not.toMatch(/apiKey\s*===|===\s*apiKey|timingSafeEqual/);
+    expect(responderSrc).toMatch(/verifyKey\(deps, req\.keyHash\)/);
+    // No plaintext key on the verify path at all, so nothing to compare against anything stored.
+    expect(verifySrc + responderSrc).not.toMatch(/apiKey|timingSafeEqual/);
   });
 });

@@ -10,14 +10,20 @@ export const KEY_ID_PATTERN = "^key_[0-9A-Za-z]{22}$";
 /**
  * keys.verify request. The key itself never travels on the bus: the caller
  * (the guard) checks the key's shape and checksum locally and sends its
- * SHA-256, which is also the only form the keys service stores.
+ * SHA-256, which is also the only form the keys service stores. Unknown
+ * fields are refused, so a caller that still puts `apiKey` next to the hash
+ * fails at once (MALFORMED) rather than working while it leaks keys onto the bus.
  */
-export const VerifyRequest = Type.Object({ keyHash: Type.String({ pattern: KEY_HASH_PATTERN }) });
+export const VerifyRequest = Type.Object({ keyHash: Type.String({ pattern: KEY_HASH_PATTERN }) }, { additionalProperties: false });
 export type VerifyRequest = Static<typeof VerifyRequest>;
 
 /**
- * Why a key was refused. VERIFY_UNAVAILABLE means "could not decide" (the
- * keys database is down and the key is not cached): callers answer 503, not 401.
+ * Why a key was refused. MALFORMED means the request was not
+ * `{"keyHash": <64 lowercase hex>}`; the hash of anything that is not an
+ * issued key is KEY_NOT_FOUND (the key's checksum is the caller's to check:
+ * only the caller ever sees the key). VERIFY_UNAVAILABLE means "could not
+ * decide" (the keys database is down and the key is not cached): callers
+ * answer 503, not 401.
  */
 export const VerifyFailure = Type.Union([
   Type.Literal("MALFORMED"),

@@ -1,5 +1,5 @@
 import type { NatsConnection } from "nats";
-import { check, isWellFormedKey, KEY_LENGTH, parseJson, subjects, type Topology } from "@riskinmind/contracts";
+import { check, isWellFormedKey, KEY_LENGTH, parseJson, subjects, type Topology, type VerifyRequest } from "@riskinmind/contracts";
 import type { VerifyCache } from "./cache";
 
 /** A valid verdict as cached: the cache hands back this very object, so a hit allocates nothing. */
@@ -42,12 +42,13 @@ export function createVerifier(nc: NatsConnection, topology: Topology, cache: Ve
   const counters: VerifierStats = { verifyRequests: 0, verifyFailures: 0, coalesced: 0 };
   let badReplies = 0;
 
-  async function ask(apiKey: string, hash: string): Promise<GuardResult> {
+  /** Asks keys.verify about a key by its hex SHA-256: the key itself never leaves this process. */
+  async function ask(hash: string): Promise<GuardResult> {
     const epoch = cache.epoch;
     counters.verifyRequests++;
     let reply: unknown;
     try {
-      const msg = await nc.request(subject, JSON.stringify({ apiKey }), { timeout: verifyTimeoutMs });
+      const msg = await nc.request(subject, JSON.stringify({ keyHash: hash } satisfies VerifyRequest), { timeout: verifyTimeoutMs });
       reply = parseJson(msg.data);
     } catch {
       // Timeout, no responders, connection closed: we cannot decide, which is not "invalid".
@@ -87,7 +88,8 @@ export function createVerifier(nc: NatsConnection, topology: Topology, cache: Ve
     if (apiKey.length !== KEY_LENGTH) return REFUSED.malformed;
     // Cache first: only well-formed keys are ever cached, so a hit needs no
     // checksum; a miss gets the full check, which refuses typos and junk
-    // without touching NATS.
+    // without touching NATS. The keys service only ever sees the hash, so this
+    // is the one place the checksum is checked.
     const hash = keyHashHex(apiKey);
     const hit = cache.get(hash, Date.now());
     if (hit !== undefined) return hit;
@@ -97,7 +99,7 @@ export function createVerifier(nc: NatsConnection, topology: Topology, cache: Ve
       counters.coalesced++;
       return inflight;
     }
-    const p = ask(apiKey, hash).finally(() => pending.delete(hash));
+    const p = ask(hash).finally(() => pending.delete(hash));
     pending.set(hash, p);
     return p;
   }

@@ -3,8 +3,10 @@ import type { VerifyFailure } from "@riskinmind/contracts";
 export type VerifyResult = "valid" | VerifyFailure;
 
 /**
- * The verification cache: answers keyed by the key's SHA-256 (as a latin1
- * string, 32 chars, cheaper to build than hex), bounded, oldest entries
+ * The verification cache: answers keyed by the key's SHA-256 as lowercase hex,
+ * the very string a keys.verify request carries (so a request needs no
+ * conversion before the lookup: turning 64 hex chars into a 32-char latin1
+ * string cost about as much as parsing the request), bounded, oldest entries
  * evicted first. Entries carry their reply pre-encoded so a hit costs no
  * JSON work. `generation` changes on every invalidation so a database read
  * that raced a revocation does not write its stale answer back.
@@ -69,9 +71,5 @@ export class VerifyCache {
   }
 }
 
-/** The cache's key for a plaintext key: its SHA-256 as latin1, in one call (no hasher object, no Buffer). */
-export const keyToCacheKey = (apiKey: string): string => Bun.SHA256.hash(apiKey, "latin1") as unknown as string;
-/** The cache's key for a raw SHA-256 digest. */
-export const hashToCacheKey = (digest: Buffer): string => digest.toString("latin1");
-/** The cache's key for a hex SHA-256 (as revocation events carry it). */
-export const hexToCacheKey = (hex: string): string => Buffer.from(hex, "hex").toString("latin1");
+/** The cache's key for a raw SHA-256 digest (as the database stores it): its lowercase hex, as keys.verify and revocation events carry it. */
+export const hashToCacheKey = (digest: Buffer): string => digest.toString("hex");

@@ -2,6 +2,8 @@ import { Counter } from "prom-client";
 import { FastHistogram, type Metrics } from "@riskinmind/runtime";
 import type { VerifyResult } from "./cache";
 
+// MALFORMED counts requests that are not a hash; a mistyped key never gets
+// here (the guard checks the checksum), its hash would count as KEY_NOT_FOUND.
 const RESULTS: VerifyResult[] = ["valid", "MALFORMED", "KEY_NOT_FOUND", "KEY_REVOKED", "VERIFY_UNAVAILABLE"];
 
 export interface VerifyMetric {

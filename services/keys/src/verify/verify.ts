@@ -1,8 +1,8 @@
-import { hashKey, isWellFormedKey, KEY_LENGTH, type VerifyReply } from "@riskinmind/contracts";
+import type { VerifyReply } from "@riskinmind/contracts";
 import { isDbUnavailable, type Logger, type Sql } from "@riskinmind/runtime";
 import { markDbDown, type DbHealth } from "../db-health";
 import { findByHash } from "../keys/repo";
-import { keyToCacheKey, type CacheEntry, type VerifyCache, type VerifyResult } from "./cache";
+import type { CacheEntry, VerifyCache, VerifyResult } from "./cache";
 
 export interface VerifyDeps {
   sql: Sql;
@@ -34,33 +34,32 @@ export const REFUSED = {
 } as const;
 
 /**
- * Decides whether a key is good. A fresh cache hit answers synchronously (no
- * database read); otherwise one indexed read by hash. While Postgres is down
- * a cached answer keeps being served until VERIFY_STALE_MAX_MS after the
- * database last confirmed it; an uncached key gets VERIFY_UNAVAILABLE.
+ * Decides whether a key is good, from its SHA-256 (lowercase hex, already
+ * checked against the contract's pattern). This service never sees the key
+ * itself, so it cannot check the key's checksum: the guard does that before it
+ * asks, and a hash of anything that is not an issued key is simply not found
+ * (KEY_NOT_FOUND, cached for VERIFY_NEGATIVE_TTL_MS). A fresh cache hit
+ * answers synchronously (no database read); otherwise one indexed read by
+ * hash. While Postgres is down a cached answer keeps being served until
+ * VERIFY_STALE_MAX_MS after the database last confirmed it; an uncached key
+ * gets VERIFY_UNAVAILABLE.
  */
-export function verifyKey(deps: VerifyDeps, apiKey: string): VerifyAnswer | Promise<VerifyAnswer> {
-  // The length check bounds the hashing below; it is the checksum's first step anyway.
-  if (apiKey.length !== KEY_LENGTH) return REFUSED.MALFORMED;
-  // Cache first: every cached key passed the checksum when it was cached, so a
-  // hit (the hot path) skips it. A different string cannot share its SHA-256.
-  const ck = keyToCacheKey(apiKey);
-  const entry = deps.cache.get(ck);
+export function verifyKey(deps: VerifyDeps, keyHash: string): VerifyAnswer | Promise<VerifyAnswer> {
+  // The hex is the cache key as is: the hot path is one Map lookup.
+  const entry = deps.cache.get(keyHash);
   const now = Date.now();
   if (entry !== undefined && now < entry.freshUntil) {
     if (entry.keyId !== null) deps.seen.add(entry.keyId);
     return entry;
   }
-  // The checksum refuses typos and junk without touching the database.
-  if (entry === undefined && !isWellFormedKey(apiKey)) return REFUSED.MALFORMED;
   if (now < deps.db.downUntil) return stale(deps, entry, now);
-  return fromDatabase(deps, apiKey, ck, entry);
+  return fromDatabase(deps, keyHash, entry);
 }
 
-async function fromDatabase(deps: VerifyDeps, apiKey: string, ck: string, entry: CacheEntry | undefined): Promise<VerifyAnswer> {
+async function fromDatabase(deps: VerifyDeps, keyHash: string, entry: CacheEntry | undefined): Promise<VerifyAnswer> {
   const generation = deps.cache.generation;
-  // The stored form, from the contract's one definition (a second hash on a miss is noise next to the read).
-  const digest = hashKey(apiKey);
+  // The stored form: the 32-byte digest the hex spells.
+  const digest = Buffer.from(keyHash, "hex");
   let row;
   try {
     row = await findByHash(deps.sql, digest);
@@ -83,7 +82,7 @@ async function fromDatabase(deps: VerifyDeps, apiKey: string, ck: string, entry:
     deps.seen.add(row.id);
   }
   // A revocation that landed while we read must win over what we read.
-  if (deps.cache.generation === generation) deps.cache.set(ck, fresh);
+  if (deps.cache.generation === generation) deps.cache.set(keyHash, fresh);
   return fresh;
 }
 
