@@ -105,6 +105,8 @@ describe("exp and lifetime", () => {
     expect(await refused(noJwks, await sign(secret, { iat: now() - 2 * 86_400, exp: now() + 60 }))).toBe(true);
     expect(await refused(noJwks, await sign(secret, { iat: null, exp: now() + 90_000 }))).toBe(true);
     expect(await accepted(noJwks, await sign(secret, { iat: null, exp: now() + 3_600 }))).toBe(true);
+    // An iat in the future cannot stretch the lifetime: it counts as now.
+    expect(await refused(noJwks, await sign(secret, { iat: now() + 10 * 86_400, exp: now() + 10 * 86_400 + 60 }))).toBe(true);
     // A configured cap applies too.
     const claims = { iss: "https://id.riskinmind.test", aud: "keys-api" };
     expect(await accepted(checked, await sign(secret, { ...claims, exp: now() + 3_000 }))).toBe(true);

@@ -6,7 +6,8 @@ import type { Metrics } from "./metrics";
 export const MAX_BODY_BYTES = 16 * 1024;
 export const MAX_HEADER_BYTES = 8 * 1024;
 
-const SECURITY_HEADERS: Record<string, string> = {
+/** Headers on every response of every service. */
+export const SECURITY_HEADERS: Record<string, string> = {
   // Keys and logs are private: no cache anywhere may keep a response.
   "cache-control": "no-store",
   "x-content-type-options": "nosniff",

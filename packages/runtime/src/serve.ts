@@ -1,5 +1,5 @@
-import { errorBody } from "@riskinmind/contracts";
 import type { Server } from "bun";
+import { errorResponse, SECURITY_HEADERS } from "./http";
 
 /** What `serve` needs of an app: Elysia's `fetch` (and `compile`) qualify. */
 export interface Fetchable {
@@ -11,20 +11,11 @@ export interface ServeOptions {
   hostname: string;
 }
 
-// A Host is a DNS name or IPv4 address, or a bracketed IPv6 literal, with an optional port.
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])(?::([0-9]{1,5}))?$/;
+// A Host is a DNS name (underscores allowed: container names carry them) or IPv4 address, or a bracketed IPv6 literal, with an optional port.
+const HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])(?::([0-9]{1,5}))?$/;
 
-const plain = (status: number, code: "VALIDATION_ERROR" | "INTERNAL", message: string) =>
-  new Response(JSON.stringify(errorBody(code, message)), {
-    status,
-    headers: {
-      "content-type": "application/json; charset=utf-8",
-      "cache-control": "no-store",
-      "x-content-type-options": "nosniff",
-      "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
-      connection: "close",
-    },
-  });
+/** Answered before the app runs, so with the headers httpBasics would add; the connection is not reused. */
+const refuse = (code: "VALIDATION_ERROR" | "INTERNAL", message: string) => errorResponse(code, message, { ...SECURITY_HEADERS, connection: "close" });
 
 /** True when a Host header value is one we route under (never affects which route). */
 export function isValidHost(host: string): boolean {
@@ -46,12 +37,12 @@ export function normalizeRequest(request: Request): Request | Response {
   const host = request.headers.get("host");
   const url = request.url;
   if (host !== null && host !== "") {
-    if (!isValidHost(host)) return plain(400, "VALIDATION_ERROR", "Invalid Host header.");
+    if (!isValidHost(host)) return refuse("VALIDATION_ERROR", "Invalid Host header.");
     // The common case costs one regex: a well-formed Host of 4+ characters routes right as is.
     if (host.length > 3 && url.startsWith("http://")) return request;
   }
   const path = url.startsWith("/") ? url : url.startsWith("http://") ? url.slice(Math.max(url.indexOf("/", 7), 7)) : undefined;
-  if (path === undefined || !path.startsWith("/")) return plain(400, "VALIDATION_ERROR", "Invalid request target.");
+  if (path === undefined || !path.startsWith("/")) return refuse("VALIDATION_ERROR", "Invalid request target.");
   return new Request(`http://localhost${path}`, request);
 }
 
@@ -73,7 +64,7 @@ export function serve(app: Fetchable & { compile?(): unknown }, { port, hostname
       return req instanceof Response ? req : app.fetch(req);
     },
     error() {
-      return plain(500, "INTERNAL", "Internal error.");
+      return refuse("INTERNAL", "Internal error.");
     },
   });
 }

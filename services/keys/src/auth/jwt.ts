@@ -60,8 +60,10 @@ export function createAuthenticator(config: AuthConfig, tokens: TokenCache = new
       // Which check failed stays with us: the caller learns only "not valid".
       throw unauthorized();
     }
+    // Lifetime = exp − iat, or exp − now without iat; an iat in the future counts as now, so it cannot stretch a token.
     const exp = payload.exp!;
-    const from = typeof payload.iat === "number" ? payload.iat : Date.now() / 1000;
+    const now = Date.now() / 1000;
+    const from = typeof payload.iat === "number" ? Math.min(payload.iat, now) : now;
     if (exp - from > config.JWT_MAX_TTL_SECONDS) throw unauthorized();
     const sub: unknown = payload.sub;
     if (typeof sub !== "string" || !OWNER.test(sub) || !isStorableText(sub)) throw unauthorized();
