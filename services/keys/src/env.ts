@@ -8,14 +8,25 @@ const optional = () => z.string().optional().transform((v) => (v === "" ? undefi
 /** A JWKS file, read and checked once at start (a bad file is a config error, not a 401 on every request). */
 const jwksFile = optional().transform((path, ctx): { path: string; jwks: JSONWebKeySet } | undefined => {
   if (path === undefined) return undefined;
+  // The reason names the failure only: a parser's message could quote the file, and a wrong path could name a secret one.
+  let text: string;
+  let jwks: JSONWebKeySet | undefined;
   try {
-    const jwks = JSON.parse(readFileSync(path, "utf8")) as JSONWebKeySet;
-    if (!Array.isArray(jwks?.keys) || jwks.keys.length === 0) throw new Error("no keys");
-    return { path, jwks };
-  } catch (err) {
-    ctx.addIssue({ code: "custom", message: `must name a readable JWKS JSON file with a non-empty "keys" array (${(err as Error).message.split("\n")[0]})` });
+    text = readFileSync(path, "utf8");
+  } catch {
+    ctx.addIssue({ code: "custom", message: "cannot be read" });
     return z.NEVER;
   }
+  try {
+    jwks = JSON.parse(text) as JSONWebKeySet;
+  } catch {
+    jwks = undefined;
+  }
+  if (!Array.isArray(jwks?.keys) || jwks.keys.length === 0) {
+    ctx.addIssue({ code: "custom", message: 'must be a JWKS: JSON with a non-empty "keys" array' });
+    return z.NEVER;
+  }
+  return { path, jwks };
 });
 
 /** Every setting of the keys service, parsed once at start. */
