@@ -21,6 +21,7 @@ import { logsRows } from "./cases/logs";
 import { managementRows } from "./cases/management";
 import { growthRows, measureGrowthPoint, type GrowthPoint } from "./cases/growth";
 import { revocationRows } from "./cases/revocation";
+import { fairnessRows } from "./cases/fairness";
 import type { Child } from "../test/support/harness";
 
 const argv = process.argv.slice(2);
@@ -44,7 +45,9 @@ const topo = topologyFor(tag);
 const db = await createBenchDb();
 const sql = benchSql(db.url);
 const nc = await connect({ servers: natsUrl(), name: "bench" });
-const env = serviceEnv(db.url, topo);
+// Read limits raised for the throughput rows (one owner at 64 connections); the in-flight
+// cap on /logs stays at its default, which is what the fairness row measures.
+const env = serviceEnv(db.url, topo, { READ_RATE_LIMIT_PER_MINUTE: "100000000" });
 const rows: Row[] = [];
 const cleanups: (() => Promise<unknown>)[] = [];
 let failed = 0;
@@ -101,6 +104,7 @@ try {
   await group("ingest", "events/s", () => ingestRows(ctx));
   await group("logs", "ms", () => logsRows(ctx));
   await group("management", "req/s", () => managementRows(ctx));
+  await group("fairness", "ms", () => fairnessRows(ctx));
   await group("guard", "req/s", () => guardRows(ctx));
   await group("revocation", "ms", () => revocationRows(ctx));
 } catch (e) {

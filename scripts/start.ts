@@ -47,7 +47,8 @@ for (const [svc, port] of plan) {
   const child = spawnManaged({
     name: svc.name,
     cmd: [process.execPath, svc.entry],
-    env: { ...process.env, PORT: String(port) },
+    // Production unless told otherwise: e.g. the keys service then refuses the public development JWT secret.
+    env: { NODE_ENV: "production", ...process.env, PORT: String(port) },
     cwd: ROOT,
     output: "raw",
   });

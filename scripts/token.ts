@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { chooseJwtSecret, DEV_SECRET_WARNING } from "./lib/dev-secret";
 import { parseTtl, signToken } from "./lib/jwt";
 
-const USAGE = "usage: bun run token -- --sub <owner> [--ttl 30s|15m|1h|7d]";
+const USAGE = "usage: bun run token -- --sub <owner> [--ttl 30s|15m|1h|1d] (at most JWT_MAX_TTL_SECONDS, default 1d)";
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -32,6 +32,11 @@ const sub = values.sub?.trim();
 if (!sub) fail(`--sub is required (the owner of the keys)\n${USAGE}`);
 const ttlSeconds = parseTtl(values.ttl ?? "1h");
 if (ttlSeconds === undefined) fail(`--ttl must look like 30s, 15m, 1h or 7d (got "${values.ttl}")`);
+
+// The keys service refuses tokens that live longer than JWT_MAX_TTL_SECONDS: do not sign one.
+const maxTtl = Number(process.env.JWT_MAX_TTL_SECONDS || 86_400);
+if (!(Number.isInteger(maxTtl) && maxTtl > 0)) fail("JWT_MAX_TTL_SECONDS must be a positive integer");
+if (ttlSeconds > maxTtl) fail(`--ttl ${values.ttl} is longer than the keys service accepts (JWT_MAX_TTL_SECONDS=${maxTtl}); use a shorter --ttl`);
 
 const choice = chooseJwtSecret(process.env);
 if (!choice.ok) fail(choice.message.replace("; nothing was started", ""));

@@ -3,7 +3,9 @@
  * `bun run token`. It is public (it is in the repository), so it is refused
  * when NODE_ENV=production: a token signed with it proves nothing.
  */
-export const DEV_JWT_SECRET = "riskinmind-dev-only-secret-do-not-use-in-production";
+import { DEV_JWT_SECRET } from "@riskinmind/runtime";
+
+export { DEV_JWT_SECRET };
 
 export type SecretChoice = { ok: true; secret: string; isDev: boolean } | { ok: false; message: string };
 

@@ -3,6 +3,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { deploy, generate, isEnvelope, newOwner, req, type Deployment } from "../faults/support";
+import { rawRequest } from "../support/raw-http";
 
 let d: Deployment;
 beforeAll(async () => {
@@ -38,5 +39,30 @@ describe("HTTP fuzz findings", () => {
     }
     const [n] = await d.sql`select count(*)::int as n from keys.api_keys where owner_id = ${owner.sub}`;
     expect(n!.n).toBe(0);
+  });
+
+  test('{"label":"a\\u0000"} on generate or regenerate is 400 VALIDATION_ERROR, not a 500', async () => {
+    const owner = await newOwner("nul");
+    for (const path of ["generate", "regenerate"]) {
+      const r = await post(path, owner.headers, '{"label":"a\\u0000"}');
+      expect({ path, status: r.status, code: r.body?.error?.code }).toEqual({ path, status: 400, code: "VALIDATION_ERROR" });
+    }
+    const [n] = await d.sql`select count(*)::int as n from keys.api_keys where owner_id = ${owner.sub}`;
+    expect(n!.n).toBe(0);
+  });
+
+  test("Host: x no longer moves routing (GET /api/metrics served /metrics)", async () => {
+    const r = await rawRequest(d.keys!.port, "GET /api/metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    expect({ status: r.status, code: JSON.parse(r.body).error?.code }).toEqual({ status: 404, code: "NOT_FOUND" });
+    expect(r.body).not.toContain("# TYPE");
+  });
+
+  test("HTTP/1.0 without Host, or a Host with [ @ / é or port 99999, is never a 500", async () => {
+    for (const host of [null, "", "[", "a@b", "a/b", "é", "localhost:99999"]) {
+      for (const path of ["/health", "/api/v1/keys/", "/x/y"]) {
+        const r = await rawRequest(d.keys!.port, `GET ${path} HTTP/1.0\r\n${host === null ? "" : `Host: ${host}\r\n`}\r\n`);
+        expect({ host, path, serverError: r.status >= 500 }).toEqual({ host, path, serverError: false });
+      }
+    }
   });
 });

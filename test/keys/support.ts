@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import { connect, type NatsConnection } from "nats";
-import { createLogger, createMetrics, createSql, migrate, type Sql } from "@riskinmind/runtime";
+import { createLogger, createMetrics, createSql, migrate, serve, type Sql } from "@riskinmind/runtime";
 import { hashKey, subjects, type Topology, type VerifyReply } from "@riskinmind/contracts";
 import { createKeysService, type KeysService } from "../../services/keys/src/app";
 import { keysEnv, type KeysConfig } from "../../services/keys/src/env";
@@ -55,18 +55,19 @@ export async function setupEnv(): Promise<Env> {
       const inc = await connect({ servers: natsUrl(), maxReconnectAttempts: -1, reconnectTimeWait: 250 });
       const service = createKeysService({ sql: isql, nc: inc, log: createLogger("keys", "silent"), metrics: createMetrics("keys"), config });
       await service.start();
-      service.app.listen({ port: 0, hostname: "127.0.0.1" });
+      // Served as main.ts serves it (Host normalisation, production error mode).
+      const server = serve(service.app, { port: 0, hostname: "127.0.0.1" });
       let closed = false;
       const inst: Instance = {
         service,
-        url: `http://127.0.0.1:${service.app.server!.port}`,
+        url: `http://127.0.0.1:${server.port}`,
         nc: inc,
         sql: isql,
         config,
         async close() {
           if (closed) return;
           closed = true;
-          await service.app.stop(true);
+          await server.stop(true);
           await service.stop();
           await inc.close();
           await isql.end({ timeout: 1 });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { KEY_PREFIX } from "@riskinmind/contracts";
 import { JWT_SECRET, authHeader, token, unsignedToken, waitFor } from "../support/harness";
 import { deploy, newOwner, predict, req, usageRows, verify, type Deployment, type Reply } from "../faults/support";
+import { rawRequest } from "../support/raw-http";
 
 let d: Deployment;
 beforeAll(async () => {
@@ -55,6 +56,21 @@ describe("secrets never leak", () => {
     await d.nc.jetstream().publish(`${d.topo.prefix}usage.events`, new TextEncoder().encode(JSON.stringify([{ keyId: k1, ownerId: k2, endpoint: `/${k3}`, method: "POST", statusCode: 999, timestamp: "never" }])));
     await waitFor(async () => (await usageRows(d.sql, o1.sub)) >= 2, 10_000, "usage rows");
 
+    // A key and a token in the request target, sent the ways that once reached a log or Bun's error page:
+    // HTTP/1.0 without Host, and Hosts no URL can be built from.
+    const rawBodies: string[] = [];
+    for (const svc of [d.keys!, d.usage!, d.example!]) {
+      const port = Number(new URL(svc.url).port);
+      for (const host of [null, "", "[", "a@b", "é", `x:99999`, k1.slice(0, 3)]) {
+        const hostLine = host === null ? "" : `Host: ${host}\r\n`;
+        for (const target of [`/x/${k1}/${o1.jwt}`, `/api/v1/keys/${k1}?t=${o1.jwt}`]) {
+          const r = await rawRequest(port, `GET ${target} HTTP/1.0\r\n${hostLine}Authorization: Bearer ${o1.jwt}\r\nx-api-key: ${k1}\r\n\r\n`);
+          expect(r.status).toBeLessThan(500);
+          rawBodies.push(r.raw);
+        }
+      }
+    }
+
     // The example serves no /metrics; the two services do.
     const metrics = await Promise.all([d.keys!, d.usage!].map(async (s) => (await req(`${s.url}/metrics`)).text));
     expect(metrics.every((m) => m.includes("# TYPE"))).toBe(true);
@@ -72,6 +88,7 @@ describe("secrets never leak", () => {
       ["usage /metrics", metrics[1]!],
       // Error messages: every refusal's body (a 201/200 that issued a key is allowed to carry it).
       ["error bodies", responses.filter((r) => r.status >= 400).map((r) => r.text).join("\n")],
+      ["raw answers (no or bad Host)", rawBodies.join("\n")],
     ];
     for (const [name, text] of where) for (const s of secrets) if (text.includes(s)) leaks.push(`${name} contains ${s.slice(0, 12)}…`);
     expect(leaks).toEqual([]);

@@ -9,6 +9,8 @@ export interface LoansAppDeps {
   guard: Guard;
   /** Whether the NATS connection the guard uses is up (for /ready); assumed up when absent. */
   natsUp?: () => boolean;
+  /** BODY_TIMEOUT_MS: how long a request body may take to arrive (408 after). */
+  bodyTimeoutMs?: number;
 }
 
 /**
@@ -16,9 +18,9 @@ export interface LoansAppDeps {
  * RiskInMind API mounts the guard. Routes before `.use(guard.plugin)` are
  * public; routes after it need an API key and are metered.
  */
-export function createLoansApp({ log, metrics, guard, natsUp = () => true }: LoansAppDeps) {
+export function createLoansApp({ log, metrics, guard, natsUp = () => true, bodyTimeoutMs }: LoansAppDeps) {
   return new Elysia({ normalize: false })
-    .use(httpBasics({ log, metrics }))
+    .use(httpBasics({ log, metrics, bodyTimeoutMs }))
     .get("/health", () => ({ status: "ok" }))
     .get("/ready", () => (natsUp() ? { status: "ready" } : errorResponse("VERIFY_UNAVAILABLE", "NATS is unreachable: API keys cannot be verified.")))
     .get("/metrics", async () => new Response(await metrics.registry.metrics(), { headers: { "content-type": metrics.registry.contentType } }))

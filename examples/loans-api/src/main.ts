@@ -3,7 +3,7 @@
  * connection and guard, serves HTTP, and on SIGTERM/SIGINT stops taking
  * requests, flushes the usage events still queued, then drains NATS.
  */
-import { connectNats, createLogger, createMetrics } from "@riskinmind/runtime";
+import { connectNats, createLogger, createMetrics, serve } from "@riskinmind/runtime";
 import { createGuard } from "@riskinmind/guard";
 import { createLoansApp } from "./app";
 import { loadEnv } from "./env";
@@ -21,8 +21,9 @@ void (async () => {
     if (s.type === "reconnect") reconnecting = false;
   }
 })();
-const app = createLoansApp({ log, metrics, guard, natsUp: () => !nc.isClosed() && !reconnecting }).listen({ port: env.PORT, hostname: env.HOST });
-log.info({ port: app.server?.port, host: env.HOST }, "example loans api listening");
+const app = createLoansApp({ log, metrics, guard, natsUp: () => !nc.isClosed() && !reconnecting, bodyTimeoutMs: env.BODY_TIMEOUT_MS });
+const server = serve(app, { port: env.PORT, hostname: env.HOST });
+log.info({ port: server.port, host: env.HOST }, "example loans api listening");
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
@@ -30,7 +31,7 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   log.info({ signal }, "shutting down");
   // In-flight requests finish; their usage events are queued before the flush below.
-  await app.server?.stop(false);
+  await server.stop(false);
   await new Promise((r) => setImmediate(r)); // let the last after-response hooks queue their events
   await guard.close();
   await nc.drain().catch(() => {});

@@ -60,3 +60,9 @@ export const natsFields = {
   NATS_SUBJECT_PREFIX: field.subjectPrefix(),
   USAGE_STREAM: field.streamName("USAGE"),
 };
+
+/** HTTP settings every service's edge shares. */
+export const httpFields = {
+  /** How long a request body may take to arrive in full before 408 REQUEST_TIMEOUT. */
+  BODY_TIMEOUT_MS: field.int(10_000, 50, 600_000),
+};

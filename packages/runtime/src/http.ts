@@ -6,7 +6,8 @@ import type { Metrics } from "./metrics";
 export const MAX_BODY_BYTES = 16 * 1024;
 export const MAX_HEADER_BYTES = 8 * 1024;
 
-const SECURITY_HEADERS: Record<string, string> = {
+/** Headers on every response of every service. */
+export const SECURITY_HEADERS: Record<string, string> = {
   // Keys and logs are private: no cache anywhere may keep a response.
   "cache-control": "no-store",
   "x-content-type-options": "nosniff",
@@ -31,22 +32,61 @@ export function errorResponse(code: ErrorCode, message: string, headers?: Record
   return json(ERROR_STATUS[code], errorBody(code, message), headers);
 }
 
-async function readLimited(request: Request, limit: number): Promise<Uint8Array> {
+/** What a body that did not arrive in time is answered with; the connection is not reused. */
+const bodyTimeout = (ms: number) => new AppError("REQUEST_TIMEOUT", `The request body did not arrive within ${ms} ms.`, { connection: "close" });
+
+/**
+ * Reads the body, at most `limit` bytes, all of it within `timeoutMs` from the
+ * first read: a caller that announces more than it sends, or drips a byte at a
+ * time, gets 408 instead of holding the connection.
+ */
+async function readLimited(request: Request, limit: number, timeoutMs: number): Promise<Uint8Array> {
+  const length = request.headers.get("content-length");
+  if (length !== null && !(Number(length) <= limit)) {
+    throw new AppError("PAYLOAD_TOO_LARGE", `Request body exceeds ${limit} bytes.`, { connection: "close" });
+  }
   const reader = request.body?.getReader();
   if (!reader) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      throw new AppError("PAYLOAD_TOO_LARGE", `Request body exceeds ${limit} bytes.`);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), timeoutMs)));
+  try {
+    for (;;) {
+      const next = await Promise.race([reader.read(), expired]);
+      if (next === "timeout") {
+        reader.cancel().catch(() => {});
+        throw bodyTimeout(timeoutMs);
+      }
+      const { done, value } = next;
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel().catch(() => {});
+        throw new AppError("PAYLOAD_TOO_LARGE", `Request body exceeds ${limit} bytes.`, { connection: "close" });
+      }
+      chunks.push(value);
     }
-    chunks.push(value);
+  } finally {
+    clearTimeout(timer);
   }
   return Buffer.concat(chunks);
+}
+
+/** Anything shaped like an API key or a JWT, for text that may quote a request. */
+const SECRETISH = /sk_[A-Za-z0-9]+_[A-Za-z0-9]+|eyJ[\w-]*\.[\w.-]*/g;
+
+/** `text` with every key- or JWT-shaped run replaced: for paths and messages that reach a log or a body. */
+export function redactSecrets(text: string): string {
+  return text.replace(SECRETISH, "[redacted]");
+}
+
+/** The path of a request URL, absolute or (as Bun gives it without a usable Host) relative; never throws. */
+function pathOf(url: string): string {
+  const start = url.startsWith("/") ? 0 : url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const q = url.indexOf("?", start);
+  return url.slice(start, q < 0 ? undefined : q);
 }
 
 export interface HttpBasicsDeps {
@@ -54,6 +94,14 @@ export interface HttpBasicsDeps {
   metrics: Metrics;
   /** Paths that serve HTML (docs) and need a looser content policy. */
   htmlPaths?: string[];
+  /** The longest a request body may take to arrive (BODY_TIMEOUT_MS); 408 after. */
+  bodyTimeoutMs?: number;
+  /**
+   * Runs before a body is read, on every request that has one: an edge whose
+   * body-bearing routes all need a caller identity authenticates here, so an
+   * anonymous caller gets 401 without us reading (or waiting for) a byte.
+   */
+  beforeBody?: (request: Request) => void | Promise<void>;
 }
 
 /**
@@ -61,7 +109,7 @@ export interface HttpBasicsDeps {
  * security headers, size limits, strict JSON parsing, the error envelope for
  * every failure (including Elysia's own), one log line and metrics per request.
  */
-export function httpBasics({ log, metrics, htmlPaths = [] }: HttpBasicsDeps) {
+export function httpBasics({ log, metrics, htmlPaths = [], bodyTimeoutMs = 10_000, beforeBody }: HttpBasicsDeps) {
   // Labelled children resolved once per (route, method, status): prom-client
   // hashes and validates a label object on every call otherwise. Bounded,
   // since routes are patterns (or "unmatched") and methods/statuses are few.
@@ -87,7 +135,7 @@ export function httpBasics({ log, metrics, htmlPaths = [] }: HttpBasicsDeps) {
     })
     .onRequest(({ request, set }) => {
       Object.assign(set.headers, SECURITY_HEADERS);
-      if (htmlPaths.length > 0 && isHtmlPath(new URL(request.url).pathname, htmlPaths)) {
+      if (htmlPaths.length > 0 && isHtmlPath(pathOf(request.url), htmlPaths)) {
         set.headers["content-security-policy"] =
           "default-src 'self' https://cdn.jsdelivr.net; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; connect-src 'self'";
       }
@@ -96,13 +144,11 @@ export function httpBasics({ log, metrics, htmlPaths = [] }: HttpBasicsDeps) {
       if (headerBytes > MAX_HEADER_BYTES) {
         return errorResponse("HEADERS_TOO_LARGE", `Request headers exceed ${MAX_HEADER_BYTES} bytes.`, SECURITY_HEADERS);
       }
-      const length = request.headers.get("content-length");
-      if (length !== null && !(Number(length) <= MAX_BODY_BYTES)) {
-        return errorResponse("PAYLOAD_TOO_LARGE", `Request body exceeds ${MAX_BODY_BYTES} bytes.`, SECURITY_HEADERS);
-      }
+      // The body's size is judged in the parse phase, after beforeBody: an anonymous caller learns nothing from it.
     })
     .onParse({ as: "global" }, async ({ request }) => {
-      const bytes = await readLimited(request, MAX_BODY_BYTES);
+      if (beforeBody) await beforeBody(request);
+      const bytes = await readLimited(request, MAX_BODY_BYTES, bodyTimeoutMs);
       if (bytes.byteLength === 0) return undefined as unknown as object;
       const type = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
       if (type !== "application/json") {
@@ -128,7 +174,7 @@ export function httpBasics({ log, metrics, htmlPaths = [] }: HttpBasicsDeps) {
       switch (code) {
         case "NOT_FOUND":
           // The path is echoed for the caller's sake, minus anything shaped like a key or a JWT (a key pasted into a URL must not travel on in error bodies).
-          return withHeaders(errorResponse("NOT_FOUND", `No route for ${request.method} ${new URL(request.url).pathname.slice(0, 200).replace(/sk_[A-Za-z0-9]+_[A-Za-z0-9]+|eyJ[\w-]*\.[\w.-]*/g, "[redacted]")}.`, set.headers as Record<string, string>));
+          return withHeaders(errorResponse("NOT_FOUND", `No route for ${request.method} ${redactSecrets(pathOf(request.url).slice(0, 200))}.`, set.headers as Record<string, string>));
         case "VALIDATION":
           return withHeaders(errorResponse("VALIDATION_ERROR", validationMessage(error), set.headers as Record<string, string>));
         case "PARSE":
@@ -140,7 +186,8 @@ export function httpBasics({ log, metrics, htmlPaths = [] }: HttpBasicsDeps) {
           if (error instanceof TypeError && /mapValueError|ValidationError/.test(error.stack ?? "")) {
             return withHeaders(errorResponse("VALIDATION_ERROR", "Invalid request: a value has the wrong type.", set.headers as Record<string, string>));
           }
-          log.error({ err: { name: (error as Error)?.name, message: (error as Error)?.message }, code }, "unhandled error");
+          // Messages can quote the request (a URL that failed to parse): never let a key or token through.
+          log.error({ err: { name: (error as Error)?.name, message: redactSecrets(String((error as Error)?.message)) }, code }, "unhandled error");
           return withHeaders(errorResponse("INTERNAL", "Internal error.", set.headers as Record<string, string>));
       }
     })

@@ -5,3 +5,5 @@ export * from "./db";
 export * from "./nats";
 export * from "./metrics";
 export * from "./http";
+export * from "./serve";
+export * from "./dev-secret";

@@ -3,6 +3,7 @@ import { openapi } from "@elysiajs/openapi";
 import { subjects, type KeyRevokedEvent, type OwnerKeyChangedEvent } from "@riskinmind/contracts";
 import { httpBasics, type Logger, type Metrics, type Sql } from "@riskinmind/runtime";
 import type { NatsConnection, Status, Subscription } from "nats";
+import { createAuthenticator, type Authenticator } from "./auth/jwt";
 import { TokenCache } from "./auth/token-cache";
 import type { DbHealth } from "./db-health";
 import type { KeysConfig } from "./env";
@@ -12,7 +13,7 @@ import type { RevokedRow } from "./keys/repo";
 import { keyRoutes } from "./keys/routes";
 import { logsRoute } from "./logs/route";
 import { opsRoutes } from "./ops";
-import { createRateLimiter } from "./ratelimit";
+import { createInFlightLimit, createRateLimiter } from "./ratelimit";
 import { hashToCacheKey, VerifyCache } from "./verify/cache";
 import { lastUsedFlusher } from "./verify/last-used";
 import { createVerifyMetrics } from "./verify/metrics";
@@ -39,12 +40,22 @@ function buildApp(d: {
   natsUp(): boolean;
   afterChange(ownerId: string, revoked: RevokedRow | undefined): Promise<void>;
   current: CurrentKeyCache;
-  tokens: TokenCache;
+  auth: Authenticator;
   db: DbHealth;
 }) {
   const topo = subjects({ prefix: d.config.NATS_SUBJECT_PREFIX, stream: d.config.USAGE_STREAM });
+  const readLimiter = createRateLimiter(d.config.READ_RATE_LIMIT_PER_MINUTE, Date.now, "reads");
   return new Elysia({ normalize: false })
-    .use(httpBasics({ log: d.log, metrics: d.metrics, htmlPaths: ["/docs"] }))
+    .use(
+      httpBasics({
+        log: d.log,
+        metrics: d.metrics,
+        htmlPaths: ["/docs"],
+        bodyTimeoutMs: d.config.BODY_TIMEOUT_MS,
+        // Every route here that takes a body needs a JWT: refuse an anonymous caller before reading a byte of it.
+        beforeBody: async (request) => void (await d.auth.ownerOf(request)),
+      }),
+    )
     .use(
       openapi({
         path: "/docs",
@@ -59,15 +70,25 @@ function buildApp(d: {
     .use(
       keyRoutes({
         sql: d.sql,
-        jwtSecret: d.config.JWT_SECRET,
-        tokens: d.tokens,
+        auth: d.auth,
         limiter: createRateLimiter(d.config.RATE_LIMIT_PER_MINUTE),
+        readLimiter,
         afterChange: d.afterChange,
         current: d.current,
         db: d.db,
       }),
     )
-    .use(logsRoute({ nc: d.nc, log: d.log, jwtSecret: d.config.JWT_SECRET, tokens: d.tokens, subject: topo.logsQuery, timeoutMs: d.config.LOGS_TIMEOUT_MS }));
+    .use(
+      logsRoute({
+        nc: d.nc,
+        log: d.log,
+        auth: d.auth,
+        readLimiter,
+        inFlight: createInFlightLimit(d.config.LOGS_MAX_IN_FLIGHT_PER_OWNER),
+        subject: topo.logsQuery,
+        timeoutMs: d.config.LOGS_TIMEOUT_MS,
+      }),
+    );
 }
 
 export type KeysApp = ReturnType<typeof buildApp>;
@@ -117,7 +138,7 @@ export function createKeysService(deps: KeysServiceDeps) {
     }
   };
 
-  const app = buildApp({ sql, nc, log, metrics: deps.metrics, config, natsUp: () => natsUp && !nc.isClosed(), afterChange, current, tokens, db });
+  const app = buildApp({ sql, nc, log, metrics: deps.metrics, config, natsUp: () => natsUp && !nc.isClosed(), afterChange, current, auth: createAuthenticator(config, tokens), db });
   const verifyMetrics = createVerifyMetrics(deps.metrics);
   let flusher: ReturnType<typeof lastUsedFlusher> | null = null;
   let subs: Subscription[] = [];

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { connectNats, createLogger, createMetrics, createSql, migrate } from "@riskinmind/runtime";
+import { connectNats, createLogger, createMetrics, createSql, migrate, serve } from "@riskinmind/runtime";
 import { createKeysService } from "./app";
 import { loadConfig } from "./env";
 
@@ -11,8 +11,8 @@ await migrate(sql, "keys", join(import.meta.dir, "..", "migrations"));
 const nc = await connectNats(config, "keys", log);
 const service = createKeysService({ sql, nc, log, metrics: createMetrics("keys"), config });
 await service.start();
-service.app.listen({ port: config.PORT, hostname: config.HOST });
-log.info({ port: service.app.server?.port, host: config.HOST }, "keys service listening");
+const server = serve(service.app, { port: config.PORT, hostname: config.HOST });
+log.info({ port: server.port, host: config.HOST }, "keys service listening");
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
@@ -20,7 +20,7 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   log.info({ signal }, "shutting down");
   // Stop accepting, let in-flight requests finish, then close the back ends.
-  await service.app.stop(false);
+  await server.stop(false);
   await service.stop();
   await nc.drain().catch(() => {});
   await sql.end({ timeout: 5 });

@@ -6,11 +6,12 @@ interface Bucket {
 }
 
 /**
- * Token bucket per owner: `perMinute` mutations, refilled continuously.
+ * Token bucket per owner: `perMinute` requests, refilled continuously.
  * Per instance by design (no shared store on the hot path): with N replicas
- * behind a balancer an owner gets at most N × perMinute.
+ * behind a balancer an owner gets at most N × perMinute. `what` names the
+ * requests in the 429 message ("key changes", "reads").
  */
-export function createRateLimiter(perMinute: number, now: () => number = Date.now) {
+export function createRateLimiter(perMinute: number, now: () => number = Date.now, what = "key changes") {
   const buckets = new Map<string, Bucket>();
   const perMs = perMinute / 60_000;
   const sweep = (t: number) => {
@@ -34,7 +35,7 @@ export function createRateLimiter(perMinute: number, now: () => number = Date.no
         return;
       }
       const retryAfter = Math.max(1, Math.ceil((1 - b.tokens) / perMs / 1000));
-      throw new AppError("RATE_LIMITED", `Too many key changes; retry in ${retryAfter} s.`, { "retry-after": String(retryAfter) });
+      throw new AppError("RATE_LIMITED", `Too many ${what}; retry in ${retryAfter} s.`, { "retry-after": String(retryAfter) });
     },
     get size(): number {
       return buckets.size;
@@ -42,3 +43,31 @@ export function createRateLimiter(perMinute: number, now: () => number = Date.no
   };
 }
 export type RateLimiter = ReturnType<typeof createRateLimiter>;
+
+/**
+ * At most `max` requests of one owner in flight at once (per instance): a
+ * rate per minute cannot stop 64 concurrent slow reads from crowding out every
+ * other owner, a cap on concurrency can.
+ */
+export function createInFlightLimit(max: number) {
+  const inFlight = new Map<string, number>();
+  return {
+    /** Runs `fn` as one of the owner's slots, or throws 429 RATE_LIMITED (Retry-After: 1) when all are taken. */
+    async run<T>(ownerId: string, fn: () => Promise<T>): Promise<T> {
+      const n = inFlight.get(ownerId) ?? 0;
+      if (n >= max) throw new AppError("RATE_LIMITED", `At most ${max} concurrent requests of this kind per owner; retry in 1 s.`, { "retry-after": "1" });
+      inFlight.set(ownerId, n + 1);
+      try {
+        return await fn();
+      } finally {
+        const left = inFlight.get(ownerId)! - 1;
+        if (left === 0) inFlight.delete(ownerId);
+        else inFlight.set(ownerId, left);
+      }
+    },
+    get size(): number {
+      return inFlight.size;
+    },
+  };
+}
+export type InFlightLimit = ReturnType<typeof createInFlightLimit>;

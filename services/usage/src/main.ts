@@ -2,7 +2,7 @@
  * Composition root of the usage service: config, logger, Postgres, NATS,
  * then the service; SIGTERM/SIGINT stop it without losing the batch in hand.
  */
-import { connectNats, createLogger, createMetrics, createSql, migrate } from "@riskinmind/runtime";
+import { connectNats, createLogger, createMetrics, createSql, migrate, serve } from "@riskinmind/runtime";
 import { createUsageService } from "./app";
 import { loadUsageConfig } from "./env";
 
@@ -14,7 +14,7 @@ const nc = await connectNats(config, "usage", log);
 const metrics = createMetrics("usage");
 const service = createUsageService({ sql, nc, log, metrics, config });
 await service.start();
-const server = service.app.listen({ port: config.PORT, hostname: config.HOST });
+const server = serve(service.app, { port: config.PORT, hostname: config.HOST });
 log.info({ port: config.PORT }, "usage service listening");
 
 let stopping = false;

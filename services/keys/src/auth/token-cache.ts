@@ -1,15 +1,19 @@
 /**
- * Verified JWTs, so a token seen again skips the HMAC (jose runs it through
- * async WebCrypto, the largest cost of a management read).
+ * Verified JWTs, so a token seen again skips the signature check (jose runs it
+ * through async WebCrypto, the largest cost of a management read).
  *
- * Why this is safe: an entry is only written after `jwtVerify` accepted the
- * token (HS256 signature, exp, nbf) and its `sub` passed our check, and it is
- * keyed by the whole token string, signature included, so a token with any
- * byte changed (a forged or re-signed one) is a different key and a miss.
- * exp is re-checked on every hit (an entry never outlives min(exp, now + 60 s));
- * nbf cannot become false later. HS256 tokens cannot be revoked one by one in
- * this design anyway, so caching the verdict loses nothing that was there.
- * The token is a Map key only: never logged, never a metric label.
+ * Why this is safe: an entry is only written after jose accepted the token
+ * (signature against the secret or the JWKS, exp present and not past, nbf,
+ * iss/aud when configured) and our own checks passed (lifetime within
+ * JWT_MAX_TTL_SECONDS, `sub` storable text), and it is keyed by the whole
+ * token string, signature included, so a token with any byte changed (a
+ * forged or re-signed one) is a different key and a miss. Every one of those
+ * checks gives the same answer for the same token later, except exp, which is
+ * re-checked on every hit (an entry never outlives min(exp, now + 60 s)); a
+ * refused token is never written, so it stays refused. Tokens cannot be
+ * revoked one by one in this design anyway, so caching the verdict loses
+ * nothing that was there. The token is a Map key only: never logged, never a
+ * metric label.
  */
 export interface TokenCacheOptions {
   /** Entries kept at most; the oldest is evicted first. */

@@ -2,15 +2,18 @@ import { Elysia } from "elysia";
 import { AppError, check, ERROR_STATUS, LogsQuery, LogsResponse, parseJson, type ErrorCode, type LogsQueryRequest, type LogsResponse as LogsBody } from "@riskinmind/contracts";
 import type { Logger } from "@riskinmind/runtime";
 import type { NatsConnection } from "nats";
-import { jwtAuth } from "../auth/jwt";
-import type { TokenCache } from "../auth/token-cache";
+import { jwtAuth, type Authenticator } from "../auth/jwt";
+import type { InFlightLimit, RateLimiter } from "../ratelimit";
 import { BEARER, errorResponses, inline } from "../docs";
 
 export interface LogsDeps {
   nc: NatsConnection;
   log: Logger;
-  jwtSecret: string;
-  tokens: TokenCache;
+  auth: Authenticator;
+  /** Reads per owner (READ_RATE_LIMIT_PER_MINUTE), shared with GET /. */
+  readLimiter: RateLimiter;
+  /** Concurrent /logs per owner (LOGS_MAX_IN_FLIGHT_PER_OWNER). */
+  inFlight: InFlightLimit;
   subject: string;
   timeoutMs: number;
 }
@@ -45,13 +48,16 @@ export async function fetchLogs(deps: LogsDeps, req: LogsQueryRequest): Promise<
 
 /** GET /api/v1/keys/logs: the owner (from the JWT) reads its own usage, a page at a time. */
 export function logsRoute(deps: LogsDeps) {
-  return new Elysia({ prefix: "/api/v1/keys" }).use(jwtAuth(deps.jwtSecret, deps.tokens)).get(
+  return new Elysia({ prefix: "/api/v1/keys" }).use(jwtAuth(deps.auth)).get(
     "/logs",
-    // The schema's patterns already bound page and limit; Number() cannot fail here.
-    ({ ownerId, query }) => fetchLogs(deps, { ownerId, page: Number(query.page ?? 1), limit: Number(query.limit ?? 10) }),
+    ({ ownerId, query }) => {
+      deps.readLimiter.take(ownerId);
+      // The schema's patterns already bound page and limit; Number() cannot fail here.
+      return deps.inFlight.run(ownerId, () => fetchLogs(deps, { ownerId, page: Number(query.page ?? 1), limit: Number(query.limit ?? 10) }));
+    },
     {
       query: inline(LogsQuery),
-      response: { 200: inline(LogsResponse), ...errorResponses(400, 401, 503) },
+      response: { 200: inline(LogsResponse), ...errorResponses(400, 401, 429, 503) },
       detail: { summary: "Usage logs of the owner's keys, newest first", tags: ["keys"], security: BEARER },
     },
   );
