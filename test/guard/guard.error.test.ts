@@ -38,6 +38,21 @@ async function call(headers: Record<string, string>, body?: unknown) {
 }
 
 describe("guard refusals", () => {
+  test("a caller without a good key gets 401 before its body is read: never 400, 413 or 415 for a body it should not have been able to send", async () => {
+    const post = (headers: Record<string, string>, body: string) =>
+      loans.app.handle(new Request("http://loans.test/api/v1/loans/predict", { method: "POST", headers, body }));
+    const cases = [
+      await post({ "content-type": "application/json" }, "{not json"),
+      await post({ "content-type": "text/plain" }, "hello"),
+      await post({ "content-type": "application/json" }, "x".repeat(64 * 1024)),
+      await post({ "content-type": "application/json", "x-api-key": "sk_live_short" }, "{not json"),
+    ];
+    for (const res of cases) {
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("INVALID_API_KEY");
+    }
+  });
+
   test("a request without any key is refused with 401 INVALID_API_KEY saying the key is missing", async () => {
     const r = await call({});
     expect(r.status).toBe(401);

@@ -20,7 +20,8 @@ export interface LoansAppDeps {
  */
 export function createLoansApp({ log, metrics, guard, natsUp = () => true, bodyTimeoutMs }: LoansAppDeps) {
   return new Elysia({ normalize: false })
-    .use(httpBasics({ log, metrics, bodyTimeoutMs }))
+    // Every route with a body is guarded: the key is checked before the body is read.
+    .use(httpBasics({ log, metrics, bodyTimeoutMs, beforeBody: guard.beforeBody }))
     .get("/health", () => ({ status: "ok" }))
     .get("/ready", () => (natsUp() ? { status: "ready" } : errorResponse("VERIFY_UNAVAILABLE", "NATS is unreachable: API keys cannot be verified.")))
     .get("/metrics", async () => new Response(await metrics.registry.metrics(), { headers: { "content-type": metrics.registry.contentType } }))

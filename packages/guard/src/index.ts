@@ -1,6 +1,6 @@
 import { Elysia, StatusMap } from "elysia";
 import type { NatsConnection } from "nats";
-import { errorBody, HTTP_METHODS, type Topology, type UsageEvent } from "@riskinmind/contracts";
+import { AppError, errorBody, HTTP_METHODS, type Topology, type UsageEvent } from "@riskinmind/contracts";
 import { VerifyCache, watchInvalidations } from "./cache";
 import { UsageRecorder } from "./recorder";
 import { createVerifier, type CachedVerdict } from "./verify";
@@ -56,6 +56,7 @@ export function createGuard(deps: GuardDeps) {
     deps.log,
   );
   let skippedEvents = 0;
+  const prechecked = new WeakMap<Request, GuardResult>();
 
   // Scoped hooks apply to the routes the host registers after `.use(plugin)`,
   // and to nothing before it or in the host's parent. `derive` (not `resolve`)
@@ -64,7 +65,8 @@ export function createGuard(deps: GuardDeps) {
   const plugin = new Elysia({ name: "riskinmind/guard" })
     .derive({ as: "scoped" }, async (ctx) => {
       (ctx as unknown as Record<symbol, number>)[STARTED] = performance.now();
-      const pending = verifier.check(presentedKey(ctx.request.headers));
+      // Decided already when the host checks keys before bodies (beforeBody below).
+      const pending = prechecked.get(ctx.request) ?? verifier.check(presentedKey(ctx.request.headers));
       const verdict = pending instanceof Promise ? await pending : pending;
       if (!verdict.ok) return ctx.status(verdict.code === "INVALID_API_KEY" ? 401 : 503, errorBody(verdict.code, verdict.message));
       const apiKey: ApiKeyIdentity = { keyId: verdict.keyId, ownerId: verdict.ownerId };
@@ -102,6 +104,19 @@ export function createGuard(deps: GuardDeps) {
 
   return {
     plugin,
+    /**
+     * Checks the presented key before any byte of the body is read (Elysia
+     * parses bodies before the plugin's derive runs): hand it to httpBasics'
+     * `beforeBody` in a service whose body-carrying routes are all guarded, so
+     * a caller without a good key gets 401 (or 503), never 400/413/415/408.
+     * The plugin then reuses the verdict.
+     */
+    async beforeBody(request: Request): Promise<void> {
+      const pending = verifier.check(presentedKey(request.headers));
+      const verdict = pending instanceof Promise ? await pending : pending;
+      if (!verdict.ok) throw new AppError(verdict.code, verdict.message);
+      prechecked.set(request, verdict);
+    },
     /** The verdict for a key, as the plugin would give it (cached when possible). */
     check(apiKey: string): Promise<GuardResult> {
       const r = verifier.check(apiKey);
