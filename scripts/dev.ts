@@ -1,7 +1,9 @@
 /**
  * `bun run dev`: the whole product on one machine with nothing to configure.
  * Without DATABASE_URL / NATS_URL it runs an embedded Postgres and a
- * nats-server child with their data under DATA_DIR (default ./.data), then the
+ * nats-server child with their data under DATA_DIR (default ./.data; as root
+ * in a private directory the Postgres data goes elsewhere, see
+ * lib/dev-pg-dir.ts), then the
  * keys service, the usage service and the example protected API, and prints
  * the URLs, a development token and the curl walkthrough. SIGINT/SIGTERM stop
  * every child (services first, then NATS and Postgres) and exit 0.
@@ -13,6 +15,7 @@ import { parseDevEnv } from "./lib/dev-env";
 import { chooseJwtSecret, DEV_SECRET_WARNING } from "./lib/dev-secret";
 import { signToken } from "./lib/jwt";
 import { startEmbeddedPostgres, type RunningPostgres } from "./lib/postgres";
+import { devPostgresDir } from "./lib/dev-pg-dir";
 import { findNatsServer, NATS_INSTALL_HELP, startNatsServer, type RunningNats } from "./lib/nats";
 import { isPortFree, preferredOrFreePort } from "./lib/ports";
 import { spawnManaged, waitHealthy, type ManagedChild } from "./lib/children";
@@ -90,17 +93,19 @@ const shown = (p: string) => (relative(process.cwd(), p).startsWith("..") ? p : 
 let databaseUrl = env.DATABASE_URL;
 if (databaseUrl === undefined) {
   const port = await preferredOrFreePort(env.PG_PORT);
-  pg = await step("embedded Postgres", () =>
-    startEmbeddedPostgres({
-      dir: join(dataDir, "postgres"),
+  pg = await step("embedded Postgres", async () => {
+    const where = await devPostgresDir(dataDir);
+    if (where.note) say(where.note);
+    return startEmbeddedPostgres({
+      dir: where.dir,
       port,
       onLog: (line) => {
         // Only real trouble, and not the connection ends of our own shutdown (a terminal Ctrl-C reaches Postgres too).
         const trouble = /\b(FATAL|PANIC)\b/.test(line) && !stopping;
         if (env.LOG_LEVEL === "debug" || env.LOG_LEVEL === "trace" || trouble) process.stdout.write(`[postgres] ${line}\n`);
       },
-    }),
-  );
+    });
+  });
   databaseUrl = pg.url;
   const how = pg.initialised ? `initialised in ${pg.timings.initdbMs} ms and started` : "started on existing data";
   say(`embedded Postgres ${how} in ${pg.timings.startMs} ms on port ${port} (data in ${shown(pg.dir)})`);

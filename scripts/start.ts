@@ -8,8 +8,10 @@
  *   bun run start                  keys + usage
  *   bun run start -- --with-example  also the example protected API
  *
- * Ports: KEYS_PORT (3000), USAGE_PORT (3001), EXAMPLE_PORT (3002). In
- * containers run one service per container instead (see docker-compose.yml).
+ * Ports: the keys edge listens on KEYS_PORT, else PORT (the documented port
+ * of the edge), else 3000; usage on USAGE_PORT (3001), the example on
+ * EXAMPLE_PORT (3002). In containers run one service per container instead
+ * (see docker-compose.yml).
  */
 import { z } from "zod";
 import { field, parseConfig } from "@riskinmind/runtime";
@@ -17,7 +19,13 @@ import { spawnManaged, type ManagedChild } from "./lib/children";
 import { EXAMPLE, KEYS, ROOT, USAGE, type ServiceDef } from "./lib/services";
 
 const env = parseConfig(
-  z.object({ KEYS_PORT: field.port(KEYS.defaultPort), USAGE_PORT: field.port(USAGE.defaultPort), EXAMPLE_PORT: field.port(EXAMPLE.defaultPort) }),
+  z.object({
+    PORT: field.port(KEYS.defaultPort),
+    // Unset means "use PORT"; a set value is still checked like any port.
+    KEYS_PORT: z.union([z.undefined(), field.port(KEYS.defaultPort)]),
+    USAGE_PORT: field.port(USAGE.defaultPort),
+    EXAMPLE_PORT: field.port(EXAMPLE.defaultPort),
+  }),
 );
 const withExample = Bun.argv.slice(2).includes("--with-example");
 const unknown = Bun.argv.slice(2).filter((a) => a !== "--with-example");
@@ -27,7 +35,7 @@ if (unknown.length) {
 }
 
 const plan: Array<[ServiceDef, number]> = [
-  [KEYS, env.KEYS_PORT],
+  [KEYS, env.KEYS_PORT ?? env.PORT],
   [USAGE, env.USAGE_PORT],
   ...(withExample ? ([[EXAMPLE, env.EXAMPLE_PORT]] as Array<[ServiceDef, number]>) : []),
 ];

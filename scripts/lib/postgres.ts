@@ -109,15 +109,22 @@ async function traversableByOthers(path: string): Promise<boolean> {
 
 /**
  * As root the server runs as the OS user `postgres`, which must be able to
- * enter every ancestor of the data directory. We check rather than chmod: a
- * silent change to, say, /root's mode is not ours to make.
+ * enter every ancestor of the data directory: the first existing one it
+ * cannot enter, or undefined when the way is clear.
  */
-async function assertReachable(dir: string): Promise<void> {
-  for (let d = dirname(dir); d !== dirname(d); d = dirname(d)) {
+export async function blockedAncestor(dir: string): Promise<string | undefined> {
+  for (let d = dirname(resolve(dir)); d !== dirname(d); d = dirname(d)) {
     const st = await stat(d).catch(() => undefined);
-    if (st && (st.mode & 0o001) === 0) {
-      throw new Error(`embedded Postgres runs as the OS user "postgres" when started as root, and it cannot enter ${d}; run "chmod o+x ${d}" or choose another DATA_DIR`);
-    }
+    if (st && (st.mode & 0o001) === 0) return d;
+  }
+  return undefined;
+}
+
+/** We check rather than chmod: a silent change to, say, /root's mode is not ours to make. */
+async function assertReachable(dir: string): Promise<void> {
+  const d = await blockedAncestor(dir);
+  if (d !== undefined) {
+    throw new Error(`embedded Postgres runs as the OS user "postgres" when started as root, and it cannot enter ${d}; run "chmod o+x ${d}" or choose another DATA_DIR`);
   }
 }
 

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, existsSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, spawnChild, waitFor, type Child } from "../support/harness";
-import { descendants, processesMentioning, stillAlive, type ProcRef } from "./support";
+import { descendants, processesMentioning, runLine, stillAlive, walkthrough, type ProcRef } from "./support";
 
 const ROOT = join(import.meta.dir, "../..");
 const dataRoot = mkdtempSync(join(tmpdir(), "rim-devx-"));
@@ -48,21 +48,6 @@ async function startDev(): Promise<Child> {
   running.push(dev);
   await waitFor(() => dev.output().includes("Ctrl-C stops everything."), 60_000, `dev ready banner\n${dev.output()}`);
   return dev;
-}
-
-/** Runs one printed walkthrough line with bash, as a user pasting it would. */
-async function runLine(line: string, env: Record<string, string>): Promise<string> {
-  const p = Bun.spawn(["bash", "-c", line], { env: { PATH: process.env.PATH ?? "", ...env }, stdout: "pipe", stderr: "pipe" });
-  const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
-  expect(code).toBe(0);
-  return out;
-}
-
-function walkthrough(output: string) {
-  const lines = output.split("\n");
-  const token = lines.find((l) => l.startsWith("export TOKEN="))?.slice("export TOKEN=".length);
-  const curl = (part: string) => lines.find((l) => l.startsWith("curl ") && l.includes(part));
-  return { token, generate: curl("/api/v1/keys/generate"), predict: curl("/api/v1/loans/predict"), logs: curl("/api/v1/keys/logs") };
 }
 
 /** SIGTERM to dev; returns its exit code and whatever of its processes survived. */

@@ -1,7 +1,7 @@
 /** `bun run start`: the production-style launcher forwards env and signals and dies with its children. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { createTestDb, freePort, serviceEnv, spawnChild, testTopology, waitFor, type TestDb } from "../support/harness";
+import { createTestDb, freePort, serviceEnv, spawnChild, testTopology, waitFor, type Child, type TestDb } from "../support/harness";
 import { descendants, stillAlive } from "./support";
 
 const ROOT = join(import.meta.dir, "../..");
@@ -9,9 +9,18 @@ let db: TestDb;
 beforeAll(async () => {
   db = await createTestDb();
 });
+const launched: Child[] = [];
 afterAll(async () => {
+  // A failed test may leave a launcher up: SIGTERM lets it stop its children (SIGKILL would orphan them).
+  for (const c of launched) if (c.proc.exitCode === null && c.proc.signalCode === null) await c.kill("SIGTERM");
   await db.drop();
 });
+
+function launch(env: Record<string, string>): Child {
+  const child = spawnChild(["bun", "scripts/start.ts"], env, ROOT);
+  launched.push(child);
+  return child;
+}
 
 const healthy = async (port: number) => (await fetch(`http://127.0.0.1:${port}/health`)).status === 200;
 
@@ -26,6 +35,23 @@ describe("bun run start", () => {
     expect(await start.kill("SIGTERM")).toBe(0);
     expect(stillAlive(tree)).toEqual([]);
   }, 60_000);
+
+  test("the keys edge listens on PORT when KEYS_PORT is unset, and on KEYS_PORT when both are set", async () => {
+    const isKeysEdge = async (port: number) => (await fetch(`http://127.0.0.1:${port}/openapi.json`)).status === 200;
+    const refused = async (port: number) => fetch(`http://127.0.0.1:${port}/health`).then(() => false, () => true);
+
+    const port = freePort();
+    const usagePort = freePort();
+    const viaPort = launch(serviceEnv(db, testTopology(), { PORT: String(port), USAGE_PORT: String(usagePort) }));
+    await waitFor(async () => (await healthy(usagePort)) && (await isKeysEdge(port)), 30_000, `keys on PORT ${port}\n${viaPort.output()}`);
+    expect(await viaPort.kill("SIGTERM")).toBe(0);
+
+    const keysPort = freePort();
+    const both = launch(serviceEnv(db, testTopology(), { PORT: String(port), KEYS_PORT: String(keysPort), USAGE_PORT: String(usagePort) }));
+    await waitFor(async () => (await healthy(usagePort)) && (await isKeysEdge(keysPort)), 30_000, `keys on KEYS_PORT ${keysPort}\n${both.output()}`);
+    expect(await refused(port)).toBe(true);
+    expect(await both.kill("SIGTERM")).toBe(0);
+  }, 90_000);
 
   test("exits non-zero, naming the variable, when a service's config is missing", async () => {
     const env = serviceEnv(db, testTopology(), { KEYS_PORT: String(freePort()), USAGE_PORT: String(freePort()) });

@@ -137,7 +137,7 @@ export function httpBasics({ log, metrics, htmlPaths = [], bodyTimeoutMs = 10_00
       Object.assign(set.headers, SECURITY_HEADERS);
       if (htmlPaths.length > 0 && isHtmlPath(pathOf(request.url), htmlPaths)) {
         set.headers["content-security-policy"] =
-          "default-src 'self' https://cdn.jsdelivr.net; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; connect-src 'self'";
+          "default-src 'self'; script-src 'self' 'sha256-TcUB1mzXiQO4GxpTRZ0EMpOXKMU3u+n/q1WrgVIcs1I='; style-src 'self' 'unsafe-inline'; img-src 'self'; connect-src 'self'; font-src 'self'; frame-ancestors 'none'";
       }
       let headerBytes = 0;
       request.headers.forEach((v, k) => (headerBytes += k.length + v.length + 4));

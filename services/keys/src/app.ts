@@ -7,6 +7,7 @@ import { createAuthenticator, type Authenticator } from "./auth/jwt";
 import { TokenCache } from "./auth/token-cache";
 import type { DbHealth } from "./db-health";
 import type { KeysConfig } from "./env";
+import { docsAssets, scalarConfig } from "./docs-ui";
 import { CurrentKeyCache } from "./keys/current-cache";
 import { subscribeOwnerChanges } from "./keys/owner-events";
 import type { RevokedRow } from "./keys/repo";
@@ -64,8 +65,10 @@ function buildApp(d: {
           info: { title: "RiskInMind API Keys", version: "1.0.0", description: "Issue, rotate and revoke API keys; read their usage logs." },
           components: { securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
         },
+        scalar: scalarConfig,
       }),
     )
+    .use(docsAssets())
     .use(opsRoutes({ sql: d.sql, metrics: d.metrics, natsUp: d.natsUp }))
     .use(
       keyRoutes({
