@@ -89,7 +89,6 @@ describe("request size limits", () => {
       [`${d.keys!.url}/api/v1/keys/regenerate`, owner.headers],
       [`${d.keys!.url}/api/v1/keys/revoke`, owner.headers],
       [`${d.example!.url}/api/v1/loans/predict`, { "x-api-key": key.apiKey }],
-      [`${d.example!.url}/api/v1/loans/predict`, {}],
     ];
     for (const [url, headers] of targets) {
       const declared = await req(url, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: big });
@@ -108,6 +107,9 @@ describe("request size limits", () => {
     // An anonymous caller of the keys edge is refused before its body is looked at (test/security/body-before-auth.test.ts).
     const anonymous = await req(`${d.keys!.url}/api/v1/keys/generate`, { method: "POST", headers: { "content-type": "application/json" }, body: big });
     expect({ status: anonymous.status, code: anonymous.body?.error?.code }).toEqual({ status: 401, code: "UNAUTHORIZED" });
+    // So is a caller of a guarded route without a key (the guard checks before the body is read).
+    const keyless = await req(`${d.example!.url}/api/v1/loans/predict`, { method: "POST", headers: { "content-type": "application/json" }, body: big });
+    expect({ status: keyless.status, code: keyless.body?.error?.code }).toEqual({ status: 401, code: "INVALID_API_KEY" });
     // Nothing was rotated or revoked by the refused requests.
     expect((await req(`${d.keys!.url}/api/v1/keys/`, { headers: owner.headers })).body.data.keyId).toBe(key.keyId);
   });
