@@ -14,9 +14,11 @@ beforeAll(async () => {
   f = await usageFixture();
   // A real Postgres refusal for an event that passes every check of ours.
   await f.sql.unsafe(`
+    create table usage.disk_full (x int);
     create function usage.refuse_poison() returns trigger language plpgsql as $$
     begin
       if new.endpoint = '/poison' then raise exception 'poison event' using errcode = 'P0001'; end if;
+      if new.endpoint = '/disk-full' and exists (select 1 from usage.disk_full) then raise exception 'no space' using errcode = '53100'; end if;
       return new;
     end $$;
     create trigger refuse_poison before insert on usage.events for each row execute function usage.refuse_poison();`);
@@ -97,4 +99,16 @@ describe("poison isolation", () => {
     expect(await f.count("owner_id like 'x%'")).toBe(0);
     expect(await f.count("owner_id = 'text'")).toBe(2);
   }, 30_000);
+
+  test("a batch refused for a reason of the database, not of its rows (53100: disk full), waits and is stored once the cause is gone", async () => {
+    await f.sql`insert into usage.disk_full values (1)`;
+    const before = await metricValue(svc.metrics, "usage_events_invalid_total", { reason: "unstorable" });
+    const redelivered = (await consumerInfo()).num_redelivered;
+    await f.publish([event({ ownerId: "full" }), event({ ownerId: "full", endpoint: "/disk-full" })]);
+    await waitFor(async () => (await consumerInfo()).num_redelivered > redelivered, 15_000, "the batch nak'ed and redelivered");
+    expect(await f.count("owner_id = 'full'")).toBe(0);
+    await f.sql`delete from usage.disk_full`;
+    await waitFor(async () => (await f.count("owner_id = 'full'")) === 2, 20_000, "both events stored once the disk has room");
+    expect(await metricValue(svc.metrics, "usage_events_invalid_total", { reason: "unstorable" })).toBe(before);
+  }, 45_000);
 });

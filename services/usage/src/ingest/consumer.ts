@@ -168,7 +168,7 @@ export class Ingestor {
       this.backoffMs = 0;
     } catch (err) {
       order.done();
-      if (isDbUnavailable(err)) this.pause({ entries, size }, err);
+      if (isDbNotNow(err)) this.pause({ entries, size }, err);
       else await this.isolate(entries, err);
     }
   }
@@ -252,7 +252,7 @@ export class Ingestor {
           err = e;
         }
       }
-      if (isDbUnavailable(err)) {
+      if (isDbNotNow(err)) {
         unreachable = err;
         for (const p of part) retry.add(p.entry);
         return;
@@ -282,6 +282,19 @@ export class Ingestor {
     const waiting = entries.filter((_, i) => retry.has(i));
     if (waiting.length > 0) this.pause({ entries: waiting, size: waiting.reduce((n, e) => n + e.events.length, 0) }, unreachable);
   }
+}
+
+/**
+ * The database cannot take any batch right now, whatever its rows: it is
+ * unreachable, or out of resources (53: disk full, too many connections),
+ * shutting down or cancelling (57), failing inside (58, XX), read-only after
+ * a failover (25006), or a conflict that outlived writeBatch's retries (40).
+ * Those batches wait; splitting them would drop good events as unstorable.
+ */
+function isDbNotNow(err: unknown): boolean {
+  if (isDbUnavailable(err)) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^(08|40|53|57|58|XX)|^25006$/.test(code);
 }
 
 /** A short label for an error: its SQLSTATE, or its class name for our own. */
