@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { USAGE_CONSUMER } from "@riskinmind/contracts";
+import { writeBatch } from "../../services/usage/src/ingest/writer";
 import { waitFor } from "../support/harness";
 import { event, metricValue, usageFixture, type RunningService, type UsageFixture } from "./support";
 
@@ -111,4 +112,12 @@ describe("poison isolation", () => {
     await waitFor(async () => (await f.count("owner_id = 'full'")) === 2, 20_000, "both events stored once the disk has room");
     expect(await metricValue(svc.metrics, "usage_events_invalid_total", { reason: "unstorable" })).toBe(before);
   }, 45_000);
+
+  test("the writer ties counter rows to owners by position: an owner Postgres normalises (lone surrogate → U+FFFD) is written, not a crash", async () => {
+    // Validation refuses such owners first; this proves the writer no longer depends on it.
+    const ev = { key: `i:norm-${crypto.randomUUID()}`, ownerId: "norm\ud800", keyId: "key_norm", endpoint: "/n", method: "GET", statusCode: 200, ts: Date.now(), durationMs: null };
+    expect(await writeBatch(f.sql, [ev])).toBe(1);
+    const [row] = await f.sql`select owner_id, seq from usage.events where event_key = ${ev.key}`;
+    expect(row).toEqual({ owner_id: "norm\ufffd", seq: "1" });
+  }, 15_000);
 });
