@@ -190,9 +190,10 @@ export class Ingestor {
     for (const entry of batch.entries) {
       const events = entry.events.filter((ev) => {
         const owner = owners.get(ev.keyId);
-        if (owner == null) return void unknown++, false;
-        if (owner !== ev.ownerId) return void mismatch++, false;
-        return true;
+        if (owner == null) unknown++;
+        else if (owner !== ev.ownerId) mismatch++;
+        else return true;
+        return false;
       });
       if (events.length === 0) entry.msg.term();
       else kept.push(events.length === entry.events.length ? entry : { msg: entry.msg, events });
