@@ -16,12 +16,13 @@ afterAll(async () => {
 describe("usage ingestion", () => {
   test("one event in a message is stored with every field", async () => {
     const ts = new Date(Date.now() - 60_000).toISOString();
-    await f.publish(event({ ownerId: "one", keyId: "key_one", endpoint: "/api/v1/loans/predict", method: "POST", statusCode: 201, timestamp: ts, durationMs: 3.25 }));
+    const e = event({ ownerId: "one", keyId: "key_one", endpoint: "/api/v1/loans/predict", method: "POST", statusCode: 201, timestamp: ts, durationMs: 3.25 });
+    await f.publish(e);
     await waitFor(async () => (await f.count("owner_id = 'one'")) === 1, 10_000, "the event row");
     const [row] = await f.sql`select * from usage.events where owner_id = 'one'`;
     expect(row).toMatchObject({ owner_id: "one", key_id: "key_one", endpoint: "/api/v1/loans/predict", method: "POST", status_code: 201, duration_ms: 3.25, seq: "1" });
     expect((row!.ts as Date).toISOString()).toBe(ts);
-    expect(row!.event_key).toMatch(/^s:.+:\d+:0$/);
+    expect(row!.event_key).toBe(`i:${e.id}`);
   }, 30_000);
 
   test("an array of events is stored as one row each, durationMs optional", async () => {
@@ -70,6 +71,7 @@ describe("usage ingestion", () => {
       event({ ownerId: "mix", timestamp: "yesterday" }),
       event({ ownerId: "mix", endpoint: "no-leading-slash" }),
       event({ ownerId: "mix\u0000nul" }),
+      event({ ownerId: "mix", id: undefined }),
       "a string",
       valid(3),
     ]);
@@ -79,10 +81,11 @@ describe("usage ingestion", () => {
     await waitFor(async () => (await f.count("owner_id = 'mix'")) === 4, 10_000, "4 valid rows");
     const keys = (await f.sql`select event_key from usage.events where owner_id like 'mix%' order by event_key`).map((r) => r.event_key);
     expect(keys).toEqual(["i:mix_1", "i:mix_2", "i:mix_3", "i:mix_4"]);
-    // 5 refused messages + 10 refused events in the mixed array + 1 refused single event
-    await waitFor(async () => (await metricValue(svc.metrics, "usage_events_invalid_total")) - before === 16, 5000, "invalid counted");
+    // 5 refused messages + 11 refused events in the mixed array + 1 refused single event
+    await waitFor(async () => (await metricValue(svc.metrics, "usage_events_invalid_total")) - before === 17, 5000, "invalid counted");
     expect(await metricValue(svc.metrics, "usage_events_invalid_total", { reason: "timestamp" })).toBe(2);
-    expect(await metricValue(svc.metrics, "usage_events_invalid_total", { reason: "schema" })).toBe(8);
+    // the NUL owner and the event without an id are schema refusals too
+    expect(await metricValue(svc.metrics, "usage_events_invalid_total", { reason: "schema" })).toBe(10);
     expect(await metricValue(svc.metrics, "usage_events_invalid_total", { reason: "too_many_events" })).toBe(1);
     // Nothing is left pending: the poison messages were terminated, not naked.
     const jsm = await f.nc.jetstreamManager();

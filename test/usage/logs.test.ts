@@ -131,7 +131,7 @@ describe("usage.logs.query", () => {
       nc,
       log: createLogger("usage", "silent"),
       metrics: createMetrics("usage"),
-      config: { NATS_SUBJECT_PREFIX: topo.prefix, USAGE_STREAM: topo.stream, INGEST_BATCH_MAX: 500, INGEST_BATCH_WAIT_MS: 5, USAGE_STREAM_MAX_AGE_HOURS: 1 },
+      config: { NATS_SUBJECT_PREFIX: topo.prefix, USAGE_STREAM: topo.stream, INGEST_BATCH_MAX: 500, INGEST_BATCH_WAIT_MS: 5, USAGE_STREAM_MAX_AGE_HOURS: 1, KEY_LOOKUP_TIMEOUT_MS: 2000, KEY_OWNER_CACHE_MAX: 1000 },
     });
     try {
       await svc.start();

@@ -5,8 +5,11 @@ export const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "O
 
 /** One usage event, as any service publishes it to `usage.events`. */
 export const UsageEvent = Type.Object({
-  /** Idempotency key: the same id stored twice is one row. */
-  id: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: "^[\\x21-\\x7e]+$" })),
+  /**
+   * Idempotency key, required: the same id stored twice is one row, so a
+   * replayed or re-sent message never makes a second row (the guard sends a UUIDv7).
+   */
+  id: Type.String({ minLength: 1, maxLength: 128, pattern: "^[\\x21-\\x7e]+$" }),
   keyId: Type.String({ minLength: 1, maxLength: 64, pattern: "^[\\x21-\\x7e]+$" }),
   ownerId: Text({ minLength: 1, maxLength: 255 }),
   endpoint: Type.String({ minLength: 1, maxLength: 2048, pattern: "^/[\\x21-\\x7e]*$" }),

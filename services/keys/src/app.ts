@@ -12,6 +12,7 @@ import { CurrentKeyCache } from "./keys/current-cache";
 import { subscribeOwnerChanges } from "./keys/owner-events";
 import type { RevokedRow } from "./keys/repo";
 import { keyRoutes } from "./keys/routes";
+import { serveKeyLookups } from "./lookup/responder";
 import { logsRoute } from "./logs/route";
 import { opsRoutes } from "./ops";
 import { createInFlightLimit, createRateLimiter } from "./ratelimit";
@@ -158,6 +159,7 @@ export function createKeysService(deps: KeysServiceDeps) {
     async start(): Promise<void> {
       subs = startResponders({ nc, sql, log, cache, seen, db, config, subjects: topo, metrics: verifyMetrics });
       subs.push(subscribeOwnerChanges({ nc, subject: topo.ownerKeyChanged, current, log }));
+      subs.push(serveKeyLookups({ nc, sql, log, subject: topo.keyLookup }));
       flusher = lastUsedFlusher({
         sql,
         log,

@@ -5,6 +5,7 @@ import { httpBasics, type Logger, type Metrics, type Sql } from "@riskinmind/run
 import { topologyOf, type UsageConfig } from "./env";
 import { ensureIngestConsumer, ensureUsageStream } from "./ingest/stream";
 import { Ingestor } from "./ingest/consumer";
+import { OwnerResolver } from "./ingest/owners";
 import { serveLogsQueries } from "./logs/responder";
 import { createUsageMetrics } from "./metrics";
 
@@ -13,7 +14,10 @@ export interface UsageServiceDeps {
   nc: NatsConnection;
   log: Logger;
   metrics: Metrics;
-  config: Pick<UsageConfig, "NATS_SUBJECT_PREFIX" | "USAGE_STREAM" | "INGEST_BATCH_MAX" | "INGEST_BATCH_WAIT_MS" | "USAGE_STREAM_MAX_AGE_HOURS">;
+  config: Pick<
+    UsageConfig,
+    "NATS_SUBJECT_PREFIX" | "USAGE_STREAM" | "INGEST_BATCH_MAX" | "INGEST_BATCH_WAIT_MS" | "USAGE_STREAM_MAX_AGE_HOURS" | "KEY_LOOKUP_TIMEOUT_MS" | "KEY_OWNER_CACHE_MAX"
+  >;
 }
 
 const LAG_POLL_MS = 5000;
@@ -31,6 +35,13 @@ export function createUsageService(deps: UsageServiceDeps) {
   const m = createUsageMetrics(metrics);
   const topo = topologyOf(config);
   const subj = subjects(topo);
+  // Outlives stop()/start(): key owners never change, the cache stays good.
+  const owners = new OwnerResolver({
+    nc,
+    subject: subj.keyLookup,
+    timeoutMs: config.KEY_LOOKUP_TIMEOUT_MS,
+    max: config.KEY_OWNER_CACHE_MAX,
+  });
   let ingestor: Ingestor | undefined;
   let logsSub: Subscription | undefined;
   let lagTimer: ReturnType<typeof setInterval> | undefined;
@@ -63,7 +74,7 @@ export function createUsageService(deps: UsageServiceDeps) {
     app,
     async start(): Promise<void> {
       const jsm = await nc.jetstreamManager();
-      const streamCreated = await ensureUsageStream(jsm, {
+      await ensureUsageStream(jsm, {
         stream: topo.stream,
         subject: subj.usageEvents,
         maxAgeHours: config.USAGE_STREAM_MAX_AGE_HOURS,
@@ -71,8 +82,8 @@ export function createUsageService(deps: UsageServiceDeps) {
       await ensureIngestConsumer(jsm, { stream: topo.stream, subject: subj.usageEvents });
       logsSub = serveLogsQueries({ nc, sql, log, m, subject: subj.logsQuery });
       ingestor = new Ingestor(
-        { js: nc.jetstream(), sql, log, m },
-        { stream: topo.stream, streamCreated, batchMax: config.INGEST_BATCH_MAX, batchWaitMs: config.INGEST_BATCH_WAIT_MS },
+        { js: nc.jetstream(), sql, log, m, owners },
+        { stream: topo.stream, batchMax: config.INGEST_BATCH_MAX, batchWaitMs: config.INGEST_BATCH_WAIT_MS },
       );
       await ingestor.start();
       void pollLag();

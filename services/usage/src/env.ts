@@ -17,6 +17,10 @@ export const UsageEnv = z.object({
   /** How long JetStream keeps events: the buffer that covers a database outage. */
   USAGE_STREAM_MAX_AGE_HOURS: field.int(168, 1, 24 * 365),
   DB_POOL_MAX: field.int(10, 1, 200),
+  /** How long ingestion waits for keys.lookup before it treats the keys service as away (the batch then waits, nothing is refused). */
+  KEY_LOOKUP_TIMEOUT_MS: field.int(2_000, 50, 60_000),
+  /** Key → owner pairs remembered (an owner never changes once a key is issued). */
+  KEY_OWNER_CACHE_MAX: field.int(100_000, 1, 50_000_000),
 });
 export type UsageConfig = z.infer<typeof UsageEnv>;
 

@@ -89,3 +89,10 @@ export async function touchLastUsed(sql: Db, ids: string[]): Promise<TouchedRow[
       and (last_used_at is null or last_used_at < now() - make_interval(secs => ${LAST_USED_PRECISION_S}))
     returning id, owner_id, last_used_at`;
 }
+
+export type OwnerRow = Pick<KeyRow, "id" | "owner_id">;
+
+/** Owners of the given key ids, whatever the keys' status; unknown ids are simply absent. */
+export async function ownersOf(sql: Db, ids: string[]): Promise<OwnerRow[]> {
+  return sql<OwnerRow[]>`select id, owner_id from keys.api_keys where id = any(${ids}::text[])`;
+}

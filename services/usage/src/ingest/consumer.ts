@@ -2,19 +2,23 @@ import type { ConsumerMessages, JetStreamClient, JsMsg } from "nats";
 import { USAGE_CONSUMER } from "@riskinmind/contracts";
 import { isDbUnavailable, type Logger, type Sql } from "@riskinmind/runtime";
 import type { UsageMetrics } from "../metrics";
+import { KeysUnavailable, type OwnerResolver } from "./owners";
 import { parseUsageMessage, type IngestEvent, type InvalidReason } from "./parse";
 import { writeBatch, type SeqOrder } from "./writer";
 
 export interface IngestOptions {
   stream: string;
-  /** The stream's creation time (see ensureUsageStream). */
-  streamCreated: string;
   batchMax: number;
   batchWaitMs: number;
 }
 
+interface Entry {
+  msg: JsMsg;
+  events: IngestEvent[];
+}
+
 interface Batch {
-  entries: { msg: JsMsg; events: IngestEvent[] }[];
+  entries: Entry[];
   size: number;
 }
 
@@ -29,7 +33,9 @@ const BACKOFF_MAX_MS = 5000;
  * The ingest loop: pulls from the shared durable consumer, validates every
  * message, writes events in batches and acks a message only after the batch
  * holding it has committed. While Postgres is down it naks with a delay and
- * backs off; the events wait in JetStream.
+ * backs off; the events wait in JetStream. Every event is attributed by the
+ * system (see attribute) and a batch that fails for any other reason than an
+ * unreachable database is bisected until the events at fault are found.
  */
 export class Ingestor {
   private messages: ConsumerMessages | undefined;
@@ -47,7 +53,7 @@ export class Ingestor {
   private counterTurn: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly deps: { js: JetStreamClient; sql: Sql; log: Logger; m: UsageMetrics },
+    private readonly deps: { js: JetStreamClient; sql: Sql; log: Logger; m: UsageMetrics; owners: OwnerResolver },
     private readonly opts: IngestOptions,
   ) {}
 
@@ -88,7 +94,7 @@ export class Ingestor {
 
   private accept(msg: JsMsg): void {
     const seq = msg.info.streamSequence;
-    const parsed = parseUsageMessage(msg.data, `${this.opts.streamCreated}:${seq}`);
+    const parsed = parseUsageMessage(msg.data);
     if (parsed.messageError) {
       this.deps.m.invalid.inc({ reason: parsed.messageError });
       this.deps.log.warn({ reason: parsed.messageError, bytes: msg.data.length, streamSeq: seq }, "usage message refused");
@@ -140,57 +146,160 @@ export class Ingestor {
     const wait = this.pausedUntil - Date.now();
     if (wait > 0 && !this.stopping) await Promise.race([Bun.sleep(wait), this.stopped]);
     const started = performance.now();
+    let entries: Entry[];
     try {
-      const events = batch.entries.length === 1 ? batch.entries[0]!.events : batch.entries.flatMap((e) => e.events);
+      entries = await this.attribute(batch);
+    } catch (err) {
+      // The keys service cannot say who owns these keys: like a database
+      // outage, nothing is refused and nothing acked; the events come back.
+      order.done();
+      this.pause(batch, err);
+      return;
+    }
+    const size = entries.reduce((n, e) => n + e.events.length, 0);
+    try {
+      const events = entries.length === 1 ? entries[0]!.events : entries.flatMap((e) => e.events);
       const added = await writeBatch(this.deps.sql, events, order);
-      for (const e of batch.entries) e.msg.ack();
+      for (const e of entries) e.msg.ack();
       this.deps.m.ingested.inc(added);
-      this.deps.m.batchSize.observe(batch.size);
+      this.deps.m.batchSize.observe(size);
       this.deps.m.commitSeconds.observe((performance.now() - started) / 1000);
-      if (this.backoffMs > 0) this.deps.log.info("usage database reachable again; ingestion resumed");
+      if (this.backoffMs > 0) this.deps.log.info("usage ingestion resumed");
       this.backoffMs = 0;
     } catch (err) {
       order.done();
-      if (isCausedByData(err)) await this.isolate(batch);
-      else this.pause(batch, err);
+      if (isDbNotNow(err)) this.pause({ entries, size }, err);
+      else await this.isolate(entries, err);
     }
   }
 
-  /** Postgres is unreachable (or failing): nothing is acked, everything comes back later. */
+  /**
+   * Usage rows are attributed by the system, not by the publisher: each
+   * event's keyId is resolved to its real owner (keys.lookup, cached). An
+   * unknown key or an ownerId that is not the key's owner is refused and
+   * counted; a message left with no event is terminated. Returns the entries
+   * still to write. Throws when the keys service cannot answer.
+   */
+  private async attribute(batch: Batch): Promise<Entry[]> {
+    const ids = new Set<string>();
+    for (const e of batch.entries) for (const ev of e.events) ids.add(ev.keyId);
+    const owners = await this.deps.owners.resolve(ids);
+    let unknown = 0;
+    let mismatch = 0;
+    const kept: Entry[] = [];
+    for (const entry of batch.entries) {
+      const events = entry.events.filter((ev) => {
+        const owner = owners.get(ev.keyId);
+        if (owner == null) unknown++;
+        else if (owner !== ev.ownerId) mismatch++;
+        else return true;
+        return false;
+      });
+      if (events.length === 0) entry.msg.term();
+      else kept.push(events.length === entry.events.length ? entry : { msg: entry.msg, events });
+    }
+    if (unknown + mismatch > 0) {
+      if (unknown > 0) this.deps.m.invalid.inc({ reason: "unknown_key" }, unknown);
+      if (mismatch > 0) this.deps.m.invalid.inc({ reason: "owner_mismatch" }, mismatch);
+      // Counts only: which owner a forger named is not ours to log.
+      this.deps.log.warn({ refused: { unknown_key: unknown, owner_mismatch: mismatch }, messages: batch.entries.length }, "usage events not attributable to their key");
+    }
+    return kept;
+  }
+
+  /** Postgres (or the keys service) is unreachable: nothing is acked, everything comes back later. */
   private pause(batch: Batch, err: unknown): void {
     this.backoffMs = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, this.backoffMs * 2));
     this.pausedUntil = Date.now() + this.backoffMs;
     for (const e of batch.entries) e.msg.nak(this.backoffMs);
     const e = err as { code?: string; message?: string };
-    this.deps.log.warn({ code: e?.code, err: e?.message, events: batch.size, retryInMs: this.backoffMs }, "usage batch not written; will retry");
+    const what = err instanceof KeysUnavailable ? "key owners unknown" : "not written";
+    this.deps.log.warn({ code: e?.code, err: e?.message, events: batch.size, retryInMs: this.backoffMs }, `usage batch ${what}; will retry`);
   }
 
   /**
-   * A batch that Postgres refuses for its data is written message by message,
-   * so only the message that causes it is terminated and its neighbours land.
+   * A batch that failed for any reason but an unreachable database (a row
+   * Postgres refuses, a bug of ours tripped by one event) is bisected: halves
+   * are written on their own until the events at fault stand alone. Those are
+   * dropped and counted; every other event commits. A message is acked when
+   * all its surviving events are committed, terminated when none survive, and
+   * nak'ed when the database went away meanwhile (committed halves are then
+   * skipped on redelivery by their event keys).
    */
-  private async isolate(batch: Batch): Promise<void> {
-    for (const entry of batch.entries) {
-      try {
-        const added = await writeBatch(this.deps.sql, entry.events);
-        entry.msg.ack();
-        this.deps.m.ingested.inc(added);
-      } catch (err) {
-        if (!isCausedByData(err)) {
-          this.pause({ entries: [entry], size: entry.events.length }, err);
-          continue;
-        }
-        this.deps.m.invalid.inc({ reason: "unstorable" }, entry.events.length);
-        this.deps.log.warn({ code: (err as { code?: string }).code, events: entry.events.length, streamSeq: entry.msg.info.streamSequence }, "usage message refused by the database");
-        entry.msg.term();
+  private async isolate(entries: Entry[], first: unknown): Promise<void> {
+    const flat: { entry: number; ev: IngestEvent }[] = [];
+    entries.forEach((e, entry) => {
+      for (const ev of e.events) flat.push({ entry, ev });
+    });
+    const stored = new Array<number>(entries.length).fill(0);
+    const dropped = new Array<number>(entries.length).fill(0);
+    const retry = new Set<number>();
+    let unreachable: unknown;
+    const codes = new Set<string>([errCode(first)]);
+
+    const write = async (part: typeof flat, known?: unknown): Promise<void> => {
+      if (unreachable !== undefined) {
+        for (const p of part) retry.add(p.entry);
+        return;
       }
+      let err = known;
+      if (err === undefined) {
+        try {
+          const added = await writeBatch(this.deps.sql, part.map((p) => p.ev));
+          this.deps.m.ingested.inc(added);
+          for (const p of part) stored[p.entry]!++;
+          return;
+        } catch (e) {
+          err = e;
+        }
+      }
+      if (isDbNotNow(err)) {
+        unreachable = err;
+        for (const p of part) retry.add(p.entry);
+        return;
+      }
+      codes.add(errCode(err));
+      if (part.length === 1) {
+        dropped[part[0]!.entry]!++;
+        return;
+      }
+      const mid = part.length >> 1;
+      await write(part.slice(0, mid));
+      await write(part.slice(mid));
+    };
+    await write(flat, first);
+
+    const unstorable = dropped.reduce((a, b) => a + b, 0);
+    if (unstorable > 0) {
+      this.deps.m.invalid.inc({ reason: "unstorable" }, unstorable);
+      // Codes and counts only: the refused rows are the caller's data.
+      this.deps.log.warn({ codes: [...codes], unstorable, stored: stored.reduce((a, b) => a + b, 0) }, "usage events refused by the database");
     }
+    entries.forEach((e, i) => {
+      if (retry.has(i)) return;
+      if (stored[i]! > 0) e.msg.ack();
+      else e.msg.term();
+    });
+    const waiting = entries.filter((_, i) => retry.has(i));
+    if (waiting.length > 0) this.pause({ entries: waiting, size: waiting.reduce((n, e) => n + e.events.length, 0) }, unreachable);
   }
 }
 
-/** SQLSTATE classes 22 (data exception) and 23 (integrity) and 54 (too large): the rows, not the database. */
-function isCausedByData(err: unknown): boolean {
-  if (isDbUnavailable(err)) return false;
-  const code = (err as { code?: string })?.code ?? "";
-  return /^(22|23|54)/.test(code);
+/**
+ * The database cannot take any batch right now, whatever its rows: it is
+ * unreachable, or out of resources (53: disk full, too many connections),
+ * shutting down or cancelling (57), failing inside (58, XX), read-only after
+ * a failover (25006), or a conflict that outlived writeBatch's retries (40).
+ * Those batches wait; splitting them would drop good events as unstorable.
+ */
+function isDbNotNow(err: unknown): boolean {
+  if (isDbUnavailable(err)) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^(08|40|53|57|58|XX)|^25006$/.test(code);
+}
+
+/** A short label for an error: its SQLSTATE, or its class name for our own. */
+function errCode(err: unknown): string {
+  const e = err as { code?: unknown; name?: unknown } | null;
+  return typeof e?.code === "string" ? e.code : typeof e?.name === "string" ? e.name : "unknown";
 }

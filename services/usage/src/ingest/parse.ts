@@ -20,7 +20,8 @@ export type InvalidReason =
   | "too_many_events"
   | "schema"
   | "timestamp"
-  | "nul_character"
+  | "unknown_key"
+  | "owner_mismatch"
   | "unstorable";
 
 export interface ParsedMessage {
@@ -33,10 +34,10 @@ export interface ParsedMessage {
 
 /**
  * Reads one JetStream message. Each event is judged on its own, so one bad
- * event never blocks its neighbours. `streamKey` is `<stream created>:<seq>`,
- * the identity of the message used for events that carry no id.
+ * event never blocks its neighbours. Every event carries its own id (the
+ * contract requires it), which is its idempotency key.
  */
-export function parseUsageMessage(data: Uint8Array, streamKey: string, now = Date.now()): ParsedMessage {
+export function parseUsageMessage(data: Uint8Array, now = Date.now()): ParsedMessage {
   const refused: ParsedMessage["refused"] = {};
   const parsed = parseJson(data);
   if (parsed === undefined) return { events: [], messageError: "not_json", refused };
@@ -62,13 +63,7 @@ export function parseUsageMessage(data: Uint8Array, streamKey: string, now = Dat
       refused.timestamp = (refused.timestamp ?? 0) + 1;
       continue;
     }
-    // Postgres text cannot hold U+0000; refusing it here keeps a batch from
-    // failing on one event (ownerId and endpoint are the fields that admit it).
-    if (e.ownerId.includes("\u0000")) {
-      refused.nul_character = (refused.nul_character ?? 0) + 1;
-      continue;
-    }
-    events.push(toIngest(e, ts, e.id !== undefined ? `i:${e.id}` : `s:${streamKey}:${i}`));
+    events.push(toIngest(e, ts, `i:${e.id}`));
   }
   return { events, refused };
 }

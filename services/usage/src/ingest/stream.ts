@@ -15,8 +15,8 @@ function isAlreadyExists(err: unknown): boolean {
 /**
  * Creates the usage stream or brings an existing one (made by a publisher
  * that started first, or an older deployment) to this configuration.
- * Returns the stream's creation time, part of every id-less event's key:
- * a recreated stream restarts its sequences, its creation time differs.
+ * Returns the stream's creation time (informational: events are keyed by
+ * their own required id, never by stream position).
  */
 export async function ensureUsageStream(jsm: JetStreamManager, opts: { stream: string; subject: string; maxAgeHours: number }): Promise<string> {
   const config: Partial<StreamConfig> & { name: string } = {

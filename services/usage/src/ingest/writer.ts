@@ -77,16 +77,26 @@ async function writeOnce(sql: Sql, events: IngestEvent[], order: SeqOrder | unde
     const owners = [...byOwner.keys()].sort();
     const counts = owners.map((o) => byOwner.get(o)!.length);
     await order?.turn();
-    const totals = await tx<{ owner_id: string; total: string }[]>`
-      insert into usage.owner_counters (owner_id, total)
-      select * from unnest(${owners}::text[], ${counts}::int8[])
-      on conflict (owner_id) do update set total = usage.owner_counters.total + excluded.total
-      returning owner_id, total`;
+    // Totals come back tied to each owner's position in `owners` (idx), not to
+    // the text Postgres returns: a value Postgres normalises on the way in
+    // must never make a counter row unrecognisable to us.
+    const totals = await tx<{ idx: string; total: string }[]>`
+      with input as (
+        select owner_id, n, idx from unnest(${owners}::text[], ${counts}::int8[]) with ordinality as t(owner_id, n, idx)
+      ), bumped as (
+        insert into usage.owner_counters (owner_id, total)
+        select owner_id, n from input order by idx
+        on conflict (owner_id) do update set total = usage.owner_counters.total + excluded.total
+        returning owner_id, total
+      )
+      select input.idx, bumped.total from input join bumped using (owner_id)`;
     order?.done();
+    if (totals.length !== owners.length) throw new Error(`counter rows: expected ${owners.length}, got ${totals.length}`);
 
     const rows: { e: IngestEvent; seq: number }[] = [];
-    for (const { owner_id, total } of totals) {
-      const list = byOwner.get(owner_id)!;
+    for (const { idx, total } of totals) {
+      const list = byOwner.get(owners[Number(idx) - 1]!);
+      if (!list) throw new Error("counter row out of range");
       list.sort((a, b) => a.ts - b.ts || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
       const first = Number(total) - list.length + 1;
       for (let i = 0; i < list.length; i++) rows.push({ e: list[i]!, seq: first + i });
