@@ -7,7 +7,7 @@ import postgres from "postgres";
 import { subjects, type Topology, type UsageEvent } from "@riskinmind/contracts";
 import { createLogger, createMetrics, migrate, type Logger, type Sql } from "@riskinmind/runtime";
 import { createUsageService, type UsageService } from "../../services/usage/src/app";
-import { createTestDb, natsUrl, testTopology, type TestDb } from "../support/harness";
+import { createTestDb, natsOptions, testTopology, type TestDb } from "../support/harness";
 
 export const MIGRATIONS = `${import.meta.dir}/../../services/usage/migrations`;
 
@@ -15,6 +15,7 @@ export interface UsageFixture {
   db: TestDb;
   topo: Topology;
   sql: Sql;
+  /** The test side's connection (admin): publishes events, inspects the stream. */
   nc: NatsConnection;
   subject: string;
   /** Builds and starts an in-process usage service (stopped by cleanup). */
@@ -37,7 +38,9 @@ export async function usageFixture(): Promise<UsageFixture> {
   const topo = testTopology();
   const sql = postgres(db.url, { max: 4, onnotice: () => {} });
   await migrate(sql, "usage", MIGRATIONS);
-  const nc = await connect({ servers: natsUrl() });
+  const nc = await connect(natsOptions());
+  // The services connect as the usage service does: its own identity and inbox.
+  const serviceNcs: NatsConnection[] = [];
   const subject = subjects(topo).usageEvents;
   const js = nc.jetstream();
   const running: RunningService[] = [];
@@ -52,9 +55,11 @@ export async function usageFixture(): Promise<UsageFixture> {
     async startService(opts = {}) {
       const metrics = createMetrics("usage");
       const ssql = postgres(db.url, { max: 4, onnotice: () => {} });
+      const snc = await connect(natsOptions("usage"));
+      serviceNcs.push(snc);
       const service = createUsageService({
         sql: ssql,
-        nc,
+        nc: snc,
         log: opts.log ?? createLogger("usage", "silent"),
         metrics,
         config: {
@@ -75,6 +80,7 @@ export async function usageFixture(): Promise<UsageFixture> {
           if (stopped) return;
           stopped = true;
           await service.stop();
+          await snc.close();
           await ssql.end({ timeout: 2 });
         },
       };
@@ -94,6 +100,7 @@ export async function usageFixture(): Promise<UsageFixture> {
     },
     async cleanup() {
       for (const r of running) await r.stop().catch(() => {});
+      for (const c of serviceNcs) await c.close().catch(() => {});
       const jsm = await nc.jetstreamManager().catch(() => undefined);
       await jsm?.streams.delete(topo.stream).catch(() => {});
       await nc.close();
