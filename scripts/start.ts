@@ -8,16 +8,27 @@
  *   bun run start                  keys + usage
  *   bun run start -- --with-example  also the example protected API
  *
- * Ports: KEYS_PORT (3000), USAGE_PORT (3001), EXAMPLE_PORT (3002). In
- * containers run one service per container instead (see docker-compose.yml).
+ * Ports: KEYS_PORT (3000), USAGE_PORT (3001), EXAMPLE_PORT (3002). NATS:
+ * each service connects as its own user of nats/nats-server.conf, so
+ * KEYS_NATS_URL, USAGE_NATS_URL and EXAMPLE_NATS_URL, when set, replace
+ * NATS_URL for that one process. In containers run one service per container
+ * instead (see docker-compose.yml).
  */
 import { z } from "zod";
 import { field, parseConfig } from "@riskinmind/runtime";
 import { spawnManaged, type ManagedChild } from "./lib/children";
 import { EXAMPLE, KEYS, ROOT, USAGE, type ServiceDef } from "./lib/services";
 
+const ownNatsUrl = field.url(["nats:", "tls:", "ws:", "wss:"]).optional();
 const env = parseConfig(
-  z.object({ KEYS_PORT: field.port(KEYS.defaultPort), USAGE_PORT: field.port(USAGE.defaultPort), EXAMPLE_PORT: field.port(EXAMPLE.defaultPort) }),
+  z.object({
+    KEYS_PORT: field.port(KEYS.defaultPort),
+    USAGE_PORT: field.port(USAGE.defaultPort),
+    EXAMPLE_PORT: field.port(EXAMPLE.defaultPort),
+    KEYS_NATS_URL: ownNatsUrl,
+    USAGE_NATS_URL: ownNatsUrl,
+    EXAMPLE_NATS_URL: ownNatsUrl,
+  }),
 );
 const withExample = Bun.argv.slice(2).includes("--with-example");
 const unknown = Bun.argv.slice(2).filter((a) => a !== "--with-example");
@@ -31,6 +42,12 @@ const plan: Array<[ServiceDef, number]> = [
   [USAGE, env.USAGE_PORT],
   ...(withExample ? ([[EXAMPLE, env.EXAMPLE_PORT]] as Array<[ServiceDef, number]>) : []),
 ];
+
+/** The service's own NATS_URL (`KEYS_NATS_URL`...) when given: its identity, not a shared one. */
+function natsUrlOf(svc: ServiceDef): { NATS_URL?: string } {
+  const own = { keys: env.KEYS_NATS_URL, usage: env.USAGE_NATS_URL, example: env.EXAMPLE_NATS_URL }[svc.name];
+  return own ? { NATS_URL: own } : {};
+}
 
 const children: ManagedChild[] = [];
 let stopping: Promise<never> | undefined;
@@ -47,7 +64,7 @@ for (const [svc, port] of plan) {
   const child = spawnManaged({
     name: svc.name,
     cmd: [process.execPath, svc.entry],
-    env: { ...process.env, PORT: String(port) },
+    env: { ...process.env, ...natsUrlOf(svc), PORT: String(port) },
     cwd: ROOT,
     output: "raw",
   });
