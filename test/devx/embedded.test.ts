@@ -86,16 +86,25 @@ describe("embedded Postgres", () => {
 });
 
 describe("nats-server child", () => {
-  test("starts with JetStream on the given port and leaves nothing behind when stopped", async () => {
+  test("starts nats/nats-server.conf with JetStream on the given port, its passwords only in its environment, and leaves nothing behind when stopped", async () => {
     const store = join(scratch, "nats");
     const nats = await startNatsServer({ storeDir: store, port: await freePort() });
     const { connect } = await import("nats");
-    const nc = await connect({ servers: nats.url });
+    const admin = new URL(nats.urlFor("admin"));
+    expect(admin.username).toBe("admin");
+    expect(decodeURIComponent(admin.password)).toBe(nats.passwords.admin);
+    const nc = await connect({ servers: nats.url, user: "admin", pass: nats.passwords.admin });
     const jsm = await nc.jetstreamManager();
     await jsm.streams.add({ name: "DEVX_PROBE", subjects: ["devx.probe"] });
     expect((await jsm.streams.info("DEVX_PROBE")).config.name).toBe("DEVX_PROBE");
     await nc.close();
-    await nats.stop();
+    // Fresh random passwords per server, never on its command line (ps shows that to every user).
+    const cmd = processesMentioning(store)[0]!.cmd;
+    expect(cmd).toContain("nats/nats-server.conf");
+    for (const p of Object.values(nats.passwords)) expect(cmd).not.toContain(p);
+    const other = await startNatsServer({ storeDir: join(scratch, "nats2"), port: await freePort() });
+    expect(other.passwords.guard).not.toBe(nats.passwords.guard);
+    await Promise.all([nats.stop(), other.stop()]);
     expect(processesMentioning(store)).toEqual([]);
   }, 30_000);
 
