@@ -34,9 +34,17 @@ export const PASSWORD_VAR: Record<NatsUser, string> = {
   admin: "NATS_ADMIN_PASSWORD",
 };
 
-/** Fresh random passwords (32 CSPRNG bytes each, URL-safe), for one run of a stack. */
+/**
+ * What a password may look like. nats-server parses the variable's value as a
+ * config value, not as opaque text: one starting with a digit can be read as a
+ * number or a date (and refused), a `#` starts a comment. A letter, then
+ * letters and digits, is always read as the exact string, and is URL-safe.
+ */
+export const PASSWORD_PATTERN = /^[A-Za-z][A-Za-z0-9]{15,}$/;
+
+/** Fresh random passwords (32 CSPRNG bytes each, as `p` + hex: see PASSWORD_PATTERN), for one run of a stack. */
 export function randomPasswords(): NatsPasswords {
-  const one = () => randomBytes(32).toString("base64url");
+  const one = () => `p${randomBytes(32).toString("hex")}`;
   return { keys: one(), usage: one(), guard: one(), admin: one() };
 }
 
@@ -95,21 +103,27 @@ export async function startNatsServer(opts: NatsOptions): Promise<RunningNats> {
   const storeDir = resolve(opts.storeDir);
   await mkdir(storeDir, { recursive: true });
   const passwords = opts.passwords ?? randomPasswords();
+  for (const user of NATS_USERS) {
+    if (!PASSWORD_PATTERN.test(passwords[user])) throw new Error(`${PASSWORD_VAR[user]} must be a letter then at least 15 letters or digits (nats-server reads it as a config value)`);
+  }
   const env: Record<string, string | undefined> = { PATH: process.env.PATH };
   // The passwords reach the server through its environment only: never on its command line (visible in ps).
   for (const user of NATS_USERS) env[PASSWORD_VAR[user]] = passwords[user];
   const t = performance.now();
+  // The last lines it wrote, to say why when it dies at start (it never logs a password).
+  const lastLines: string[] = [];
   const child = spawnManaged({
     name: "nats",
     cmd: [bin, "-c", NATS_CONFIG, "-a", "127.0.0.1", "-p", String(opts.port), "-sd", storeDir],
     env,
     output: opts.showLogs ? "prefixed" : "silent",
+    onLine: (line) => void (lastLines.push(line) > 5 && lastLines.shift()),
   });
   const deadline = Date.now() + 10_000;
   let dead = false;
   void child.exited.then(() => (dead = true));
   while (!(await canConnect(opts.port))) {
-    if (dead) throw new Error(`nats-server exited at start (port ${opts.port} in use, or ${NATS_CONFIG} refused?)`);
+    if (dead) throw new Error(`nats-server exited at start on port ${opts.port}:\n${lastLines.join("\n")}`);
     if (Date.now() > deadline) {
       await child.stop(1000);
       throw new Error(`nats-server did not accept connections on port ${opts.port} within 10 s`);

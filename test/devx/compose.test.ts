@@ -16,7 +16,7 @@ async function compose(args: string[], env: Record<string, string>) {
   return { stdout, stderr, code };
 }
 
-const PASSWORDS = { NATS_KEYS_PASSWORD: "k-0123456789abcdef", NATS_USAGE_PASSWORD: "u-0123456789abcdef", NATS_GUARD_PASSWORD: "g-0123456789abcdef", NATS_ADMIN_PASSWORD: "a-0123456789abcdef" };
+const PASSWORDS = { NATS_KEYS_PASSWORD: "pk0123456789abcdef", NATS_USAGE_PASSWORD: "pu0123456789abcdef", NATS_GUARD_PASSWORD: "pg0123456789abcdef", NATS_ADMIN_PASSWORD: "pa0123456789abcdef" };
 const FULL = { JWT_SECRET: "compose-test-secret-0123456789abcdef", ...PASSWORDS };
 
 describe("docker-compose.yml", () => {

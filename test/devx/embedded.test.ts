@@ -5,7 +5,7 @@ import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { startEmbeddedPostgres, type RunningPostgres } from "../../scripts/lib/postgres";
-import { findNatsServer, NATS_INSTALL_HELP, startNatsServer } from "../../scripts/lib/nats";
+import { findNatsServer, NATS_INSTALL_HELP, PASSWORD_PATTERN, randomPasswords, startNatsServer } from "../../scripts/lib/nats";
 import { freePort } from "../../scripts/lib/ports";
 import { processesMentioning } from "./support";
 
@@ -107,6 +107,13 @@ describe("nats-server child", () => {
     await Promise.all([nats.stop(), other.stop()]);
     expect(processesMentioning(store)).toEqual([]);
   }, 30_000);
+
+  test("passwords are ones nats-server reads back exactly (it parses them as config values): generated ones always, a bad given one is refused up front", async () => {
+    // A leading digit could read as a number or a date; this once stopped a server at start.
+    for (let i = 0; i < 500; i++) for (const p of Object.values(randomPasswords())) expect(p).toMatch(PASSWORD_PATTERN);
+    const passwords = { ...randomPasswords(), guard: "3e10abcdefabcdefabcdef" };
+    await expect(startNatsServer({ storeDir: join(scratch, "nats-bad"), port: await freePort(), passwords })).rejects.toThrow("NATS_GUARD_PASSWORD must be");
+  });
 
   test("when no nats-server is installed, the one message gives the Debian, macOS and Docker install commands", async () => {
     expect(findNatsServer("", [])).toBeUndefined();
