@@ -21,21 +21,19 @@ const needPg = !process.env.DATABASE_URL;
 // Nothing may quietly use another NATS (without credentials, without permissions).
 delete process.env.NATS_URL;
 
-{
-  const infra = await startTestInfra(needPg, true);
-  if (infra.databaseUrl) process.env.DATABASE_URL = infra.databaseUrl;
-  process.env.RIM_TEST_NATS_SERVER = infra.nats!.url;
-  process.env.RIM_TEST_NATS_PASSWORDS = JSON.stringify(infra.nats!.passwords);
-  // Visible to tests that check the bootstrap itself (test/devx/preload.test.ts).
-  process.env.RIM_TEST_INFRA_DIR = infra.dir;
-  if (process.env.RIM_TEST_INFRA_VERBOSE) {
-    process.stderr.write(`[preload] started ${[needPg && "embedded Postgres", "nats-server"].filter(Boolean).join(" + ")} in ${infra.startMs} ms (${infra.dir})\n`);
-  }
-  afterAll(() => infra.stop());
-  process.on("exit", () => infra.killNow());
-  // A run stopped by a signal (timeout, Ctrl-C) never reaches afterAll, and
-  // without a handler not even "exit": the servers would outlive it.
-  for (const [signal, n] of [["SIGINT", 2], ["SIGTERM", 15], ["SIGHUP", 1]] as const) {
-    process.once(signal, () => process.exit(128 + n));
-  }
+const infra = await startTestInfra(needPg, true);
+if (infra.databaseUrl) process.env.DATABASE_URL = infra.databaseUrl;
+process.env.RIM_TEST_NATS_SERVER = infra.nats!.url;
+process.env.RIM_TEST_NATS_PASSWORDS = JSON.stringify(infra.nats!.passwords);
+// Visible to tests that check the bootstrap itself (test/devx/preload.test.ts).
+process.env.RIM_TEST_INFRA_DIR = infra.dir;
+if (process.env.RIM_TEST_INFRA_VERBOSE) {
+  process.stderr.write(`[preload] started ${[needPg && "embedded Postgres", "nats-server"].filter(Boolean).join(" + ")} in ${infra.startMs} ms (${infra.dir})\n`);
+}
+afterAll(() => infra.stop());
+process.on("exit", () => infra.killNow());
+// A run stopped by a signal (timeout, Ctrl-C) never reaches afterAll, and
+// without a handler not even "exit": the servers would outlive it.
+for (const [signal, n] of [["SIGINT", 2], ["SIGTERM", 15], ["SIGHUP", 1]] as const) {
+  process.once(signal, () => process.exit(128 + n));
 }
