@@ -227,9 +227,8 @@ export function spawnChild(cmd: string[], env: Record<string, string>, cwd = `${
 function withOwnIdentity(entry: string, env: Record<string, string>): Record<string, string> {
   const who = ENTRY_IDENTITY[entry];
   const server = process.env.RIM_TEST_NATS_SERVER;
-  if (!who || !server || !env.NATS_URL) return env;
-  const given = new URL(env.NATS_URL);
-  if (given.host !== new URL(server).host) return env;
+  if (!who || !server || !env.NATS_URL || !URL.canParse(env.NATS_URL)) return env;
+  if (new URL(env.NATS_URL).host !== new URL(server).host) return env;
   return { ...env, NATS_URL: natsUrl(who) };
 }
 
