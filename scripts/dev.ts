@@ -19,7 +19,7 @@ import { devPostgresDir } from "./lib/dev-pg-dir";
 import { findNatsServer, NATS_INSTALL_HELP, startNatsServer, type RunningNats } from "./lib/nats";
 import { isPortFree, preferredOrFreePort } from "./lib/ports";
 import { spawnManaged, waitHealthy, type ManagedChild } from "./lib/children";
-import { EXAMPLE, KEYS, ROOT, USAGE, type ServiceDef } from "./lib/services";
+import { EXAMPLE, KEYS, NATS_IDENTITY, ROOT, USAGE, type ServiceDef } from "./lib/services";
 import { readyBanner } from "./lib/banner";
 
 /** Synchronous, so the last lines before process.exit are not lost on a TTY; a closed stdout is ignored. */
@@ -111,20 +111,24 @@ if (databaseUrl === undefined) {
   say(`embedded Postgres ${how} in ${pg.timings.startMs} ms on port ${port} (data in ${shown(pg.dir)})`);
 }
 
-let natsUrl = env.NATS_URL;
-if (natsUrl === undefined) {
+// Our nats-server runs nats/nats-server.conf with passwords made for this run
+// (never printed): each service connects as its own identity, so the dev stack
+// has the production permissions. A NATS_URL of the user's own serves every service as given.
+let natsUrlFor: (svc: ServiceDef) => string | undefined = () => env.NATS_URL;
+if (env.NATS_URL === undefined) {
   const port = await preferredOrFreePort(env.NATS_PORT);
-  nats = await step("nats-server", () =>
+  const running = await step("nats-server", () =>
     startNatsServer({ storeDir: join(dataDir, "nats"), port, showLogs: env.LOG_LEVEL === "debug" || env.LOG_LEVEL === "trace" }),
   );
-  natsUrl = nats.url;
-  say(`nats-server with JetStream started in ${nats.startMs} ms on port ${port} (data in ${shown(join(dataDir, "nats"))})`);
+  nats = running;
+  natsUrlFor = (svc) => running.urlFor(NATS_IDENTITY[svc.name]);
+  say(`nats-server with JetStream started in ${running.startMs} ms on port ${port} (data in ${shown(join(dataDir, "nats"))})`);
 }
 
-const childEnv = (port: number): Record<string, string | undefined> => ({
+const childEnv = (svc: ServiceDef, port: number): Record<string, string | undefined> => ({
   ...process.env,
   DATABASE_URL: databaseUrl,
-  NATS_URL: natsUrl,
+  NATS_URL: natsUrlFor(svc),
   JWT_SECRET: jwtSecret,
   PORT: String(port),
   LOG_LEVEL: env.LOG_LEVEL,
@@ -132,7 +136,7 @@ const childEnv = (port: number): Record<string, string | undefined> => ({
 });
 
 for (const [svc, port] of services) {
-  const child = spawnManaged({ name: svc.name, cmd: [process.execPath, svc.entry], env: childEnv(port), cwd: ROOT, output: "prefixed" });
+  const child = spawnManaged({ name: svc.name, cmd: [process.execPath, svc.entry], env: childEnv(svc, port), cwd: ROOT, output: "prefixed" });
   children.push(child);
   void child.exited.then((code) => {
     if (stopping) return;
@@ -153,7 +157,7 @@ process.stdout.write(
     usageUrl: url(env.USAGE_PORT),
     exampleUrl: url(env.EXAMPLE_PORT),
     postgres: pg ? `embedded, ${pg.url.replace(/:[^:@/]+@/, ":***@")}` : "from DATABASE_URL",
-    nats: nats ? `nats-server child, ${nats.url}` : "from NATS_URL",
+    nats: nats ? `nats-server child, ${nats.url} (nats/nats-server.conf: keys, usage and the example each as its own user)` : "from NATS_URL",
     token,
     tokenSub,
   }),

@@ -10,14 +10,17 @@
  *
  * Ports: the keys edge listens on KEYS_PORT, else PORT (the documented port
  * of the edge), else 3000; usage on USAGE_PORT (3001), the example on
- * EXAMPLE_PORT (3002). In containers run one service per container instead
- * (see docker-compose.yml).
+ * EXAMPLE_PORT (3002). NATS: each service connects as its own user of
+ * nats/nats-server.conf, so KEYS_NATS_URL, USAGE_NATS_URL and
+ * EXAMPLE_NATS_URL, when set, replace NATS_URL for that one process. In
+ * containers run one service per container instead (see docker-compose.yml).
  */
 import { z } from "zod";
 import { field, parseConfig } from "@riskinmind/runtime";
 import { spawnManaged, type ManagedChild } from "./lib/children";
 import { EXAMPLE, KEYS, ROOT, USAGE, type ServiceDef } from "./lib/services";
 
+const ownNatsUrl = field.url(["nats:", "tls:", "ws:", "wss:"]).optional();
 const env = parseConfig(
   z.object({
     PORT: field.port(KEYS.defaultPort),
@@ -25,6 +28,9 @@ const env = parseConfig(
     KEYS_PORT: z.union([z.undefined(), field.port(KEYS.defaultPort)]),
     USAGE_PORT: field.port(USAGE.defaultPort),
     EXAMPLE_PORT: field.port(EXAMPLE.defaultPort),
+    KEYS_NATS_URL: ownNatsUrl,
+    USAGE_NATS_URL: ownNatsUrl,
+    EXAMPLE_NATS_URL: ownNatsUrl,
   }),
 );
 const withExample = Bun.argv.slice(2).includes("--with-example");
@@ -39,6 +45,12 @@ const plan: Array<[ServiceDef, number]> = [
   [USAGE, env.USAGE_PORT],
   ...(withExample ? ([[EXAMPLE, env.EXAMPLE_PORT]] as Array<[ServiceDef, number]>) : []),
 ];
+
+/** The service's own NATS_URL (`KEYS_NATS_URL`...) when given: its identity, not a shared one. */
+function natsUrlOf(svc: ServiceDef): { NATS_URL?: string } {
+  const own = { keys: env.KEYS_NATS_URL, usage: env.USAGE_NATS_URL, example: env.EXAMPLE_NATS_URL }[svc.name];
+  return own ? { NATS_URL: own } : {};
+}
 
 const children: ManagedChild[] = [];
 let stopping: Promise<never> | undefined;
@@ -56,7 +68,7 @@ for (const [svc, port] of plan) {
     name: svc.name,
     cmd: [process.execPath, svc.entry],
     // Production unless told otherwise: e.g. the keys service then refuses the public development JWT secret.
-    env: { NODE_ENV: "production", ...process.env, PORT: String(port) },
+    env: { NODE_ENV: "production", ...process.env, ...natsUrlOf(svc), PORT: String(port) },
     cwd: ROOT,
     output: "raw",
   });

@@ -1,7 +1,7 @@
 /** The load generators against tiny real servers: counts, errors and CPU share are real. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect, type NatsConnection } from "nats";
-import { natsUrl, testTopology } from "../../test/support/harness";
+import { natsOptions, testTopology } from "../../test/support/harness";
 import { natsLoad } from "../lib/nats-load";
 import { httpLoad } from "../lib/http-load";
 
@@ -10,7 +10,7 @@ const subject = `${testTopology().prefix}echo`;
 let seen = 0;
 
 beforeAll(async () => {
-  nc = await connect({ servers: natsUrl() });
+  nc = await connect(natsOptions());
   nc.subscribe(subject, { callback: (_e, m) => (seen++, m.respond(m.data)) });
   await nc.flush();
 });

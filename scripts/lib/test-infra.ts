@@ -1,7 +1,8 @@
 /**
- * The test run's own Postgres and NATS, for `bun test` without DATABASE_URL
- * / NATS_URL (test/preload.ts). Everything lives in one temp directory that is
- * removed at the end.
+ * The test run's own Postgres (for `bun test` without DATABASE_URL) and its
+ * own nats-server (always: it runs the repository's nats/nats-server.conf with
+ * fresh passwords, so every test goes through the real permissions); see
+ * test/preload.ts. Everything lives in one temp directory that is removed at the end.
  */
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
@@ -12,7 +13,8 @@ import { freePort } from "./ports";
 
 export interface TestInfra {
   databaseUrl?: string;
-  natsUrl?: string;
+  /** The run's nats-server (URL without credentials, `urlFor(identity)`, passwords). */
+  nats?: RunningNats;
   /** The temp directory holding both servers' data. */
   dir: string;
   /** Milliseconds spent starting what was started. */
@@ -60,7 +62,7 @@ export async function startTestInfra(needPg: boolean, needNats: boolean): Promis
   }
   return {
     databaseUrl: pg?.url,
-    natsUrl: nats?.url,
+    nats,
     dir,
     startMs: Math.round(performance.now() - t),
     stop,

@@ -1,12 +1,14 @@
 /**
  * `bun run dev` from a clean data directory and no environment: the printed
- * walkthrough works as printed, SIGTERM leaves no process behind, and a second
- * start reuses the data.
+ * walkthrough works as printed, its NATS has per-service users and no
+ * anonymous access, SIGTERM leaves no process behind, and a second start
+ * reuses the data.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, existsSync, chmodSync } from "node:fs";
+import { mkdtempSync, rmSync, existsSync, chmodSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { connect } from "nats";
 import { freePort, spawnChild, waitFor, type Child } from "../support/harness";
 import { descendants, processesMentioning, runLine, stillAlive, walkthrough, type ProcRef } from "./support";
 
@@ -50,6 +52,41 @@ async function startDev(): Promise<Child> {
   return dev;
 }
 
+/** A process's environment, from /proc (the test runs as the same user as dev's children). */
+function environ(pid: number): Record<string, string> {
+  const entries = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").filter(Boolean);
+  return Object.fromEntries(entries.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+}
+
+/**
+ * dev's nats-server runs nats/nats-server.conf with passwords of this run:
+ * anonymous clients are refused, each service connects as its own user, and
+ * no password appears in dev's output.
+ */
+async function expectSecuredNats(dev: Child): Promise<void> {
+  const tree = descendants(dev.proc.pid);
+  const server = tree.find((p) => p.cmd.includes("nats-server"))!;
+  expect(server.cmd).toContain("nats/nats-server.conf");
+  const serverEnv = environ(server.pid);
+  const identities = { "services/keys/src/main.ts": "keys", "services/usage/src/main.ts": "usage", "examples/loans-api/src/main.ts": "guard" } as const;
+  for (const [entry, user] of Object.entries(identities)) {
+    const proc = tree.find((p) => p.cmd.includes(entry))!;
+    const url = new URL(environ(proc.pid).NATS_URL!);
+    expect(url.username).toBe(user);
+    expect(decodeURIComponent(url.password)).toBe(serverEnv[`NATS_${user.toUpperCase()}_PASSWORD`]!);
+  }
+  for (const user of ["KEYS", "USAGE", "GUARD", "ADMIN"]) {
+    const password = serverEnv[`NATS_${user}_PASSWORD`]!;
+    expect(password.length).toBeGreaterThanOrEqual(32);
+    expect(dev.output()).not.toContain(password);
+  }
+  const anonymous = await connect({ servers: `nats://127.0.0.1:${ports.NATS_PORT}`, reconnect: false, timeout: 2_000 }).then(
+    async (nc) => (await nc.close(), "connected"),
+    (e: { code?: string }) => e.code,
+  );
+  expect(anonymous).toBe("AUTHORIZATION_VIOLATION");
+}
+
 /** SIGTERM to dev; returns its exit code and whatever of its processes survived. */
 async function stopDev(dev: Child): Promise<{ code: number | null; survivors: ProcRef[] }> {
   const tree = [...descendants(dev.proc.pid), ...processesMentioning(dataDir)];
@@ -86,6 +123,8 @@ describe("bun run dev", () => {
       return logs!.data.length > 0;
     }, 15_000, "the example call in /logs");
     expect(logs!.data[0]).toMatchObject({ endpoint: "/api/v1/loans/predict", method: "POST", statusCode: 200 });
+
+    await expectSecuredNats(dev);
 
     const { code, survivors } = await stopDev(dev);
     expect(survivors).toEqual([]);

@@ -5,7 +5,7 @@ import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { startEmbeddedPostgres, type RunningPostgres } from "../../scripts/lib/postgres";
-import { findNatsServer, NATS_INSTALL_HELP, startNatsServer } from "../../scripts/lib/nats";
+import { findNatsServer, NATS_INSTALL_HELP, PASSWORD_PATTERN, randomPasswords, startNatsServer } from "../../scripts/lib/nats";
 import { freePort } from "../../scripts/lib/ports";
 import { processesMentioning } from "./support";
 
@@ -86,18 +86,34 @@ describe("embedded Postgres", () => {
 });
 
 describe("nats-server child", () => {
-  test("starts with JetStream on the given port and leaves nothing behind when stopped", async () => {
+  test("starts nats/nats-server.conf with JetStream on the given port, its passwords only in its environment, and leaves nothing behind when stopped", async () => {
     const store = join(scratch, "nats");
     const nats = await startNatsServer({ storeDir: store, port: await freePort() });
     const { connect } = await import("nats");
-    const nc = await connect({ servers: nats.url });
+    const admin = new URL(nats.urlFor("admin"));
+    expect(admin.username).toBe("admin");
+    expect(decodeURIComponent(admin.password)).toBe(nats.passwords.admin);
+    const nc = await connect({ servers: nats.url, user: "admin", pass: nats.passwords.admin });
     const jsm = await nc.jetstreamManager();
     await jsm.streams.add({ name: "DEVX_PROBE", subjects: ["devx.probe"] });
     expect((await jsm.streams.info("DEVX_PROBE")).config.name).toBe("DEVX_PROBE");
     await nc.close();
-    await nats.stop();
+    // Fresh random passwords per server, never on its command line (ps shows that to every user).
+    const cmd = processesMentioning(store)[0]!.cmd;
+    expect(cmd).toContain("nats/nats-server.conf");
+    for (const p of Object.values(nats.passwords)) expect(cmd).not.toContain(p);
+    const other = await startNatsServer({ storeDir: join(scratch, "nats2"), port: await freePort() });
+    expect(other.passwords.guard).not.toBe(nats.passwords.guard);
+    await Promise.all([nats.stop(), other.stop()]);
     expect(processesMentioning(store)).toEqual([]);
   }, 30_000);
+
+  test("passwords are ones nats-server reads back exactly (it parses them as config values): generated ones always, a bad given one is refused up front", async () => {
+    // A leading digit could read as a number or a date; this once stopped a server at start.
+    for (let i = 0; i < 500; i++) for (const p of Object.values(randomPasswords())) expect(p).toMatch(PASSWORD_PATTERN);
+    const passwords = { ...randomPasswords(), guard: "3e10abcdefabcdefabcdef" };
+    await expect(startNatsServer({ storeDir: join(scratch, "nats-bad"), port: await freePort(), passwords })).rejects.toThrow("NATS_GUARD_PASSWORD must be");
+  });
 
   test("when no nats-server is installed, the one message gives the Debian, macOS and Docker install commands", async () => {
     expect(findNatsServer("", [])).toBeUndefined();

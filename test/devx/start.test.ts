@@ -1,7 +1,7 @@
 /** `bun run start`: the production-style launcher forwards env and signals and dies with its children. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { createTestDb, freePort, serviceEnv, spawnChild, testTopology, waitFor, type Child, type TestDb } from "../support/harness";
+import { createTestDb, freePort, natsUrl, serviceEnv, spawnChild, testTopology, waitFor, type Child, type TestDb } from "../support/harness";
 import { descendants, stillAlive } from "./support";
 
 const ROOT = join(import.meta.dir, "../..");
@@ -25,9 +25,15 @@ function launch(env: Record<string, string>): Child {
 const healthy = async (port: number) => (await fetch(`http://127.0.0.1:${port}/health`)).status === 200;
 
 describe("bun run start", () => {
-  test("runs keys, usage and (with --with-example) the example as separate processes, and SIGTERM stops them all with exit 0", async () => {
+  test("runs keys, usage and (with --with-example) the example as separate processes, each with its own NATS identity, and SIGTERM stops them all with exit 0", async () => {
     const ports = { KEYS_PORT: freePort(), USAGE_PORT: freePort(), EXAMPLE_PORT: freePort() };
-    const env = { ...serviceEnv(db, testTopology()), ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
+    const env = {
+      ...serviceEnv(db, testTopology()),
+      ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+      // NATS_URL stays keys'; the two others would fail their job with it (usage cannot create its stream).
+      USAGE_NATS_URL: natsUrl("usage"),
+      EXAMPLE_NATS_URL: natsUrl("guard"),
+    };
     const start = spawnChild(["bun", "scripts/start.ts", "--with-example"], env, ROOT);
     await waitFor(async () => (await healthy(ports.KEYS_PORT)) && (await healthy(ports.USAGE_PORT)) && (await healthy(ports.EXAMPLE_PORT)), 30_000, `all /health\n${start.output()}`);
     const tree = descendants(start.proc.pid);

@@ -14,7 +14,7 @@ let d: Deployment;
 
 beforeAll(async () => {
   nats = await startOwnNats();
-  d = await deploy({ natsServers: nats.url, services: ["usage", "keys", "example"] });
+  d = await deploy({ nats, services: ["usage", "keys", "example"] });
 });
 afterAll(async () => {
   await d?.close();

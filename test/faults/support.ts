@@ -11,13 +11,17 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { connect, type NatsConnection } from "nats";
 import { hashKey, type Topology } from "@riskinmind/contracts";
-import { authHeader, createTestDb, freePort, natsUrl, serviceEnv, spawnChild, startService, testTopology, token, waitFor, type Child, type TestDb } from "../support/harness";
+import { authHeader, createTestDb, freePort, natsAccess, serviceEnv, spawnChild, startService, testNats, testTopology, token, waitFor, type Child, type NatsAccess, type TestDb } from "../support/harness";
+import { randomPasswords, startNatsServer, type RunningNats } from "../../scripts/lib/nats";
 
 export const ENTRY = {
   keys: "services/keys/src/main.ts",
   usage: "services/usage/src/main.ts",
   example: "examples/loans-api/src/main.ts",
 } as const;
+
+/** The NATS identity each service connects as (the example is a guarded service). */
+export const IDENTITY = { keys: "keys", usage: "usage", example: "guard" } as const;
 
 export const LOAN = { amount: 20_000, termMonths: 36, annualIncome: 85_000, creditScore: 720 };
 
@@ -41,53 +45,68 @@ export async function spawnSvc(entry: string, env: Record<string, string>, port 
   };
 }
 
-export interface OwnNats {
-  url: string;
+export interface OwnNats extends NatsAccess {
+  /** The server's URL without credentials (a client using it is refused). */
+  server: string;
   port: number;
-  /** SIGKILLs the server (its store dir and port are kept for restart). */
-  kill(): Promise<void>;
-  /** Starts it again on the same port and store dir. */
+  /** Kills the server, SIGKILL unless told (its store dir, port and passwords are kept for restart). */
+  kill(signal?: "SIGKILL" | "SIGTERM"): Promise<void>;
+  /** Starts it again on the same port, store dir and passwords. */
   start(): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** user/pass from a nats://user:pass@host URL, for a test-side connect. */
-function parseAuth(url: string): { user?: string; pass?: string } {
-  const u = new URL(url);
-  return { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) };
-}
-
-/** A nats-server with JetStream that only this test uses, so it can be restarted. */
-export async function startOwnNats(opts: { args?: string[]; probeUrl?: string } = {}): Promise<OwnNats> {
+/**
+ * A nats-server with JetStream that only this test uses, so it can be
+ * restarted: the repository's nats/nats-server.conf, passwords of its own.
+ */
+export async function startOwnNats(): Promise<OwnNats> {
   const port = freePort();
   const dir = mkdtempSync(join(tmpdir(), "rim-faults-nats-"));
-  let child: Child | undefined;
+  const passwords = randomPasswords();
+  const access = natsAccess(`nats://127.0.0.1:${port}`, passwords);
+  let server: RunningNats | undefined;
   const up = async () => {
-    child = spawnChild(["/usr/sbin/nats-server", "-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir, ...(opts.args ?? [])], { PATH: process.env.PATH ?? "" });
+    server = await startNatsServer({ storeDir: dir, port, passwords });
+    ownServers.add(server);
+    // Accepting connections is not enough after a restart: wait until JetStream has recovered its store.
     await waitFor(async () => {
-      const nc = await connect({ servers: `nats://127.0.0.1:${port}`, reconnect: false, timeout: 500, ...(opts.probeUrl ? parseAuth(opts.probeUrl) : {}) });
-      const jsm = await nc.jetstreamManager();
-      await jsm.getAccountInfo();
-      await nc.close();
+      const nc = await connect(access.options("admin", { reconnect: false, timeout: 500 }));
+      try {
+        await (await nc.jetstreamManager()).getAccountInfo();
+      } finally {
+        await nc.close();
+      }
       return true;
     }, 15_000, "own nats-server with JetStream");
   };
+  const down = async (signal: "SIGKILL" | "SIGTERM") => {
+    if (!server) return;
+    const s = server;
+    server = undefined;
+    s.child.proc.kill(signal);
+    await s.child.exited;
+    ownServers.delete(s);
+  };
   await up();
   return {
-    url: `nats://127.0.0.1:${port}`,
+    ...access,
+    server: `nats://127.0.0.1:${port}`,
     port,
-    async kill() {
-      await child?.kill("SIGKILL");
-      child = undefined;
-    },
+    kill: (signal = "SIGKILL") => down(signal),
     start: up,
     async stop() {
-      await child?.kill("SIGTERM");
-      child = undefined;
+      await down("SIGTERM");
       rmSync(dir, { recursive: true, force: true });
     },
   };
 }
+
+// nats-server runs in its own process group (scripts/lib/children.ts): kill it if the test process dies first.
+const ownServers = new Set<RunningNats>();
+process.on("exit", () => {
+  for (const s of ownServers) s.child.proc.kill("SIGKILL");
+});
 
 export interface Reply {
   status: number;
@@ -175,8 +194,10 @@ export interface Deployment {
   topo: Topology;
   /** Test-side pool on the real database (not through any relay). */
   sql: postgres.Sql;
-  /** Test-side NATS connection (on the deployment's NATS). */
+  /** Test-side NATS connection (admin, on the deployment's NATS). */
   nc: NatsConnection;
+  /** The deployment's NATS server. */
+  nats: NatsAccess;
   env(extra?: Record<string, string>): Record<string, string>;
   keys?: Svc;
   usage?: Svc;
@@ -187,29 +208,26 @@ export interface Deployment {
 
 /**
  * A database and topology of the test's own plus the services it asks for,
- * each a real child process. `natsServers`/`databaseUrl` point the services
- * somewhere else (an own nats-server, a Postgres relay).
+ * each a real child process connecting as its own NATS identity. `nats`/
+ * `databaseUrl` point the services somewhere else (an own nats-server, a Postgres relay).
  */
-export async function deploy(opts: { natsServers?: string; databaseUrl?: (db: TestDb) => string; services?: (keyof typeof ENTRY)[]; extra?: Record<string, string> } = {}): Promise<Deployment> {
+export async function deploy(opts: { nats?: NatsAccess; databaseUrl?: (db: TestDb) => string; services?: (keyof typeof ENTRY)[]; extra?: Record<string, string> } = {}): Promise<Deployment> {
   const db = await createTestDb();
   const topo = testTopology();
-  const servers = opts.natsServers ?? natsUrl();
+  const nats = opts.nats ?? testNats();
   const sql = postgres(db.url, { max: 4, onnotice: () => {} });
-  // nats.js takes credentials as options, not inside the URL the services accept.
-  const bare = new URL(servers);
-  const auth = bare.username ? parseAuth(servers) : {};
-  bare.username = "";
-  bare.password = "";
-  const nc = await connect({ servers: bare.toString().replace(/\/$/, ""), maxReconnectAttempts: -1, reconnectTimeWait: 250, ...auth });
+  const nc = await connect(nats.options("admin", { maxReconnectAttempts: -1, reconnectTimeWait: 250 }));
   const spawned: Svc[] = [];
   const d: Deployment = {
     db,
     topo,
     sql,
     nc,
+    nats,
     env(extra = {}) {
       return serviceEnv(db, topo, {
-        NATS_URL: servers,
+        // the deployment's server; spawn() puts each service's own identity here
+        NATS_URL: nats.url("keys"),
         ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl(db) } : {}),
         RATE_LIMIT_PER_MINUTE: "1000000",
         ...opts.extra,
@@ -217,7 +235,7 @@ export async function deploy(opts: { natsServers?: string; databaseUrl?: (db: Te
       });
     },
     async spawn(which, extra = {}) {
-      const s = await spawnSvc(ENTRY[which], d.env(extra));
+      const s = await spawnSvc(ENTRY[which], d.env({ NATS_URL: nats.url(IDENTITY[which]), ...extra }));
       spawned.push(s);
       return s;
     },

@@ -11,11 +11,15 @@ import { watchInvalidations } from "../../packages/guard/src/cache";
 import { testTopology, waitFor } from "../support/harness";
 import { connectTestNats, silentLog } from "./support";
 
+/** The guard's connection (its own identity) and the test side's, which plays the keys service's broadcasts. */
+let guardNc: NatsConnection;
 let nc: NatsConnection;
 beforeAll(async () => {
+  guardNc = await connectTestNats("guard");
   nc = await connectTestNats();
 });
 afterAll(async () => {
+  await guardNc.close();
   await nc.close();
 });
 
@@ -88,9 +92,9 @@ describe("verification cache", () => {
   test("a key-revoked event on NATS drops the cached key; malformed events are ignored", async () => {
     const topo = testTopology();
     const c = new VerifyCache({ ttlMs: 60_000, max: 10 });
-    const w = watchInvalidations(nc, topo, c, silentLog);
+    const w = watchInvalidations(guardNc, topo, c, silentLog);
     try {
-      await nc.flush();
+      await guardNc.flush();
       const k1 = newApiKey();
       const k2 = newApiKey();
       c.set(keyHashHex(k1), entry(1), Date.now(), c.epoch);

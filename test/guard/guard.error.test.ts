@@ -11,6 +11,8 @@ import { newApiKey, subjects, type Topology } from "@riskinmind/contracts";
 import { testTopology } from "../support/harness";
 import { buildLoans, connectTestNats, predictRequest } from "./support";
 
+/** The guard's connection (its own identity) and the test side's (admin: spies and deliberately broken responders). */
+let guardNc: NatsConnection;
 let nc: NatsConnection;
 let topo: Topology;
 let loans: ReturnType<typeof buildLoans>;
@@ -18,9 +20,10 @@ let verifySpy: Subscription;
 let verifyRequestsSeen = 0;
 
 beforeAll(async () => {
+  guardNc = await connectTestNats("guard");
   nc = await connectTestNats();
   topo = testTopology();
-  loans = buildLoans(nc, topo, { verifyTimeoutMs: 300 });
+  loans = buildLoans(guardNc, topo, { verifyTimeoutMs: 300 });
   // A listener (not a responder): counts every request on the verify subject.
   verifySpy = nc.subscribe(subjects(topo).verify, { callback: () => verifyRequestsSeen++ });
   await nc.flush();
@@ -29,6 +32,7 @@ beforeAll(async () => {
 afterAll(async () => {
   verifySpy.unsubscribe();
   await loans.guard.close();
+  await guardNc.close();
   await nc.close();
 });
 
@@ -83,6 +87,8 @@ describe("guard refusals", () => {
         expect(r.body).toEqual({ success: false, error: { code: "INVALID_API_KEY", message: "Invalid API key." } });
       }
     }
+    // Anything the guard sent has reached the server, and then the spy.
+    await guardNc.flush();
     await nc.flush();
     expect(loans.guard.stats().verify.verifyRequests).toBe(before);
     expect(verifyRequestsSeen).toBe(0);
@@ -95,7 +101,7 @@ describe("guard refusals", () => {
 
   test("with no responder on keys.verify a well-formed key gets 503 VERIFY_UNAVAILABLE", async () => {
     // The spy is a plain subscriber, so NATS reports "no responders" only without it; use another topology.
-    const lone = buildLoans(nc, testTopology(), { verifyTimeoutMs: 300 });
+    const lone = buildLoans(guardNc, testTopology(), { verifyTimeoutMs: 300 });
     try {
       const res = await lone.app.handle(predictRequest({ "x-api-key": newApiKey() }));
       expect(res.status).toBe(503);
@@ -123,7 +129,7 @@ describe("guard refusals", () => {
       callback: (_e, m) => m.respond(typeof replies[i] === "string" ? (replies[i++] as string) : JSON.stringify(replies[i++])),
     });
     await nc.flush();
-    const lone = buildLoans(nc, t, { verifyTimeoutMs: 500 });
+    const lone = buildLoans(guardNc, t, { verifyTimeoutMs: 500 });
     try {
       const statuses: [number, string, string][] = [];
       for (let n = 0; n < replies.length; n++) {

@@ -26,7 +26,8 @@ function env(extra: Record<string, string> = {}): Record<string, string> {
   return {
     PATH: process.env.PATH ?? "",
     HOME: process.env.HOME ?? "/root",
-    NATS_URL: natsUrl(),
+    // The example is a guarded service: it connects as "guard", as every service mounting the guard does.
+    NATS_URL: natsUrl("guard"),
     NATS_SUBJECT_PREFIX: stack.topo.prefix,
     USAGE_STREAM: stack.topo.stream,
     LOG_LEVEL: "warn",

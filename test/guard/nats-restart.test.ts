@@ -6,42 +6,26 @@
  * the guard verifies its cached keys again after a reconnect (revocations may have been missed).
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { connect } from "nats";
 import { newApiKey, subjects } from "@riskinmind/contracts";
-import { freePort, spawnChild, waitFor, type Child } from "../support/harness";
+import { waitFor } from "../support/harness";
+import { startOwnNats, type OwnNats } from "../faults/support";
 import { createUsageStream, goodLoan, readUsageEvents } from "./support";
 import { http, issueKey, newOwner, startStack, type Stack } from "./stack";
 
-const port = freePort();
-const servers = `nats://127.0.0.1:${port}`;
-const storeDir = mkdtempSync(join(tmpdir(), "rim-guard-nats-"));
-let server: Child;
+let server: OwnNats;
 let stack: Stack;
 
-async function startNats(): Promise<Child> {
-  const child = spawnChild(["nats-server", "-js", "-sd", storeDir, "-a", "127.0.0.1", "-p", String(port)], { PATH: process.env.PATH ?? "" });
-  await waitFor(async () => {
-    const c = await connect({ servers, reconnect: false, timeout: 500 });
-    await c.close();
-    return true;
-  }, 10_000, "private nats-server");
-  return child;
-}
-
 beforeAll(async () => {
-  server = await startNats();
-  stack = await startStack({ natsServers: servers, guard: { verifyTimeoutMs: 500 } });
+  // The repository's nats-server.conf on a server of this test's own, so it can be stopped and started again.
+  server = await startOwnNats();
+  stack = await startStack({ nats: server, guard: { verifyTimeoutMs: 500 } });
   const jsm = await stack.nc.jetstreamManager();
   await createUsageStream(jsm, stack.topo, subjects(stack.topo).usageEvents);
 });
 
 afterAll(async () => {
   await stack?.close();
-  await server?.kill("SIGKILL");
-  rmSync(storeDir, { recursive: true, force: true });
+  await server?.stop();
 });
 
 test("through a NATS restart: no protected request fails, buffered usage events all arrive, cached keys are verified again", async () => {
@@ -52,7 +36,7 @@ test("through a NATS restart: no protected request fails, buffered usage events 
 
   let disconnected = false;
   void (async () => {
-    for await (const st of stack.nc.status()) if (st.type === "disconnect") disconnected = true;
+    for await (const st of stack.guardNc.status()) if (st.type === "disconnect") disconnected = true;
   })();
   await server.kill("SIGTERM");
   await waitFor(() => disconnected, 5_000, "guard's connection sees the disconnect");
@@ -65,7 +49,7 @@ test("through a NATS restart: no protected request fails, buffered usage events 
   expect(held.queued + held.buffered + held.inFlightEvents).toBeGreaterThanOrEqual(20);
   const invalidationsBefore = stack.loans.guard.stats().cache.invalidations;
 
-  server = await startNats();
+  await server.start();
   await waitFor(() => stack.loans.guard.stats().cache.invalidations > invalidationsBefore, 15_000, "cache marked for re-verification on reconnect");
   await waitFor(async () => (await predict()).status === 200, 15_000, "key verified again after reconnect");
   statuses.push(200);
@@ -90,7 +74,7 @@ test("a key revoked while the guard was cut off from NATS (its event lost) is re
 
   let disconnected = false;
   void (async () => {
-    for await (const st of stack.nc.status()) if (st.type === "disconnect") disconnected = true;
+    for await (const st of stack.guardNc.status()) if (st.type === "disconnect") disconnected = true;
   })();
   await server.kill("SIGTERM");
   await waitFor(() => disconnected, 5_000, "guard's connection sees the disconnect");
@@ -100,7 +84,7 @@ test("a key revoked while the guard was cut off from NATS (its event lost) is re
   // Still served from the cache while NATS is away: the guard cannot know yet.
   expect((await predict()).status).toBe(200);
 
-  server = await startNats();
+  await server.start();
   await waitFor(async () => (await predict()).status === 401, 15_000, "revoked key refused after the reconnect");
   const refused = await predict();
   expect(refused.status).toBe(401);

@@ -10,12 +10,15 @@ import { UsageRecorder } from "@riskinmind/guard";
 import { testTopology, waitFor } from "../support/harness";
 import { connectTestNats, createUsageStream, readUsageEvents, silentLog } from "./support";
 
+/** The recorder's connection (identity "guard": it may publish events, not manage the stream) and the test side's. */
+let guardNc: NatsConnection;
 let nc: NatsConnection;
 let jsm: JetStreamManager;
 const streams: string[] = [];
 const recorders: UsageRecorder[] = [];
 
 beforeAll(async () => {
+  guardNc = await connectTestNats("guard");
   nc = await connectTestNats();
   jsm = await nc.jetstreamManager();
 });
@@ -26,6 +29,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   for (const s of streams) await jsm.streams.delete(s).catch(() => {});
+  await guardNc.close();
   await nc.close();
 });
 
@@ -43,7 +47,7 @@ function event(i: number): UsageEvent {
 }
 
 function recorder(topo: Topology, opts: Partial<ConstructorParameters<typeof UsageRecorder>[2]> = {}) {
-  const r = new UsageRecorder(nc, topo, { flushIntervalMs: 5, flushMaxEvents: 200, bufferMax: 100_000, publishTimeoutMs: 1_000, ...opts }, silentLog);
+  const r = new UsageRecorder(guardNc, topo, { flushIntervalMs: 5, flushMaxEvents: 200, bufferMax: 100_000, publishTimeoutMs: 1_000, ...opts }, silentLog);
   recorders.push(r);
   return r;
 }
@@ -116,7 +120,7 @@ describe("usage recorder", () => {
   test("close() publishes what is still queued", async () => {
     const topo = testTopology();
     await withStream(topo);
-    const r = new UsageRecorder(nc, topo, { flushIntervalMs: 60_000, flushMaxEvents: 200, bufferMax: 1_000 }, silentLog);
+    const r = new UsageRecorder(guardNc, topo, { flushIntervalMs: 60_000, flushMaxEvents: 200, bufferMax: 1_000 }, silentLog);
     for (let i = 0; i < 10; i++) r.record(event(i));
     expect(r.stats().queued).toBe(10);
     await r.close(5_000);

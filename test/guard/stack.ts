@@ -2,7 +2,9 @@
  * The real services in-process for the guard tests: the keys service (and,
  * when asked, the usage service) on one test database and topology, plus the
  * example loans API behind a real guard. Nothing here answers keys.verify but
- * the keys service itself.
+ * the keys service itself. Each component connects as its own NATS identity
+ * (keys, usage, guard), so the server's permissions apply as in production;
+ * the test side has an admin connection of its own.
  */
 import { join } from "node:path";
 import { connect, type NatsConnection } from "nats";
@@ -12,7 +14,7 @@ import type { GuardOptions } from "@riskinmind/guard";
 import { createKeysService } from "../../services/keys/src/app";
 import { createUsageService } from "../../services/usage/src/app";
 import { keysEnv } from "../../services/keys/src/env";
-import { authHeader, createTestDb, natsUrl, serviceEnv, testTopology, token, type TestDb } from "../support/harness";
+import { authHeader, createTestDb, serviceEnv, testNats, testTopology, token, type NatsAccess, type TestDb } from "../support/harness";
 import { buildLoans, createUsageStream } from "./support";
 
 export const KEYS_MIGRATIONS = join(import.meta.dir, "../../services/keys/migrations");
@@ -21,7 +23,10 @@ export const USAGE_MIGRATIONS = join(import.meta.dir, "../../services/usage/migr
 export interface Stack {
   db: TestDb;
   topo: Topology;
+  /** The test side's connection (admin): stream reads, spies, anything a test needs. */
   nc: NatsConnection;
+  /** The guard's own connection (identity "guard"). */
+  guardNc: NatsConnection;
   keysUrl: string;
   loansUrl: string;
   loans: ReturnType<typeof buildLoans>;
@@ -31,7 +36,8 @@ export interface Stack {
 }
 
 export interface StackOptions {
-  natsServers?: string;
+  /** Another nats-server (started from nats/nats-server.conf) instead of the run's. */
+  nats?: NatsAccess;
   guard?: Partial<GuardOptions>;
   keysEnv?: Record<string, string>;
   /** Also run the real usage service (it creates the usage stream; close() deletes it). */
@@ -42,7 +48,8 @@ export interface StackOptions {
 
 /** Keys service + example API on a fresh database and topology. */
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
-  const servers = opts.natsServers ?? natsUrl();
+  const nats = opts.nats ?? testNats();
+  const reconnecting = { maxReconnectAttempts: -1, reconnectTimeWait: 250 };
   const closers: (() => Promise<unknown>)[] = [];
   const db = await createTestDb();
   closers.push(() => db.drop());
@@ -51,23 +58,25 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   closers.push(() => sql.end({ timeout: 1 }));
   await migrate(sql, "keys", KEYS_MIGRATIONS);
 
-  const keysNc = await connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 250, name: "test-keys" });
+  const keysNc = await connect(nats.options("keys", { ...reconnecting, name: "test-keys" }));
   closers.push(() => keysNc.close());
-  const config = keysEnv.parse({ ...serviceEnv(db, topo), NATS_URL: servers, PORT: "0", RATE_LIMIT_PER_MINUTE: "1000", ...opts.keysEnv });
+  const config = keysEnv.parse({ ...serviceEnv(db, topo), NATS_URL: nats.url("keys"), PORT: "0", RATE_LIMIT_PER_MINUTE: "1000", ...opts.keysEnv });
   const keys = createKeysService({ sql, nc: keysNc, log: createLogger("keys", "silent"), metrics: createMetrics("keys"), config });
   await keys.start();
   closers.push(() => keys.stop());
   keys.app.listen({ port: 0, hostname: "127.0.0.1" });
   closers.push(() => keys.app.stop(true));
 
-  const nc = await connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 250, name: "test-guard" });
+  const nc = await connect(nats.options("admin", { ...reconnecting, name: "test-side" }));
   closers.push(() => nc.close());
+  const guardNc = await connect(nats.options("guard", { ...reconnecting, name: "test-guard" }));
+  closers.push(() => guardNc.close());
 
   if (opts.withUsage) {
     await migrate(sql, "usage", USAGE_MIGRATIONS);
     const usageSql = createSql(db.url, { max: 4 });
     closers.push(() => usageSql.end({ timeout: 1 }));
-    const usageNc = await connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 250, name: "test-usage" });
+    const usageNc = await connect(nats.options("usage", { ...reconnecting, name: "test-usage" }));
     closers.push(() => usageNc.close());
     const usage = createUsageService({
       sql: usageSql,
@@ -85,7 +94,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     await createUsageStream(jsm, topo, subjects(topo).usageEvents);
     closers.push(() => jsm.streams.delete(topo.stream));
   }
-  const loans = buildLoans(nc, topo, opts.guard);
+  const loans = buildLoans(guardNc, topo, opts.guard);
   closers.push(() => loans.guard.close(2_000));
   loans.app.listen({ port: 0, hostname: "127.0.0.1" });
   closers.push(() => loans.app.stop(true));
@@ -94,6 +103,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     db,
     topo,
     nc,
+    guardNc,
     keysUrl: `http://127.0.0.1:${keys.app.server!.port}`,
     loansUrl: `http://127.0.0.1:${loans.app.server!.port}`,
     loans,

@@ -4,12 +4,13 @@ import type { Topology } from "@riskinmind/contracts";
 import { createLogger, createMetrics } from "@riskinmind/runtime";
 import { createGuard, type GuardOptions } from "@riskinmind/guard";
 import { createLoansApp } from "../../examples/loans-api/src/app";
-import { natsUrl } from "../support/harness";
+import { natsOptions, type NatsUser } from "../support/harness";
 
 export const silentLog = createLogger("test-guard", "silent");
 
-export async function connectTestNats(): Promise<NatsConnection> {
-  return connect({ servers: natsUrl(), name: "test-guard" });
+/** A connection to this run's NATS: "guard" for the guard under test, "admin" (default) for the test's own checks. */
+export async function connectTestNats(user: NatsUser = "admin"): Promise<NatsConnection> {
+  return connect(natsOptions(user, { name: `test-${user}` }));
 }
 
 /** The example app with a fresh guard on `topology`. */

@@ -8,7 +8,7 @@ import { createLogger, createMetrics, createSql, migrate, serve, type Sql } from
 import { hashKey, subjects, type Topology, type VerifyReply } from "@riskinmind/contracts";
 import { createKeysService, type KeysService } from "../../services/keys/src/app";
 import { keysEnv, type KeysConfig } from "../../services/keys/src/env";
-import { authHeader, createTestDb, natsUrl, serviceEnv, testTopology, token, type TestDb } from "../support/harness";
+import { authHeader, createTestDb, natsOptions, natsUrl, serviceEnv, testTopology, token, type TestDb } from "../support/harness";
 
 export const MIGRATIONS = join(import.meta.dir, "../../services/keys/migrations");
 
@@ -24,7 +24,7 @@ export interface Instance {
 export interface Env {
   db: TestDb;
   topo: Topology;
-  /** A test-side connection for NATS requests and direct table checks. */
+  /** A test-side connection (admin) for NATS requests and direct table checks. */
   nc: NatsConnection;
   sql: Sql;
   start(extra?: Record<string, string>): Promise<Instance>;
@@ -41,7 +41,7 @@ export async function setupEnv(): Promise<Env> {
   const topo = testTopology();
   const sql = createSql(db.url, { max: 4 });
   await migrate(sql, "keys", MIGRATIONS);
-  const nc = await connect({ servers: natsUrl() });
+  const nc = await connect(natsOptions());
   const instances: Instance[] = [];
   const subj = subjects(topo);
   return {
@@ -50,9 +50,10 @@ export async function setupEnv(): Promise<Env> {
     nc,
     sql,
     async start(extra = {}) {
-      const config = keysEnv.parse({ ...serviceEnv(db, topo), PORT: "0", ...extra });
+      const config = keysEnv.parse({ ...serviceEnv(db, topo), NATS_URL: natsUrl("keys"), PORT: "0", ...extra });
       const isql = createSql(config.DATABASE_URL, { max: config.DB_POOL_MAX });
-      const inc = await connect({ servers: natsUrl(), maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+      // The instance connects as the keys service does: its own identity, its own inbox.
+      const inc = await connect(natsOptions("keys", { maxReconnectAttempts: -1, reconnectTimeWait: 250 }));
       const service = createKeysService({ sql: isql, nc: inc, log: createLogger("keys", "silent"), metrics: createMetrics("keys"), config });
       await service.start();
       // Served as main.ts serves it (Host normalisation, production error mode).

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect, type Msg, type NatsConnection } from "nats";
 import { hashKey, KEY_PREFIX, subjects } from "@riskinmind/contracts";
-import { natsUrl, waitFor } from "../support/harness";
+import { natsOptions, waitFor } from "../support/harness";
 import { http, issueKey, newOwner, startStack, type Stack } from "../guard/stack";
 import { goodLoan } from "../guard/support";
 
@@ -31,7 +31,7 @@ const capture = (into: Captured[]) => (err: unknown, m: Msg) => {
 
 beforeAll(async () => {
   stack = await startStack({ usageStream: true });
-  spy = await connect({ servers: natsUrl(), name: "test-bus-spy" });
+  spy = await connect(natsOptions("admin", { name: "test-bus-spy" }));
   // Plain subscriptions, no queue group: the spy gets a copy of every message without answering any.
   spy.subscribe(subjects(stack.topo).verify, { callback: capture(onVerify) });
   spy.subscribe(`${stack.topo.prefix}>`, { callback: capture(onTopology) });

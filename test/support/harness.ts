@@ -6,7 +6,11 @@
 import postgres from "postgres";
 import { SignJWT } from "jose";
 import type { Subprocess } from "bun";
-import type { Topology } from "@riskinmind/contracts";
+import type { ConnectionOptions } from "nats";
+import { INBOX_PREFIX, type Topology } from "@riskinmind/contracts";
+import { credentialUrl, type NatsPasswords, type NatsUser } from "../../scripts/lib/nats";
+
+export type { NatsUser } from "../../scripts/lib/nats";
 
 export const JWT_SECRET = "test-secret-that-is-long-enough-0123456789";
 
@@ -26,10 +30,52 @@ export function adminDatabaseUrl(): string {
   return url;
 }
 
-export function natsUrl(): string {
-  const url = process.env.NATS_URL;
-  if (!url) throw new Error("NATS_URL is not set (test/preload.ts should have set it)");
-  return url;
+/**
+ * How each user of nats/nats-server.conf reaches one server: the URL a
+ * service takes as NATS_URL, and the options a test-side `connect()` takes
+ * (nats.js reads no credentials from a URL).
+ */
+export interface NatsAccess {
+  /** `nats://user:pass@host:port`, what a service of that identity gets as NATS_URL. */
+  url(user?: NatsUser): string;
+  /** nats.js connect options for `user` (credentials; a service identity's inbox prefix), merged with `extra`. */
+  options(user?: NatsUser, extra?: ConnectionOptions): ConnectionOptions;
+}
+
+/** Access to a server started from nats/nats-server.conf with `passwords`; without them, an open server (the benchmark's). */
+export function natsAccess(server: string, passwords?: NatsPasswords): NatsAccess {
+  return {
+    url: (user = "admin") => (passwords ? credentialUrl(server, user, passwords) : server),
+    options: (user = "admin", extra = {}) => ({
+      servers: server,
+      ...(passwords ? { user, pass: passwords[user] } : {}),
+      // The same inbox the service of that identity uses: its replies are allowed there and only there.
+      ...(user === "admin" ? {} : { inboxPrefix: INBOX_PREFIX[user] }),
+      ...extra,
+    }),
+  };
+}
+
+/**
+ * This run's NATS: the nats-server test/preload.ts started from the repository
+ * config. Run without the preload (the benchmark), the open server in NATS_URL.
+ */
+export function testNats(): NatsAccess {
+  const server = process.env.RIM_TEST_NATS_SERVER;
+  if (server) return natsAccess(server, JSON.parse(process.env.RIM_TEST_NATS_PASSWORDS ?? "null") as NatsPasswords);
+  const open = process.env.NATS_URL;
+  if (!open) throw new Error("no NATS: test/preload.ts sets RIM_TEST_NATS_SERVER (or give NATS_URL outside bun test)");
+  return natsAccess(open);
+}
+
+/** This run's NATS URL for `user` (admin: everything, for test-side checks). */
+export function natsUrl(user: NatsUser = "admin"): string {
+  return testNats().url(user);
+}
+
+/** Connect options for this run's NATS as `user`: `connect(natsOptions())` is the test side's admin connection. */
+export function natsOptions(user: NatsUser = "admin", extra: ConnectionOptions = {}): ConnectionOptions {
+  return testNats().options(user, extra);
 }
 
 /** A short random token for names, e.g. `k3x9q2`. */
@@ -68,13 +114,25 @@ export function testTopology(): Topology {
   return { prefix: `t${s}.`, stream: `USAGE_t${s}` };
 }
 
-/** Environment for a service process under test. */
-export function serviceEnv(db: Pick<TestDb, "url">, topo: Topology, extra: Record<string, string> = {}): Record<string, string> {
+/** The NATS identity each service entry point connects as. */
+export const ENTRY_IDENTITY: Record<string, NatsUser> = {
+  "services/keys/src/main.ts": "keys",
+  "services/usage/src/main.ts": "usage",
+  "examples/loans-api/src/main.ts": "guard",
+  "bench/fixtures/guarded.ts": "guard",
+};
+
+/**
+ * Environment for a service process under test. NATS_URL carries `identity`'s
+ * credentials on this run's server; startService() gives each entry point its
+ * own identity's instead.
+ */
+export function serviceEnv(db: Pick<TestDb, "url">, topo: Topology, extra: Record<string, string> = {}, identity: NatsUser = "keys"): Record<string, string> {
   return {
     PATH: process.env.PATH ?? "",
     HOME: process.env.HOME ?? "/root",
     DATABASE_URL: db.url,
-    NATS_URL: natsUrl(),
+    NATS_URL: natsUrl(identity),
     NATS_SUBJECT_PREFIX: topo.prefix,
     USAGE_STREAM: topo.stream,
     JWT_SECRET,
@@ -161,9 +219,22 @@ export function spawnChild(cmd: string[], env: Record<string, string>, cwd = `${
   };
 }
 
-/** Spawns a service and waits until its `GET /health` answers 200. */
+/**
+ * An env whose NATS_URL points at this run's server, switched to `entry`'s
+ * own identity (a service never runs with another's rights); a NATS_URL
+ * elsewhere (a server of the test's own, a deliberately wrong one) is kept.
+ */
+function withOwnIdentity(entry: string, env: Record<string, string>): Record<string, string> {
+  const who = ENTRY_IDENTITY[entry];
+  const server = process.env.RIM_TEST_NATS_SERVER;
+  if (!who || !server || !env.NATS_URL || !URL.canParse(env.NATS_URL)) return env;
+  if (new URL(env.NATS_URL).host !== new URL(server).host) return env;
+  return { ...env, NATS_URL: natsUrl(who) };
+}
+
+/** Spawns a service (connecting as its own NATS identity) and waits until its `GET /health` answers 200. */
 export async function startService(entry: string, env: Record<string, string>, port: number, timeoutMs = 15_000): Promise<Child> {
-  const child = spawnChild(["bun", entry], { ...env, PORT: String(port) });
+  const child = spawnChild(["bun", entry], { ...withOwnIdentity(entry, env), PORT: String(port) });
   try {
     await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`)).status === 200, timeoutMs, `${entry} /health`);
   } catch (e) {

@@ -4,7 +4,7 @@ import postgres from "postgres";
 import { check, subjects, type LogEntry, type LogsQueryReply } from "@riskinmind/contracts";
 import { createLogger, createMetrics } from "@riskinmind/runtime";
 import { createUsageService } from "../../services/usage/src/app";
-import { natsUrl, testTopology, waitFor } from "../support/harness";
+import { natsOptions, testTopology, waitFor } from "../support/harness";
 import { event, usageFixture, type UsageFixture } from "./support";
 
 let f: UsageFixture;
@@ -124,11 +124,12 @@ describe("usage.logs.query", () => {
 
   test("with Postgres unreachable the reply is DATABASE_UNAVAILABLE and /ready is 503", async () => {
     const topo = testTopology();
-    const nc = await connect({ servers: natsUrl() });
+    const nc = await connect(natsOptions());
+    const usageNc = await connect(natsOptions("usage"));
     const deadSql = postgres("postgres://postgres@127.0.0.1:1/none", { max: 1, connect_timeout: 1, onnotice: () => {} });
     const svc = createUsageService({
       sql: deadSql,
-      nc,
+      nc: usageNc,
       log: createLogger("usage", "silent"),
       metrics: createMetrics("usage"),
       config: { NATS_SUBJECT_PREFIX: topo.prefix, USAGE_STREAM: topo.stream, INGEST_BATCH_MAX: 500, INGEST_BATCH_WAIT_MS: 5, USAGE_STREAM_MAX_AGE_HOURS: 1, KEY_LOOKUP_TIMEOUT_MS: 2000, KEY_OWNER_CACHE_MAX: 1000 },
@@ -143,6 +144,7 @@ describe("usage.logs.query", () => {
       expect(await ready.json()).toMatchObject({ success: false, error: { code: "DATABASE_UNAVAILABLE" } });
     } finally {
       await svc.stop();
+      await usageNc.close();
       await deadSql.end({ timeout: 1 });
       const jsm = await nc.jetstreamManager();
       await jsm.streams.delete(topo.stream).catch(() => {});

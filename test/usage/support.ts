@@ -13,7 +13,7 @@ import { createKeysService, type KeysService } from "../../services/keys/src/app
 import { keysEnv } from "../../services/keys/src/env";
 import { insertKey, lockOwner, revokeActive } from "../../services/keys/src/keys/repo";
 import { createUsageService, type UsageService } from "../../services/usage/src/app";
-import { createTestDb, natsUrl, serviceEnv, testTopology, type TestDb } from "../support/harness";
+import { createTestDb, natsOptions, serviceEnv, testTopology, type TestDb } from "../support/harness";
 
 export const MIGRATIONS = `${import.meta.dir}/../../services/usage/migrations`;
 export const KEYS_MIGRATIONS = `${import.meta.dir}/../../services/keys/migrations`;
@@ -22,6 +22,7 @@ export interface UsageFixture {
   db: TestDb;
   topo: Topology;
   sql: Sql;
+  /** The test side's connection (admin): publishes events, inspects the stream. */
   nc: NatsConnection;
   subject: string;
   /** Builds and starts an in-process usage service (stopped by cleanup). */
@@ -54,11 +55,15 @@ export async function usageFixture(): Promise<UsageFixture> {
   const sql = postgres(db.url, { max: 4, onnotice: () => {} });
   await migrate(sql, "usage", MIGRATIONS);
   await migrate(sql, "keys", KEYS_MIGRATIONS);
-  const nc = await connect({ servers: natsUrl() });
+  const nc = await connect(natsOptions());
+  // The services connect as the real ones do: each its own identity and inbox.
+  const serviceNcs: NatsConnection[] = [];
+  const keysNc = await connect(natsOptions("keys"));
+  serviceNcs.push(keysNc);
   const keysSql = createSql(db.url, { max: 2 });
   const keys = createKeysService({
     sql: keysSql,
-    nc,
+    nc: keysNc,
     log: createLogger("keys", "silent"),
     metrics: createMetrics("keys"),
     config: keysEnv.parse({ ...serviceEnv(db, topo), PORT: "0" }),
@@ -101,9 +106,11 @@ export async function usageFixture(): Promise<UsageFixture> {
     async startService(opts = {}) {
       const metrics = createMetrics("usage");
       const ssql = postgres(db.url, { max: 4, onnotice: () => {} });
+      const snc = await connect(natsOptions("usage"));
+      serviceNcs.push(snc);
       const service = createUsageService({
         sql: ssql,
-        nc,
+        nc: snc,
         log: opts.log ?? createLogger("usage", "silent"),
         metrics,
         config: {
@@ -126,6 +133,7 @@ export async function usageFixture(): Promise<UsageFixture> {
           if (stopped) return;
           stopped = true;
           await service.stop();
+          await snc.close();
           await ssql.end({ timeout: 2 });
         },
       };
@@ -148,6 +156,7 @@ export async function usageFixture(): Promise<UsageFixture> {
       for (const r of running) await r.stop().catch(() => {});
       await keys.stop().catch(() => {});
       await keysSql.end({ timeout: 1 });
+      for (const c of serviceNcs) await c.close().catch(() => {});
       const jsm = await nc.jetstreamManager().catch(() => undefined);
       await jsm?.streams.delete(topo.stream).catch(() => {});
       await nc.close();

@@ -11,7 +11,8 @@ import { loadEnv } from "./env";
 const env = loadEnv();
 const log = createLogger("example-loans-api", env.LOG_LEVEL);
 const metrics = createMetrics("example-loans-api");
-const nc = await connectNats(env, "example-loans-api", log);
+// Every service mounting the guard connects as the "guard" identity: NATS_URL carries that user's password.
+const nc = await connectNats(env, "guard", "example-loans-api", log);
 const topology = { prefix: env.NATS_SUBJECT_PREFIX, stream: env.USAGE_STREAM };
 const guard = createGuard({ nc, topology, log });
 let reconnecting = false;

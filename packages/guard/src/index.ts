@@ -43,6 +43,10 @@ export function presentedKey(headers: Headers): string {
 /**
  * Builds the API-key guard any RiskInMind service mounts:
  * `app.use(guard.plugin).post(...)` protects the routes registered after it.
+ * `deps.nc` must be connected as the NATS identity "guard"
+ * (`connectNats(settings, "guard", name)`, inbox prefix `_INBOX.guard`): the
+ * server lets that user ask keys.verify, publish usage events and hear key
+ * broadcasts, and nothing else (nats/nats-server.conf).
  */
 export function createGuard(deps: GuardDeps) {
   const opts: GuardOptions = { ...DEFAULT_GUARD_OPTIONS, ...deps.options };

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { connect, credsAuthenticator, nkeyAuthenticator, type NatsConnection } from "nats";
 import type { Logger } from "pino";
+import { INBOX_PREFIX, type NatsIdentity } from "@riskinmind/contracts";
 
 export interface NatsSettings {
   NATS_URL: string;
@@ -9,12 +10,15 @@ export interface NatsSettings {
 }
 
 /**
- * Connects with reconnects forever: a NATS restart is survived without a
- * process restart. User and password may ride in the URL
+ * Connects as `identity` with reconnects forever: a NATS restart is survived
+ * without a process restart. User and password may ride in the URL
  * (`nats://user:pass@host:4222`), a token as `nats://token@host`; a creds or
  * nkey file is read from disk, never from the environment's text.
+ * Replies come to the identity's own inbox prefix: the server lets each
+ * identity subscribe only there (nats/nats-server.conf), so nobody else can
+ * read the answers to its requests, and it cannot read anyone else's.
  */
-export async function connectNats(s: NatsSettings, name: string, log?: Logger): Promise<NatsConnection> {
+export async function connectNats(s: NatsSettings, identity: NatsIdentity, name: string, log?: Logger): Promise<NatsConnection> {
   const url = new URL(s.NATS_URL);
   const user = decodeURIComponent(url.username);
   const pass = decodeURIComponent(url.password);
@@ -23,6 +27,7 @@ export async function connectNats(s: NatsSettings, name: string, log?: Logger): 
   const opts: Parameters<typeof connect>[0] = {
     servers: url.toString().replace(/\/$/, ""),
     name,
+    inboxPrefix: INBOX_PREFIX[identity],
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     reconnectJitter: 100,

@@ -8,7 +8,7 @@ const config = loadConfig();
 const log = createLogger("keys", config.LOG_LEVEL);
 const sql = createSql(config.DATABASE_URL, { max: config.DB_POOL_MAX });
 await migrate(sql, "keys", join(import.meta.dir, "..", "migrations"));
-const nc = await connectNats(config, "keys", log);
+const nc = await connectNats(config, "keys", "keys", log);
 const service = createKeysService({ sql, nc, log, metrics: createMetrics("keys"), config });
 await service.start();
 const server = serve(service.app, { port: config.PORT, hostname: config.HOST });

@@ -10,7 +10,7 @@ const config = loadUsageConfig();
 const log = createLogger("usage", config.LOG_LEVEL);
 const sql = createSql(config.DATABASE_URL, { max: config.DB_POOL_MAX });
 await migrate(sql, "usage", `${import.meta.dir}/../migrations`);
-const nc = await connectNats(config, "usage", log);
+const nc = await connectNats(config, "usage", "usage", log);
 const metrics = createMetrics("usage");
 const service = createUsageService({ sql, nc, log, metrics, config });
 await service.start();
