@@ -1,7 +1,7 @@
 /** `bun run start`: the production-style launcher forwards env and signals and dies with its children. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { createTestDb, freePort, natsUrl, serviceEnv, spawnChild, testTopology, waitFor, type Child, type TestDb } from "../support/harness";
+import { createTestDb, freePort, serviceEnv, spawnChild, startEnv, testTopology, waitFor, type Child, type TestDb } from "../support/harness";
 import { descendants, stillAlive } from "./support";
 
 const ROOT = join(import.meta.dir, "../..");
@@ -28,11 +28,9 @@ describe("bun run start", () => {
   test("runs keys, usage and (with --with-example) the example as separate processes, each with its own NATS identity, and SIGTERM stops them all with exit 0", async () => {
     const ports = { KEYS_PORT: freePort(), USAGE_PORT: freePort(), EXAMPLE_PORT: freePort() };
     const env = {
-      ...serviceEnv(db, testTopology()),
+      // NATS_URL stays keys'; the two others get their own identity (usage could not create its stream with keys').
+      ...startEnv(db, testTopology()),
       ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
-      // NATS_URL stays keys'; the two others would fail their job with it (usage cannot create its stream).
-      USAGE_NATS_URL: natsUrl("usage"),
-      EXAMPLE_NATS_URL: natsUrl("guard"),
     };
     const start = spawnChild(["bun", "scripts/start.ts", "--with-example"], env, ROOT);
     await waitFor(async () => (await healthy(ports.KEYS_PORT)) && (await healthy(ports.USAGE_PORT)) && (await healthy(ports.EXAMPLE_PORT)), 30_000, `all /health\n${start.output()}`);
@@ -48,12 +46,12 @@ describe("bun run start", () => {
 
     const port = freePort();
     const usagePort = freePort();
-    const viaPort = launch(serviceEnv(db, testTopology(), { PORT: String(port), USAGE_PORT: String(usagePort) }));
+    const viaPort = launch(startEnv(db, testTopology(), { PORT: String(port), USAGE_PORT: String(usagePort) }));
     await waitFor(async () => (await healthy(usagePort)) && (await isKeysEdge(port)), 30_000, `keys on PORT ${port}\n${viaPort.output()}`);
     expect(await viaPort.kill("SIGTERM")).toBe(0);
 
     const keysPort = freePort();
-    const both = launch(serviceEnv(db, testTopology(), { PORT: String(port), KEYS_PORT: String(keysPort), USAGE_PORT: String(usagePort) }));
+    const both = launch(startEnv(db, testTopology(), { PORT: String(port), KEYS_PORT: String(keysPort), USAGE_PORT: String(usagePort) }));
     await waitFor(async () => (await healthy(usagePort)) && (await isKeysEdge(keysPort)), 30_000, `keys on KEYS_PORT ${keysPort}\n${both.output()}`);
     expect(await refused(port)).toBe(true);
     expect(await both.kill("SIGTERM")).toBe(0);

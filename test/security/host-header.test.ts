@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { createTestDb, freePort, serviceEnv, spawnChild, testTopology, waitFor, type Child, type TestDb } from "../support/harness";
+import { createTestDb, freePort, spawnChild, startEnv, testTopology, waitFor, type Child, type TestDb } from "../support/harness";
 import { rawRequest, type RawReply } from "../support/raw-http";
 import { owner } from "../keys/support";
 
@@ -17,7 +17,7 @@ const ports = { keys: freePort(), usage: freePort(), example: freePort() };
 
 beforeAll(async () => {
   db = await createTestDb();
-  const env = { ...serviceEnv(db, testTopology()), KEYS_PORT: String(ports.keys), USAGE_PORT: String(ports.usage), EXAMPLE_PORT: String(ports.example) };
+  const env = { ...startEnv(db, testTopology()), KEYS_PORT: String(ports.keys), USAGE_PORT: String(ports.usage), EXAMPLE_PORT: String(ports.example) };
   // NODE_ENV unset on purpose: `bun run start` must not fall back to Bun's development mode.
   start = spawnChild(["bun", "scripts/start.ts", "--with-example"], env, ROOT);
   const healthy = async (p: number) => (await fetch(`http://127.0.0.1:${p}/health`)).status === 200;

@@ -141,6 +141,15 @@ export function serviceEnv(db: Pick<TestDb, "url">, topo: Topology, extra: Recor
   };
 }
 
+/**
+ * Environment for `bun run start`, which runs keys, usage and the example
+ * side by side: NATS_URL is keys' and each other process gets its own
+ * identity (usage with keys' user could not create its stream).
+ */
+export function startEnv(db: Pick<TestDb, "url">, topo: Topology, extra: Record<string, string> = {}): Record<string, string> {
+  return { ...serviceEnv(db, topo), USAGE_NATS_URL: natsUrl("usage"), EXAMPLE_NATS_URL: natsUrl("guard"), ...extra };
+}
+
 /** A signed HS256 token; pass claims to override or `alg` to forge. */
 export async function token(sub: string | undefined, opts: { secret?: string; expSeconds?: number; nbfSeconds?: number; alg?: string } = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
