@@ -12,7 +12,7 @@ import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { RELOCATED_ROOT } from "../../scripts/lib/dev-pg-dir";
 import { freePort, spawnChild, waitFor, type Child } from "../support/harness";
-import { descendants, processesMentioning, runLine, stillAlive, walkthrough, type ProcRef } from "./support";
+import { descendants, processesMentioning, runLine, stillAlive, stopDevStacks, walkthrough, type ProcRef } from "./support";
 
 const ROOT = join(import.meta.dir, "../..");
 const isRoot = userInfo().uid === 0;
@@ -30,13 +30,7 @@ beforeAll(async () => {
   if ((await tar.exited) !== 0) throw new Error(`copying the checkout failed: ${await new Response(tar.stderr).text()}`);
 });
 afterAll(async () => {
-  for (const c of running) {
-    if (c.proc.exitCode !== null) continue;
-    c.proc.kill("SIGTERM");
-    const timer = setTimeout(() => c.proc.kill("SIGKILL"), 20_000);
-    await c.proc.exited;
-    clearTimeout(timer);
-  }
+  await stopDevStacks(running);
   for (const p of [...processesMentioning(privateDir), ...(relocated ? processesMentioning(relocated) : [])]) process.kill(p.pid, "SIGKILL");
   rmSync(privateDir, { recursive: true, force: true });
   // Only the directory this run's checkout was given (a 12-hex name under RELOCATED_ROOT).

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "nats";
 import { freePort, spawnChild, waitFor, type Child } from "../support/harness";
-import { descendants, processesMentioning, runLine, stillAlive, walkthrough, type ProcRef } from "./support";
+import { descendants, processesMentioning, runLine, stillAlive, stopDevStacks, walkthrough, type ProcRef } from "./support";
 
 const ROOT = join(import.meta.dir, "../..");
 const dataRoot = mkdtempSync(join(tmpdir(), "rim-devx-"));
@@ -33,13 +33,7 @@ function bareEnv(extra: Record<string, string> = {}): Record<string, string> {
 const running: Child[] = [];
 afterAll(async () => {
   // A failed test may leave a dev stack up: SIGTERM lets it stop its children (SIGKILL would orphan them).
-  for (const c of running) {
-    if (c.proc.exitCode !== null) continue;
-    c.proc.kill("SIGTERM");
-    const timer = setTimeout(() => c.proc.kill("SIGKILL"), 20_000);
-    await c.proc.exited;
-    clearTimeout(timer);
-  }
+  await stopDevStacks(running);
   // Whatever a failed run left behind is still ours to remove.
   for (const p of processesMentioning(dataRoot)) process.kill(p.pid, "SIGKILL");
   rmSync(dataRoot, { recursive: true, force: true });

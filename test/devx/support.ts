@@ -1,6 +1,7 @@
 /** Process bookkeeping for the devx tests (which processes a launcher left behind), and the dev walkthrough as printed. */
 import { expect } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
+import type { Child } from "../support/harness";
 
 export interface ProcRef {
   pid: number;
@@ -77,4 +78,15 @@ export function walkthrough(output: string) {
   const token = lines.find((l) => l.startsWith("export TOKEN="))?.slice("export TOKEN=".length);
   const curl = (part: string) => lines.find((l) => l.startsWith("curl ") && l.includes(part));
   return { token, generate: curl("/api/v1/keys/generate"), predict: curl("/api/v1/loans/predict"), logs: curl("/api/v1/keys/logs") };
+}
+
+/** Stops dev stacks a failed test left up: SIGTERM lets dev stop its children (SIGKILL would orphan them), SIGKILL after 20 s. */
+export async function stopDevStacks(running: Child[]): Promise<void> {
+  for (const c of running) {
+    if (c.proc.exitCode !== null) continue;
+    c.proc.kill("SIGTERM");
+    const timer = setTimeout(() => c.proc.kill("SIGKILL"), 20_000);
+    await c.proc.exited;
+    clearTimeout(timer);
+  }
 }
