@@ -82,7 +82,7 @@ export function createUsageService(deps: UsageServiceDeps) {
       await ensureIngestConsumer(jsm, { stream: topo.stream, subject: subj.usageEvents });
       logsSub = serveLogsQueries({ nc, sql, log, m, subject: subj.logsQuery });
       ingestor = new Ingestor(
-        { js: nc.jetstream(), sql, log, m, owners },
+        { js: nc.jetstream(), nc, sql, log, m, owners },
         { stream: topo.stream, batchMax: config.INGEST_BATCH_MAX, batchWaitMs: config.INGEST_BATCH_WAIT_MS },
       );
       await ingestor.start();

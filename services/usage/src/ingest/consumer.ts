@@ -1,4 +1,4 @@
-import type { ConsumerMessages, JetStreamClient, JsMsg } from "nats";
+import type { ConsumerMessages, JetStreamClient, JsMsg, NatsConnection } from "nats";
 import { USAGE_CONSUMER } from "@riskinmind/contracts";
 import { isDbUnavailable, type Logger, type Sql } from "@riskinmind/runtime";
 import type { UsageMetrics } from "../metrics";
@@ -53,7 +53,7 @@ export class Ingestor {
   private counterTurn: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly deps: { js: JetStreamClient; sql: Sql; log: Logger; m: UsageMetrics; owners: OwnerResolver },
+    private readonly deps: { js: JetStreamClient; nc?: NatsConnection; sql: Sql; log: Logger; m: UsageMetrics; owners: OwnerResolver },
     private readonly opts: IngestOptions,
   ) {}
 
@@ -70,6 +70,10 @@ export class Ingestor {
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake();
+    // A round trip first: messages the server sent before it are then in our
+    // hands (the protocol is ordered), so they join the last batch instead of
+    // waiting for redelivery after the ack wait.
+    await this.deps.nc?.flush().catch(() => {});
     // Ends the iterator after the messages already received, which are still processed.
     this.messages?.stop();
     await this.done;
