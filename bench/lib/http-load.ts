@@ -1,5 +1,6 @@
 /**
- * HTTP load: wrk (Debian) when present, autocannon (npm) otherwise, always as
+ * HTTP load: wrk (Debian) when present (the bench installs it first, see
+ * wrk-install.ts), autocannon (npm) otherwise, always as
  * a child process so its CPU is its own and measurable (rusage of the child:
  * user+system time over wall time). BENCH_HTTP_LOAD=autocannon forces the
  * fallback.
@@ -25,7 +26,7 @@ export interface HttpLoadOptions {
   durationS?: number;
 }
 
-const WRK = "/usr/bin/wrk";
+export const WRK = "/usr/bin/wrk";
 
 export function httpLoadTool(): "wrk" | "autocannon" {
   if (process.env.BENCH_HTTP_LOAD === "autocannon") return "autocannon";

@@ -6,7 +6,7 @@
  * the key's index, so any key can be rebuilt from its index instead of kept.
  * Bench-only: such keys are guessable by design.
  */
-import { KEY_PREFIX } from "@riskinmind/contracts";
+import { KEY_PREFIX, keyChecksum } from "@riskinmind/contracts";
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -30,7 +30,7 @@ export function runTag(): string {
 /** Key number `i` of the run tagged `tag`. */
 export function benchKey(tag: string, i: number): string {
   const body = tag + base62(i, 32);
-  return KEY_PREFIX + body + base62(Bun.hash.crc32(body), 6);
+  return KEY_PREFIX + body + keyChecksum(body);
 }
 
 /** Owner of key `i` (one active key per owner, as the schema requires). */

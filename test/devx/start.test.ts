@@ -1,7 +1,7 @@
 /** `bun run start`: the production-style launcher forwards env and signals and dies with its children. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { createTestDb, freePort, serviceEnv, spawnChild, startEnv, testTopology, waitFor, type Child, type TestDb } from "../support/harness";
+import { createTestDb, freePort, spawnChild, startEnv, testTopology, waitFor, type Child, type TestDb } from "../support/harness";
 import { descendants, stillAlive } from "./support";
 
 const ROOT = join(import.meta.dir, "../..");
@@ -58,7 +58,8 @@ describe("bun run start", () => {
   }, 90_000);
 
   test("exits non-zero, naming the variable, when a service's config is missing", async () => {
-    const env = serviceEnv(db, testTopology(), { KEYS_PORT: String(freePort()), USAGE_PORT: String(freePort()) });
+    // Each process with its own identity, so the only thing wrong is the missing secret (usage as keys' user crashed first, racing it).
+    const env = startEnv(db, testTopology(), { KEYS_PORT: String(freePort()), USAGE_PORT: String(freePort()) });
     delete (env as Record<string, string | undefined>).JWT_SECRET;
     const start = spawnChild(["bun", "scripts/start.ts"], env, ROOT);
     const code = await start.proc.exited;

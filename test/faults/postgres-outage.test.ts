@@ -7,7 +7,7 @@
  * VERIFY_STALE_MAX_MS, unknown keys get VERIFY_UNAVAILABLE).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { newApiKey } from "@riskinmind/contracts";
+import { newApiKey } from "../../services/keys/src/keys/mint";
 import { waitFor } from "../support/harness";
 import { startPgRelay, type PgRelay } from "../support/pgrelay";
 import { deploy, generate, isEnvelope, newOwner, predict, req, usageDuplicates, usageRows, verify, viaPort, type Deployment } from "./support";

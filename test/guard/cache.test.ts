@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { NatsConnection } from "nats";
-import { hashKey, newApiKey, subjects, type KeyRevokedEvent } from "@riskinmind/contracts";
+import { hashKey, subjects, type KeyRevokedEvent } from "@riskinmind/contracts";
+import { newApiKey } from "../../services/keys/src/keys/mint";
 import { keyHashHex, VerifyCache, type CachedKey } from "@riskinmind/guard";
 import { watchInvalidations } from "../../packages/guard/src/cache";
 import { testTopology, waitFor } from "../support/harness";

@@ -7,7 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { NatsConnection, Subscription } from "nats";
-import { newApiKey, subjects, type Topology } from "@riskinmind/contracts";
+import { subjects, type Topology } from "@riskinmind/contracts";
+import { newApiKey } from "../../services/keys/src/keys/mint";
 import { testTopology } from "../support/harness";
 import { buildLoans, connectTestNats, predictRequest } from "./support";
 

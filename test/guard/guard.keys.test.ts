@@ -105,7 +105,7 @@ describe("guard with the real keys service", () => {
   });
 
   test("an unknown but well-formed key is refused with 401 after asking the keys service", async () => {
-    const { newApiKey } = await import("@riskinmind/contracts");
+    const { newApiKey } = await import("../../services/keys/src/keys/mint");
     const before = stack.loans.guard.stats().verify.verifyRequests;
     const r = await predict({ "x-api-key": newApiKey() });
     expect(r.status).toBe(401);

@@ -6,7 +6,8 @@
  * the guard verifies its cached keys again after a reconnect (revocations may have been missed).
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { newApiKey, subjects } from "@riskinmind/contracts";
+import { subjects } from "@riskinmind/contracts";
+import { newApiKey } from "../../services/keys/src/keys/mint";
 import { waitFor } from "../support/harness";
 import { startOwnNats, type OwnNats } from "../faults/support";
 import { createUsageStream, goodLoan, readUsageEvents } from "./support";

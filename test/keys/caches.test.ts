@@ -4,7 +4,8 @@
  * through keys.events.owner-changed, by every other replica).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { newApiKey, subjects } from "@riskinmind/contracts";
+import { subjects } from "@riskinmind/contracts";
+import { newApiKey } from "../../services/keys/src/keys/mint";
 import { authHeader, token, waitFor } from "../support/harness";
 import { call, owner, setupEnv, type Env, type Instance } from "./support";
 

@@ -82,6 +82,30 @@ describe("GET /api/v1/keys/logs edge mapping (against a stand-in responder)", ()
       u.sub.unsubscribe();
     }
   });
+
+  test("an ok:false VALIDATION_ERROR reply → 400 VALIDATION_ERROR with the usage service's message", async () => {
+    const o = await owner();
+    const u = await fakeUsage(() => ({ ok: false, code: "VALIDATION_ERROR", message: "Invalid logs query 'page'." }));
+    try {
+      const r = await call(a.url, "GET", "/api/v1/keys/logs", { headers: o.headers });
+      expect(r.status).toBe(400);
+      expect(r.body.error).toMatchObject({ code: "VALIDATION_ERROR", message: "Invalid logs query 'page'." });
+    } finally {
+      u.sub.unsubscribe();
+    }
+  });
+
+  test("an ok:false reply with a code outside the contract (even a 4xx one) → 503 USAGE_UNAVAILABLE", async () => {
+    const o = await owner();
+    const u = await fakeUsage(() => JSON.stringify({ ok: false, code: "RATE_LIMITED", message: "slow down" }));
+    try {
+      const r = await call(a.url, "GET", "/api/v1/keys/logs", { headers: o.headers });
+      expect(r.status).toBe(503);
+      expect(r.body.error.code).toBe("USAGE_UNAVAILABLE");
+    } finally {
+      u.sub.unsubscribe();
+    }
+  });
 });
 
 describe("usage service absent", () => {

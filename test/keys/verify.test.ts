@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { hashKey, newApiKey, subjects } from "@riskinmind/contracts";
+import { hashKey, subjects } from "@riskinmind/contracts";
+import { newApiKey } from "../../services/keys/src/keys/mint";
 import { waitFor } from "../support/harness";
 import { call, owner, setupEnv, type Env, type Instance } from "./support";
 

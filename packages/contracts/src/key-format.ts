@@ -1,11 +1,10 @@
 /**
  * The API key format: `sk_live_` + 43 base62 chars of 32 CSPRNG bytes + a
- * 6-char base62 CRC32 of those 43 chars. The checksum lets anyone (guard,
+ * 6-char base62 CRC32 of those 43 chars (minting is the keys service's). The checksum lets anyone (guard,
  * keys service, leak scanner) refuse a mistyped key without a database query;
  * it is no secret and adds no security, the 256 random bits do that.
  */
 export const KEY_PREFIX = "sk_live_";
-const RANDOM_BYTES = 32;
 const RANDOM_CHARS = 43; // ceil(256 / log2(62))
 const CHECKSUM_CHARS = 6; // ceil(32 / log2(62))
 export const KEY_LENGTH = KEY_PREFIX.length + RANDOM_CHARS + CHECKSUM_CHARS;
@@ -14,17 +13,12 @@ export const KEY_PATTERN = /^sk_live_[0-9A-Za-z]{49}$/;
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-function base62(value: bigint, width: number): string {
-  let out = "";
-  while (value > 0n) {
-    out = ALPHABET[Number(value % 62n)] + out;
-    value /= 62n;
-  }
-  return out.padStart(width, "0");
-}
-
-// Number arithmetic, not BigInt: this runs on every verification.
-function checksum(body: string): string {
+/**
+ * The 6-char base62 CRC32 that ends a key whose random part is `body`.
+ * Exported for the keys service's minting; checking goes through isWellFormedKey.
+ * Number arithmetic, not BigInt: this runs on every verification.
+ */
+export function keyChecksum(body: string): string {
   let n = Bun.hash.crc32(body);
   let out = "";
   for (let i = 0; i < CHECKSUM_CHARS; i++) {
@@ -34,18 +28,11 @@ function checksum(body: string): string {
   return out;
 }
 
-/** A fresh API key from the OS CSPRNG. */
-export function newApiKey(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(RANDOM_BYTES));
-  const body = base62(BigInt("0x" + Buffer.from(bytes).toString("hex")), RANDOM_CHARS);
-  return KEY_PREFIX + body + checksum(body);
-}
-
 /** True when the string has the key's shape and its checksum matches. */
 export function isWellFormedKey(key: string): boolean {
   if (key.length !== KEY_LENGTH || !KEY_PATTERN.test(key)) return false;
   const body = key.slice(KEY_PREFIX.length, KEY_PREFIX.length + RANDOM_CHARS);
-  return key.endsWith(checksum(body));
+  return key.endsWith(keyChecksum(body));
 }
 
 /** What `GET /api/v1/keys/` shows of a key: the prefix and the last 4 chars. */
@@ -56,10 +43,4 @@ export function keySnippet(key: string): string {
 /** SHA-256 of the key: the only form in which a key is stored or cached. */
 export function hashKey(key: string): Buffer {
   return new Bun.CryptoHasher("sha256").update(key).digest() as Buffer;
-}
-
-/** A random id with a type prefix, e.g. `key_3hK...`. */
-export function newId(prefix: string): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return `${prefix}_${base62(BigInt("0x" + Buffer.from(bytes).toString("hex")), 22)}`;
 }

@@ -61,9 +61,22 @@ export const LogsQueryRequest = Type.Object({
 });
 export type LogsQueryRequest = Static<typeof LogsQueryRequest>;
 
+/**
+ * Why a usage.logs.query or keys.lookup responder said no: the request broke
+ * its schema (VALIDATION_ERROR, the asker's fault), its database is down
+ * (DATABASE_UNAVAILABLE, retry), or anything else (INTERNAL). A reply with any
+ * other code breaks the contract and is treated as no answer.
+ */
+export const ResponderFailure = Type.Union([
+  Type.Literal("VALIDATION_ERROR"),
+  Type.Literal("DATABASE_UNAVAILABLE"),
+  Type.Literal("INTERNAL"),
+]);
+export type ResponderFailure = Static<typeof ResponderFailure>;
+
 export const LogsQueryReply = Type.Union([
   Type.Object({ ok: Type.Literal(true), data: Type.Array(LogEntry), total: Type.Integer() }),
-  Type.Object({ ok: Type.Literal(false), code: Type.String(), message: Type.String() }),
+  Type.Object({ ok: Type.Literal(false), code: ResponderFailure, message: Type.String() }),
 ]);
 export type LogsQueryReply = Static<typeof LogsQueryReply>;
 
@@ -83,6 +96,6 @@ export type KeyLookupRequest = Static<typeof KeyLookupRequest>;
 /** The keys that exist (whatever their status: a call made before a revocation is still billed); unknown ids are absent. */
 export const KeyLookupReply = Type.Union([
   Type.Object({ ok: Type.Literal(true), keys: Type.Array(Type.Object({ keyId: Type.String(), ownerId: Type.String() })) }),
-  Type.Object({ ok: Type.Literal(false), code: Type.String(), message: Type.String() }),
+  Type.Object({ ok: Type.Literal(false), code: ResponderFailure, message: Type.String() }),
 ]);
 export type KeyLookupReply = Static<typeof KeyLookupReply>;

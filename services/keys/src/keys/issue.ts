@@ -1,4 +1,5 @@
-import { hashKey, keySnippet, newApiKey, newId, type IssuedKey } from "@riskinmind/contracts";
+import { hashKey, keySnippet, type IssuedKey } from "@riskinmind/contracts";
+import { newApiKey, newId } from "./mint";
 import type { Sql } from "@riskinmind/runtime";
 import type { KeyRow, NewKey, RevokedRow } from "./repo";
 

@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import { AppError, check, ERROR_STATUS, LogsQuery, LogsResponse, parseJson, type ErrorCode, type LogsQueryRequest, type LogsResponse as LogsBody } from "@riskinmind/contracts";
+import { AppError, check, LogsQuery, LogsResponse, parseJson, type LogsQueryRequest, type LogsResponse as LogsBody } from "@riskinmind/contracts";
 import type { Logger } from "@riskinmind/runtime";
 import type { NatsConnection } from "nats";
 import { jwtAuth, type Authenticator } from "../auth/jwt";
@@ -37,10 +37,8 @@ export async function fetchLogs(deps: LogsDeps, req: LogsQueryRequest): Promise<
     throw unavailable();
   }
   if (!reply.ok) {
-    // A known 4xx code is the caller's problem; anything else is the usage service's.
-    const code = reply.code as ErrorCode;
-    const status = ERROR_STATUS[code];
-    if (status !== undefined && status >= 400 && status < 500) throw new AppError(code, reply.message);
+    // A refused query is the caller's problem; a usage database down or broken is the usage service's.
+    if (reply.code === "VALIDATION_ERROR") throw new AppError(reply.code, reply.message);
     throw unavailable();
   }
   return { success: true, data: reply.data, meta: { total: reply.total, page: req.page, limit: req.limit } };
