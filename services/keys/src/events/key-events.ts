@@ -69,6 +69,7 @@ export class KeyEvents implements KeyChanges {
     }
   }
 
+  /** Subscribes to both broadcasts, starts the poll and the status watcher. */
   start(): void {
     const { nc, sql, log, subjects, cache, current } = this.d;
     // No queue group on either: every replica must drop the key or the owner.
@@ -109,6 +110,7 @@ export class KeyEvents implements KeyChanges {
     });
   }
 
+  /** Stops the watcher and the poll, drains both subscriptions. */
   async stop(): Promise<void> {
     this.status?.stop();
     this.poller?.stop();

@@ -25,6 +25,7 @@ export class LastUsed {
     this.pending.add(keyId);
   }
 
+  /** Flushes every few seconds until stop(). */
   start(): void {
     if (this.timer) return;
     this.timer = setInterval(() => void this.flush(), this.deps.everyMs ?? 5_000);
@@ -39,6 +40,7 @@ export class LastUsed {
     await this.flush();
   }
 
+  /** Writes the pending ids now (joins a flush already running). */
   flush(): Promise<void> {
     if (this.running) return this.running;
     if (this.pending.size === 0) return Promise.resolve();
