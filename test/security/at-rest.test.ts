@@ -96,7 +96,7 @@ describe("keys at rest", () => {
     expect(repo).toMatch(/select id, owner_id, status from keys\.api_keys where key_hash = \$\{hash\}/);
     expect(verifySrc).toMatch(/const digest = Buffer\.from\(keyHash, "hex"\)/);
     expect(verifySrc).toMatch(/findByHash\(deps\.sql, digest\)/);
-    expect(responderSrc).toMatch(/verifyKey\(deps, req\.keyHash\)/);
+    expect(responderSrc).toMatch(/verifyKey\(deps, \{ keyHash: req\.keyHash \}\)/);
     // No plaintext key on the verify path at all, so nothing to compare against anything stored.
     expect(verifySrc + responderSrc).not.toMatch(/apiKey|timingSafeEqual/);
   });

@@ -3,7 +3,7 @@
  * connection and guard, serves HTTP, and on SIGTERM/SIGINT stops taking
  * requests, flushes the usage events still queued, then drains NATS.
  */
-import { connectNats, createLogger, createMetrics, serve } from "@riskinmind/runtime";
+import { connectNats, createLogger, createMetrics, serve, watchNatsStatus } from "@riskinmind/runtime";
 import { createGuard } from "@riskinmind/guard";
 import { createLoansApp } from "./app";
 import { loadEnv } from "./env";
@@ -15,14 +15,8 @@ const metrics = createMetrics("example-loans-api");
 const nc = await connectNats(env, "guard", "example-loans-api", log);
 const topology = { prefix: env.NATS_SUBJECT_PREFIX, stream: env.USAGE_STREAM };
 const guard = createGuard({ nc, topology, log });
-let reconnecting = false;
-void (async () => {
-  for await (const s of nc.status()) {
-    if (s.type === "disconnect") reconnecting = true;
-    if (s.type === "reconnect") reconnecting = false;
-  }
-})();
-const app = createLoansApp({ log, metrics, guard, natsUp: () => !nc.isClosed() && !reconnecting, bodyTimeoutMs: env.BODY_TIMEOUT_MS });
+const natsStatus = watchNatsStatus(nc);
+const app = createLoansApp({ log, metrics, guard, natsUp: natsStatus.up, bodyTimeoutMs: env.BODY_TIMEOUT_MS });
 const server = serve(app, { port: env.PORT, hostname: env.HOST });
 log.info({ port: server.port, host: env.HOST }, "example loans api listening");
 
@@ -34,6 +28,7 @@ async function shutdown(signal: string): Promise<void> {
   // In-flight requests finish; their usage events are queued before the flush below.
   await server.stop(false);
   await new Promise((r) => setImmediate(r)); // let the last after-response hooks queue their events
+  natsStatus.stop();
   await guard.close();
   await nc.drain().catch(() => {});
   log.flush?.();

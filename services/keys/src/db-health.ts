@@ -4,13 +4,21 @@
  * per request, and stops the management cache from answering for a database
  * that is gone.
  */
-export interface DbHealth {
+export class DbHealth {
   /** Until when (Date.now()) the database is presumed down. */
-  downUntil: number;
+  private downUntil = 0;
+
+  constructor(private readonly backoffMs = DB_DOWN_BACKOFF_MS) {}
+
+  /** True while a recent failure says the database is away. */
+  isDown(now = Date.now()): boolean {
+    return now < this.downUntil;
+  }
+
+  /** A connection failure: presume the database down for the backoff. */
+  markDown(now = Date.now()): void {
+    this.downUntil = now + this.backoffMs;
+  }
 }
 
 export const DB_DOWN_BACKOFF_MS = 1_000;
-
-export function markDbDown(db: DbHealth): void {
-  db.downUntil = Date.now() + DB_DOWN_BACKOFF_MS;
-}

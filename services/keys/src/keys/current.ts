@@ -1,7 +1,8 @@
 import { AppError, KEY_PREFIX, type CurrentKey } from "@riskinmind/contracts";
 import type { Sql } from "@riskinmind/runtime";
-import { markDbDown, type DbHealth } from "../db-health";
+import type { DbHealth } from "../db-health";
 import type { CurrentKeyCache } from "./current-cache";
+import type { OwnerInput } from "./issue";
 import { findActive, withDb, type KeyRow } from "./repo";
 
 export interface CurrentDeps {
@@ -13,10 +14,10 @@ export interface CurrentDeps {
 const noKey = () => new AppError("KEY_NOT_FOUND", "No active API key. Create one with POST /api/v1/keys/generate.");
 
 /** The owner's active key, as `GET /api/v1/keys/` shows it (never the plaintext). */
-export async function currentKey(deps: CurrentDeps, ownerId: string): Promise<CurrentKey> {
+export async function currentKey(deps: CurrentDeps, { ownerId }: OwnerInput): Promise<CurrentKey> {
   const now = Date.now();
   // While Postgres is presumed down, report it (503) rather than vouch from memory.
-  if (now >= deps.db.downUntil) {
+  if (!deps.db.isDown(now)) {
     const hit = deps.current.get(ownerId, now);
     if (hit !== undefined) {
       if (hit === null) throw noKey();
@@ -30,7 +31,7 @@ export async function currentKey(deps: CurrentDeps, ownerId: string): Promise<Cu
     row = await withDb(() => findActive(deps.sql, ownerId));
   } catch (err) {
     if (err instanceof AppError && err.code === "DATABASE_UNAVAILABLE") {
-      markDbDown(deps.db);
+      deps.db.markDown();
       deps.current.clear();
     }
     throw err;

@@ -1,5 +1,5 @@
 import { AppError, type IssuedKey } from "@riskinmind/contracts";
-import { issued, mintKey, type KeyVerbDeps } from "./issue";
+import { issued, mintKey, type IssueInput, type KeyVerbDeps } from "./issue";
 import { insertKey, isActiveKeyConflict, withDb } from "./repo";
 
 export const ACTIVE_KEY_EXISTS_MESSAGE =
@@ -10,7 +10,7 @@ export const ACTIVE_KEY_EXISTS_MESSAGE =
  * partial unique index's to enforce: a check-then-insert here would let two
  * concurrent requests both pass the check.
  */
-export async function generateKey(deps: KeyVerbDeps, ownerId: string, label: string | null): Promise<IssuedKey> {
+export async function generateKey(deps: KeyVerbDeps, { ownerId, label }: IssueInput): Promise<IssuedKey> {
   const { apiKey, row } = mintKey(ownerId, label);
   let stored;
   try {
@@ -20,6 +20,6 @@ export async function generateKey(deps: KeyVerbDeps, ownerId: string, label: str
     throw err;
   }
   // A cached "no active key" must not outlive the answer.
-  await deps.afterChange(ownerId, undefined);
+  await deps.events.changed(ownerId, undefined);
   return issued(apiKey, stored);
 }

@@ -1,17 +1,21 @@
 import { hashKey, keySnippet, type IssuedKey } from "@riskinmind/contracts";
 import { newApiKey, newId } from "./mint";
 import type { Sql } from "@riskinmind/runtime";
-import type { KeyRow, NewKey, RevokedRow } from "./repo";
+import type { KeyChanges } from "../events/key-events";
+import type { KeyRow, NewKey } from "./repo";
 
-/** What a mutating verb needs: the pool and the hook that announces a change. */
+/** What a mutating verb needs: the pool and the events that announce a change. */
 export interface KeyVerbDeps {
   sql: Sql;
-  /**
-   * Called after a transaction that changed the owner's active key committed,
-   * before the answer returns: drops cached answers here and on every replica.
-   * `revoked` is the key it ended, if any.
-   */
-  afterChange(ownerId: string, revoked: RevokedRow | undefined): Promise<void>;
+  events: KeyChanges;
+}
+
+/** Every verb's input: the authenticated owner, plus what the verb takes. */
+export interface OwnerInput {
+  ownerId: string;
+}
+export interface IssueInput extends OwnerInput {
+  label: string | null;
 }
 
 /** A fresh key: the plaintext (returned once) and the row that stores only its hash. */

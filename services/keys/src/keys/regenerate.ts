@@ -1,5 +1,5 @@
 import { type IssuedKey } from "@riskinmind/contracts";
-import { issued, mintKey, type KeyVerbDeps } from "./issue";
+import { issued, mintKey, type IssueInput, type KeyVerbDeps } from "./issue";
 import { insertKey, isActiveKeyConflict, lockOwner, revokeActive, withDb, type KeyRow, type RevokedRow } from "./repo";
 
 const ATTEMPTS = 5;
@@ -10,7 +10,7 @@ const ATTEMPTS = 5;
  * each one revokes exactly the key the previous one issued; a concurrent
  * generate (which takes no lock) can still win the index, hence the retry.
  */
-export async function regenerateKey(deps: KeyVerbDeps, ownerId: string, label: string | null): Promise<IssuedKey> {
+export async function regenerateKey(deps: KeyVerbDeps, { ownerId, label }: IssueInput): Promise<IssuedKey> {
   for (let attempt = 1; ; attempt++) {
     const { apiKey, row } = mintKey(ownerId, label);
     try {
@@ -22,7 +22,7 @@ export async function regenerateKey(deps: KeyVerbDeps, ownerId: string, label: s
         }),
       );
       // The old key must be refused before the caller learns about the new one.
-      await deps.afterChange(ownerId, revoked);
+      await deps.events.changed(ownerId, revoked);
       return issued(apiKey, stored);
     } catch (err) {
       if (!isActiveKeyConflict(err) || attempt >= ATTEMPTS) throw err;

@@ -96,3 +96,16 @@ export type OwnerRow = Pick<KeyRow, "id" | "owner_id">;
 export async function ownersOf(sql: Db, ids: string[]): Promise<OwnerRow[]> {
   return sql<OwnerRow[]>`select id, owner_id from keys.api_keys where id = any(${ids}::text[])`;
 }
+
+/** The database's clock: the revocation poll's watermark must not depend on ours. */
+export async function dbNow(sql: Db): Promise<Date> {
+  const [row] = await sql<{ now: Date }[]>`select now() as now`;
+  return row!.now;
+}
+
+/** Keys revoked after `from`, oldest first (the revocation poll). */
+export async function revokedSince(sql: Db, from: Date, limit = 10_000): Promise<RevokedRow[]> {
+  return sql<RevokedRow[]>`
+    select id, owner_id, key_hash, revoked_at from keys.api_keys
+    where revoked_at > ${from} order by revoked_at limit ${limit}`;
+}

@@ -33,7 +33,7 @@ export interface KeyRoutesDeps extends KeyVerbDeps, CurrentDeps {
 export function keyRoutes(deps: KeyRoutesDeps) {
   const current = async ({ ownerId }: { ownerId: string }) => {
     deps.readLimiter.take(ownerId);
-    return { success: true as const, data: await currentKey(deps, ownerId) };
+    return { success: true as const, data: await currentKey(deps, { ownerId }) };
   };
   const currentDoc = {
     response: { 200: inline(CurrentKeyResponse), ...errorResponses(401, 404, 429, 503) },
@@ -47,7 +47,7 @@ export function keyRoutes(deps: KeyRoutesDeps) {
       "/generate",
       async ({ ownerId, body, status }) => {
         deps.limiter.take(ownerId);
-        return status(201, { success: true as const, data: await generateKey(deps, ownerId, labelOf(body)) });
+        return status(201, { success: true as const, data: await generateKey(deps, { ownerId, label: labelOf(body) }) });
       },
       {
         body: t.Optional(inline(GenerateBody)),
@@ -59,7 +59,7 @@ export function keyRoutes(deps: KeyRoutesDeps) {
       "/regenerate",
       async ({ ownerId, body }) => {
         deps.limiter.take(ownerId);
-        const data = await regenerateKey(deps, ownerId, labelOf(body));
+        const data = await regenerateKey(deps, { ownerId, label: labelOf(body) });
         return { success: true as const, data: { ...data, message: REGENERATED_MESSAGE } };
       },
       {
@@ -73,7 +73,7 @@ export function keyRoutes(deps: KeyRoutesDeps) {
       async ({ ownerId, body }) => {
         objectBody(body);
         deps.limiter.take(ownerId);
-        await revokeKey(deps, ownerId);
+        await revokeKey(deps, { ownerId });
         return { success: true as const, message: REVOKED_MESSAGE };
       },
       {

@@ -1,25 +1,23 @@
-import { check, parseJson, QUEUE, type KeyRevokedEvent, type Subjects } from "@riskinmind/contracts";
+import { check, parseJson, QUEUE, type Subjects } from "@riskinmind/contracts";
 import type { Logger } from "@riskinmind/runtime";
 import type { Msg, NatsConnection, NatsError, Subscription } from "nats";
-import type { VerifyCache } from "./cache";
 import type { VerifyMetric } from "./metrics";
 import { REFUSED, verifyKey, type VerifyAnswer, type VerifyDeps } from "./verify";
 import type { VerifyResult } from "./cache";
 
 export interface ResponderDeps extends VerifyDeps {
   nc: NatsConnection;
-  subjects: Subjects;
+  subjects: Pick<Subjects, "verify">;
   metrics: Record<VerifyResult, VerifyMetric>;
 }
 
 /**
- * keys.verify (queue group: replicas share the load) and keys.events.revoked
- * (no queue group: every replica must drop the key). Callback subscriptions
- * rather than async iterators: a cache hit is answered in the same tick.
+ * keys.verify (queue group: replicas share the load). A callback subscription
+ * rather than an async iterator: a cache hit is answered in the same tick.
  * A verify request carries the key's SHA-256, never the key: anything that is
  * not `{keyHash: <64 lowercase hex>}` is answered MALFORMED.
  */
-export function startResponders(deps: ResponderDeps): Subscription[] {
+export function serveVerify(deps: ResponderDeps): Subscription {
   const { nc, log, metrics } = deps;
   const answer = (msg: Msg, a: VerifyAnswer, started: number) => {
     msg.respond(a.reply);
@@ -27,7 +25,7 @@ export function startResponders(deps: ResponderDeps): Subscription[] {
     m.count.inc();
     m.duration.observe((performance.now() - started) / 1000);
   };
-  const verify = nc.subscribe(deps.subjects.verify, {
+  return nc.subscribe(deps.subjects.verify, {
     queue: QUEUE.keys,
     callback: (err: NatsError | null, msg: Msg) => {
       if (err) return void log.warn({ err: { message: err.message } }, "verify subscription error");
@@ -37,7 +35,7 @@ export function startResponders(deps: ResponderDeps): Subscription[] {
         // scan of the 78-byte request was no cheaper than JSON.parse + Check.
         const req = parseJson(msg.data);
         if (!check.verifyRequest.Check(req)) return answer(msg, REFUSED.MALFORMED, started);
-        const out = verifyKey(deps, req.keyHash);
+        const out = verifyKey(deps, { keyHash: req.keyHash });
         if (!(out instanceof Promise)) return answer(msg, out, started);
         out.then(
           (a) => answer(msg, a, started),
@@ -50,18 +48,4 @@ export function startResponders(deps: ResponderDeps): Subscription[] {
       }
     },
   });
-  const revoked = nc.subscribe(deps.subjects.keyRevoked, {
-    callback: (err: NatsError | null, msg: Msg) => {
-      if (err) return;
-      const ev = parseJson(msg.data);
-      if (!check.keyRevoked.Check(ev)) return void log.warn("ignored a malformed key-revoked event");
-      dropRevoked(deps.cache, ev);
-    },
-  });
-  return [verify, revoked];
-}
-
-/** Drops a revoked key from a cache by id and by hash (the event's hex hash is the cache key as is). */
-export function dropRevoked(cache: VerifyCache, ev: Pick<KeyRevokedEvent, "keyId" | "keyHash">): void {
-  cache.drop(ev.keyId, ev.keyHash);
 }

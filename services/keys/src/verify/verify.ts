@@ -1,17 +1,18 @@
 import type { VerifyReply } from "@riskinmind/contracts";
 import { isDbUnavailable, type Logger, type Sql } from "@riskinmind/runtime";
-import { markDbDown, type DbHealth } from "../db-health";
+import type { DbHealth } from "../db-health";
 import { findByHash } from "../keys/repo";
 import type { CacheEntry, VerifyCache, VerifyResult } from "./cache";
+import type { LastUsed } from "./last-used";
 
 export interface VerifyDeps {
   sql: Sql;
   cache: VerifyCache;
   log: Logger;
-  /** Key ids seen valid since the last last_used_at flush. */
-  seen: Set<string>;
+  /** Told of every key found valid (last_used_at). */
+  lastUsed: Pick<LastUsed, "note">;
   config: { VERIFY_CACHE_TTL_MS: number; VERIFY_NEGATIVE_TTL_MS: number; VERIFY_STALE_MAX_MS: number };
-  /** Until when the database is presumed down (skips the 2 s connect timeout per request). */
+  /** Whether the database is presumed down (skips the 2 s connect timeout per request). */
   db: DbHealth;
 }
 
@@ -44,15 +45,15 @@ export const REFUSED = {
  * VERIFY_STALE_MAX_MS after the database last confirmed it; an uncached key
  * gets VERIFY_UNAVAILABLE.
  */
-export function verifyKey(deps: VerifyDeps, keyHash: string): VerifyAnswer | Promise<VerifyAnswer> {
+export function verifyKey(deps: VerifyDeps, { keyHash }: { keyHash: string }): VerifyAnswer | Promise<VerifyAnswer> {
   // The hex is the cache key as is: the hot path is one Map lookup.
   const entry = deps.cache.get(keyHash);
   const now = Date.now();
   if (entry !== undefined && now < entry.freshUntil) {
-    if (entry.keyId !== null) deps.seen.add(entry.keyId);
+    if (entry.keyId !== null) deps.lastUsed.note(entry.keyId);
     return entry;
   }
-  if (now < deps.db.downUntil) return stale(deps, entry, now);
+  if (deps.db.isDown(now)) return stale(deps, entry, now);
   return fromDatabase(deps, keyHash, entry);
 }
 
@@ -64,7 +65,7 @@ async function fromDatabase(deps: VerifyDeps, keyHash: string, entry: CacheEntry
   try {
     row = await findByHash(deps.sql, digest);
   } catch (err) {
-    if (isDbUnavailable(err)) markDbDown(deps.db);
+    if (isDbUnavailable(err)) deps.db.markDown();
     else deps.log.error({ err: { message: (err as Error).message } }, "verify lookup failed");
     return stale(deps, entry, Date.now());
   }
@@ -79,7 +80,7 @@ async function fromDatabase(deps: VerifyDeps, keyHash: string, entry: CacheEntry
   } else {
     const reply = encoder.encode(JSON.stringify({ valid: true, keyId: row.id, ownerId: row.owner_id } satisfies VerifyReply));
     fresh = { result: "valid", reply, keyId: row.id, freshUntil: now + VERIFY_CACHE_TTL_MS, confirmedAt: now };
-    deps.seen.add(row.id);
+    deps.lastUsed.note(row.id);
   }
   // A revocation that landed while we read must win over what we read.
   if (deps.cache.generation === generation) deps.cache.set(keyHash, fresh);
@@ -88,7 +89,7 @@ async function fromDatabase(deps: VerifyDeps, keyHash: string, entry: CacheEntry
 
 function stale(deps: VerifyDeps, entry: CacheEntry | undefined, now: number): VerifyAnswer {
   if (entry !== undefined && now - entry.confirmedAt <= deps.config.VERIFY_STALE_MAX_MS) {
-    if (entry.keyId !== null) deps.seen.add(entry.keyId);
+    if (entry.keyId !== null) deps.lastUsed.note(entry.keyId);
     return entry;
   }
   return REFUSED.VERIFY_UNAVAILABLE;

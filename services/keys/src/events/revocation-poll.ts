@@ -1,5 +1,5 @@
 import type { Logger, Sql } from "@riskinmind/runtime";
-import type { RevokedRow } from "../keys/repo";
+import { dbNow, revokedSince, type RevokedRow } from "../keys/repo";
 
 /**
  * Re-reads recent revocations from Postgres, the source of truth, so a
@@ -13,25 +13,22 @@ export function pollRevocations(deps: { sql: Sql; log: Logger; intervalMs: numbe
   // visible only at its commit: look back far enough to see late commits.
   const OVERLAP_MS = 10_000;
   let since: Date | null = null;
-  const seen = new Map<string, number>();
+  const handled = new Map<string, number>();
   let busy = false;
 
   async function tick(): Promise<void> {
     if (busy) return;
     busy = true;
     try {
-      const [{ now }] = (await deps.sql`select now() as now`) as unknown as [{ now: Date }];
+      const now = await dbNow(deps.sql);
       if (since !== null) {
         const from = new Date(since.getTime() - OVERLAP_MS);
-        const rows = await deps.sql<RevokedRow[]>`
-          select id, owner_id, key_hash, revoked_at from keys.api_keys
-          where revoked_at > ${from} order by revoked_at limit 10000`;
-        for (const row of rows) {
-          if (seen.has(row.id)) continue;
-          seen.set(row.id, row.revoked_at!.getTime());
+        for (const row of await revokedSince(deps.sql, from)) {
+          if (handled.has(row.id)) continue;
+          handled.set(row.id, row.revoked_at!.getTime());
           deps.onRevoked(row);
         }
-        for (const [id, at] of seen) if (at < from.getTime()) seen.delete(id);
+        for (const [id, at] of handled) if (at < from.getTime()) handled.delete(id);
       }
       // Before the first read there is nothing cached that predates it.
       since = now;

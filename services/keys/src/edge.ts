@@ -1,0 +1,79 @@
+import { Elysia } from "elysia";
+import { openapi } from "@elysiajs/openapi";
+import type { Subjects } from "@riskinmind/contracts";
+import { httpBasics, type Logger, type Metrics, type Sql } from "@riskinmind/runtime";
+import type { NatsConnection } from "nats";
+import type { Authenticator } from "./auth/jwt";
+import type { DbHealth } from "./db-health";
+import { docsAssets, scalarConfig } from "./docs-ui";
+import type { KeysConfig } from "./env";
+import type { KeyEvents } from "./events/key-events";
+import type { CurrentKeyCache } from "./keys/current-cache";
+import { keyRoutes } from "./keys/routes";
+import { logsRoute } from "./logs/route";
+import { opsRoutes } from "./ops";
+import { createInFlightLimit, createRateLimiter } from "./ratelimit";
+
+export interface EdgeDeps {
+  sql: Sql;
+  nc: NatsConnection;
+  log: Logger;
+  metrics: Metrics;
+  config: KeysConfig;
+  topo: Subjects;
+  auth: Authenticator;
+  current: CurrentKeyCache;
+  db: DbHealth;
+  events: KeyEvents;
+}
+
+/** The HTTP edge as an Elysia app (not listening). Its type drives the eden client. */
+export function buildEdge(d: EdgeDeps) {
+  const readLimiter = createRateLimiter(d.config.READ_RATE_LIMIT_PER_MINUTE, Date.now, "reads");
+  return new Elysia({ normalize: false })
+    .use(
+      httpBasics({
+        log: d.log,
+        metrics: d.metrics,
+        htmlPaths: ["/docs"],
+        bodyTimeoutMs: d.config.BODY_TIMEOUT_MS,
+        // Every route here that takes a body needs a JWT: refuse an anonymous caller before reading a byte of it.
+        beforeBody: async (request) => void (await d.auth.ownerOf(request)),
+      }),
+    )
+    .use(
+      openapi({
+        path: "/docs",
+        specPath: "/openapi.json",
+        documentation: {
+          info: { title: "RiskInMind API Keys", version: "1.0.0", description: "Issue, rotate and revoke API keys; read their usage logs." },
+          components: { securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
+        },
+        scalar: scalarConfig,
+      }),
+    )
+    .use(docsAssets())
+    .use(opsRoutes({ sql: d.sql, metrics: d.metrics, natsUp: () => d.events.natsUp() }))
+    .use(
+      keyRoutes({
+        sql: d.sql,
+        auth: d.auth,
+        limiter: createRateLimiter(d.config.RATE_LIMIT_PER_MINUTE),
+        readLimiter,
+        events: d.events,
+        current: d.current,
+        db: d.db,
+      }),
+    )
+    .use(
+      logsRoute({
+        nc: d.nc,
+        log: d.log,
+        auth: d.auth,
+        readLimiter,
+        inFlight: createInFlightLimit(d.config.LOGS_MAX_IN_FLIGHT_PER_OWNER),
+        subject: d.topo.logsQuery,
+        timeoutMs: d.config.LOGS_TIMEOUT_MS,
+      }),
+    );
+}

@@ -1,0 +1,129 @@
+import { check, parseJson, type KeyRevokedEvent, type OwnerKeyChangedEvent, type Subjects } from "@riskinmind/contracts";
+import { watchNatsStatus, type Logger, type NatsStatusWatcher, type Sql } from "@riskinmind/runtime";
+import type { Msg, NatsConnection, NatsError, Subscription } from "nats";
+import type { CurrentKeyCache } from "../keys/current-cache";
+import type { RevokedRow } from "../keys/repo";
+import { hashToCacheKey, type VerifyCache } from "../verify/cache";
+import { pollRevocations } from "./revocation-poll";
+
+const FLUSH_TIMEOUT_MS = 2_000;
+const encoder = new TextEncoder();
+
+/** What the mutating verbs need from the events: announce a committed change. */
+export interface KeyChanges {
+  /**
+   * Called after a transaction that changed the owner's active key committed,
+   * before the answer returns: drops cached answers here and on every replica.
+   * `revoked` is the key it ended, if any.
+   */
+  changed(ownerId: string, revoked: RevokedRow | undefined): Promise<void>;
+}
+
+export interface KeyEventsDeps {
+  nc: NatsConnection;
+  sql: Sql;
+  log: Logger;
+  subjects: Pick<Subjects, "keyRevoked" | "ownerKeyChanged">;
+  /** The verification cache and the `GET /api/v1/keys/` cache these events invalidate. */
+  cache: VerifyCache;
+  current: CurrentKeyCache;
+  /** REVOCATION_POLL_MS; 0 disables the poll. */
+  pollMs: number;
+}
+
+/** The wire form of a revocation, built here only. */
+export function revokedEvent(row: RevokedRow): KeyRevokedEvent {
+  return { keyId: row.id, keyHash: row.key_hash.toString("hex"), ownerId: row.owner_id, revokedAt: (row.revoked_at ?? new Date()).toISOString() };
+}
+
+/**
+ * Everything about key-change events in one place: announcing a change
+ * (keys.events.revoked for the guards and the other replicas,
+ * keys.events.owner-changed for the management caches), listening to both
+ * broadcasts, the revocation poll that bounds a lost broadcast, and clearing
+ * both caches on a NATS reconnect (events sent while away are lost).
+ */
+export class KeyEvents implements KeyChanges {
+  private subs: Subscription[] = [];
+  private poller: { stop(): void } | null = null;
+  private status: NatsStatusWatcher | null = null;
+
+  constructor(private readonly d: KeyEventsDeps) {}
+
+  /** True while NATS is connected (for /ready). */
+  natsUp(): boolean {
+    return this.status ? this.status.up() : !this.d.nc.isClosed();
+  }
+
+  async changed(ownerId: string, revoked: RevokedRow | undefined): Promise<void> {
+    this.forget(ownerId, revoked);
+    const { nc, subjects, log } = this.d;
+    try {
+      if (revoked) this.publishRevoked(revoked);
+      nc.publish(subjects.ownerKeyChanged, encoder.encode(JSON.stringify({ ownerId } satisfies OwnerKeyChangedEvent)));
+      // On the server before the caller hears the answer, so other replicas drop them next.
+      await Promise.race([nc.flush(), Bun.sleep(FLUSH_TIMEOUT_MS).then(() => Promise.reject(new Error("flush timed out")))]);
+    } catch (err) {
+      // The change is committed; replicas that miss the event clear their caches on reconnect (and the poll catches revocations).
+      log.warn({ err: { message: (err as Error).message }, keyId: revoked?.id }, "key change events not confirmed");
+    }
+  }
+
+  /** Subscribes to both broadcasts, starts the poll and the status watcher. */
+  start(): void {
+    const { nc, sql, log, subjects, cache, current } = this.d;
+    // No queue group on either: every replica must drop the key or the owner.
+    this.subs.push(
+      nc.subscribe(subjects.keyRevoked, {
+        callback: (err: NatsError | null, msg: Msg) => {
+          if (err) return;
+          const ev = parseJson(msg.data);
+          if (!check.keyRevoked.Check(ev)) return void log.warn("ignored a malformed key-revoked event");
+          cache.drop(ev.keyId, ev.keyHash);
+        },
+      }),
+      nc.subscribe(subjects.ownerKeyChanged, {
+        callback: (err: NatsError | null, msg: Msg) => {
+          if (err) return;
+          const ev = parseJson(msg.data);
+          if (!check.ownerKeyChanged.Check(ev)) return void log.warn("ignored a malformed owner-changed event");
+          current.drop(ev.ownerId);
+        },
+      }),
+    );
+    this.poller = pollRevocations({
+      sql,
+      log,
+      intervalMs: this.d.pollMs,
+      onRevoked: (row) => {
+        this.forget(row.owner_id, row);
+        // Re-announced for the guards, which have no database: harmless when
+        // the first broadcast did arrive (dropping a key twice changes nothing).
+        if (!nc.isClosed()) this.publishRevoked(row);
+      },
+    });
+    this.status = watchNatsStatus(nc, {
+      onReconnect: () => {
+        cache.clear();
+        current.clear();
+      },
+    });
+  }
+
+  /** Stops the watcher and the poll, drains both subscriptions. */
+  async stop(): Promise<void> {
+    this.status?.stop();
+    this.poller?.stop();
+    await Promise.all(this.subs.map((s) => (s.isClosed() ? undefined : s.drain().catch(() => {}))));
+    this.subs = [];
+  }
+
+  private forget(ownerId: string, revoked: RevokedRow | undefined): void {
+    this.d.current.drop(ownerId);
+    if (revoked) this.d.cache.drop(revoked.id, hashToCacheKey(revoked.key_hash));
+  }
+
+  private publishRevoked(row: RevokedRow): void {
+    this.d.nc.publish(this.d.subjects.keyRevoked, encoder.encode(JSON.stringify(revokedEvent(row))));
+  }
+}
