@@ -15,11 +15,12 @@ afterAll(async () => {
 
 const rowsOf = async (sub: string) => Number((await env.sql`select count(*)::int as n from keys.api_keys where owner_id = ${sub}`)[0]!.n);
 
-function expectEnvelope(r: { status: number; body: any }, status: number, code: string) {
+function expectEnvelope(r: { status: number; body: any; headers: Headers }, status: number, code: string) {
   expect(r.status).toBe(status);
   expect(r.body.success).toBe(false);
   expect(r.body.error.code).toBe(code);
   expect(typeof r.body.error.message).toBe("string");
+  expect(r.body.error.requestId).toBe(r.headers.get("x-request-id")!);
   expect(JSON.stringify(r.body)).not.toMatch(/at .+\.ts:\d+/); // no stack trace
 }
 

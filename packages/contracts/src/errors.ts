@@ -33,21 +33,36 @@ export function codeToStatus(code: ErrorCode): number {
   return ERROR_STATUS[code];
 }
 
+/** A well-formed `x-request-id`: short, and safe to echo into a header, a log line and a body. */
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * The id of a request: the caller's `x-request-id` when well-formed (so one id
+ * follows a call through a caller's systems and ours), else a fresh UUID.
+ */
+export function requestIdFor(incoming: string | null | undefined): string {
+  return incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+}
+
 export const ErrorEnvelope = Type.Object(
   {
     success: Type.Literal(false),
     error: Type.Object({
       code: Type.Union(ERROR_CODES.map((c) => Type.Literal(c))),
       message: Type.String(),
+      requestId: Type.String({
+        description: "The request's id, the same as its `x-request-id` response header and its log line: quote it to support.",
+        examples: ["0193c6a2-5f7e-7c3a-9b1d-2f4e6a8c0b1d"],
+      }),
     }),
   },
   { $id: "ErrorEnvelope", description: "Every non-2xx answer has this shape." },
 );
 export type ErrorEnvelope = Static<typeof ErrorEnvelope>;
 
-/** Builds the error envelope body. */
-export function errorBody(code: ErrorCode, message: string): ErrorEnvelope {
-  return { success: false, error: { code, message } };
+/** Builds the error envelope body; `requestId` is the one sent as `x-request-id` with it. */
+export function errorBody(code: ErrorCode, message: string, requestId: string): ErrorEnvelope {
+  return { success: false, error: { code, message, requestId } };
 }
 
 /**
@@ -67,7 +82,7 @@ export class AppError extends Error {
   get status(): number {
     return ERROR_STATUS[this.code];
   }
-  toBody(): ErrorEnvelope {
-    return errorBody(this.code, this.message);
+  toBody(requestId: string): ErrorEnvelope {
+    return errorBody(this.code, this.message, requestId);
   }
 }
