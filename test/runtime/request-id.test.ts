@@ -11,7 +11,6 @@ import { Elysia } from "elysia";
 import type { NatsConnection } from "nats";
 import { createGuard } from "@riskinmind/guard";
 import { serve } from "@riskinmind/runtime";
-import { newApiKey } from "@riskinmind/contracts";
 import { deploy, generate, LOAN, newOwner, type Deployment, type Svc } from "../faults/support";
 import { rawConnect, rawRequest } from "../support/raw-http";
 import { testTopology } from "../support/harness";
@@ -32,12 +31,17 @@ let d: Deployment;
 let strict: Svc;
 let owner: { sub: string; headers: Record<string, string> };
 let apiKey: string;
+/** A well-formed key the keys service knows as revoked. */
+let revokedKey: string;
 
 beforeAll(async () => {
   d = await deploy({ services: ["usage", "keys", "example"] });
   strict = await d.spawn("keys", { RATE_LIMIT_PER_MINUTE: "1", BODY_TIMEOUT_MS: String(BODY_TIMEOUT_MS) });
   owner = await newOwner("rid");
   apiKey = (await generate(d.keys!.url, owner)).apiKey;
+  const gone = await newOwner("rid-revoked");
+  revokedKey = (await generate(d.keys!.url, gone)).apiKey;
+  expect((await fetch(`${d.keys!.url}/api/v1/keys/revoke`, { method: "POST", headers: gone.headers })).status).toBe(200);
 });
 afterAll(async () => {
   await d?.close();
@@ -100,7 +104,7 @@ function probes(): [string, number, string, Probe][] {
     ["usage: malformed Host (serve)", 400, "VALIDATION_ERROR", (h) => viaRaw(U, "GET /health HTTP/1.1\r\nHost: a@b", h)],
     ["example: no key, no body (guard plugin)", 401, "INVALID_API_KEY", (h) => viaFetch(`${X}/api/v1/loans/predict`, { method: "POST", headers: h })],
     ["example: no key, with a body (guard before the body)", 401, "INVALID_API_KEY", (h) => viaFetch(`${X}/api/v1/loans/predict`, { method: "POST", headers: json(h), body: JSON.stringify(LOAN) })],
-    ["example: unknown key", 401, "INVALID_API_KEY", (h) => viaFetch(`${X}/api/v1/loans/predict`, { method: "POST", headers: json({ "x-api-key": newApiKey(), ...h }), body: JSON.stringify(LOAN) })],
+    ["example: revoked key (asked the keys service)", 401, "INVALID_API_KEY", (h) => viaFetch(`${X}/api/v1/loans/predict`, { method: "POST", headers: json({ "x-api-key": revokedKey, ...h }), body: JSON.stringify(LOAN) })],
     ["example: body validation", 400, "VALIDATION_ERROR", (h) => viaFetch(`${X}/api/v1/loans/predict`, { method: "POST", headers: json({ "x-api-key": apiKey, ...h }), body: JSON.stringify({ ...LOAN, extra: 1 }) })],
     ["example: unknown route", 404, "NOT_FOUND", (h) => viaFetch(`${X}/nowhere`, { headers: h })],
     ["example: malformed Host (serve)", 400, "VALIDATION_ERROR", (h) => viaRaw(X, "GET /health HTTP/1.1\r\nHost: a@b", h)],
@@ -148,11 +152,11 @@ describe("outside httpBasics", () => {
   });
 
   test("the guard mounted alone sends the caller's id (or a fresh one) in its refusals' body and header", async () => {
-    // No keys service on this topology: a well-formed key cannot be verified (503), a missing one is 401.
+    // No keys service on this topology: a good key cannot be verified (503), a missing one is 401.
     const guard = createGuard({ nc, topology: testTopology(), log: silentLog, options: { verifyTimeoutMs: 300 } });
     const app = new Elysia().use(guard.plugin).get("/guarded", () => "ok");
     try {
-      for (const [headers, status] of [[{}, 401], [{ "x-api-key": newApiKey() }, 503]] as const) {
+      for (const [headers, status] of [[{}, 401], [{ "x-api-key": apiKey }, 503]] as const) {
         for (const incoming of [undefined, "guard-only-42"]) {
           const res = await app.handle(new Request("http://guard.test/guarded", { headers: { ...headers, ...(incoming ? { "x-request-id": incoming } : {}) } }));
           const body = (await res.json()) as Answer["body"];
