@@ -1,18 +1,18 @@
 import { Type, type Static } from "@sinclair/typebox";
 
 /**
- * The closed list of error codes any RiskInMind API answers with. A code is
- * stable forever: clients branch on it, humans read the message.
+ * The closed list of error codes any RiskInMind API answers with, and each
+ * one's HTTP status: the one table every transport maps with. A code is
+ * stable forever: clients branch on it, humans read the message. Only codes
+ * some path really produces belong here (the list is what OpenAPI advertises).
  */
 export const ERROR_STATUS = {
   UNAUTHORIZED: 401,
   INVALID_API_KEY: 401,
-  FORBIDDEN: 403,
   VALIDATION_ERROR: 400,
   MALFORMED_JSON: 400,
   KEY_NOT_FOUND: 404,
   NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
   REQUEST_TIMEOUT: 408,
   ACTIVE_KEY_EXISTS: 409,
   PAYLOAD_TOO_LARGE: 413,
@@ -27,11 +27,6 @@ export const ERROR_STATUS = {
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 export const ERROR_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
-
-/** HTTP status for an error code: the one table both transports use. */
-export function codeToStatus(code: ErrorCode): number {
-  return ERROR_STATUS[code];
-}
 
 /** A well-formed `x-request-id`: short, and safe to echo into a header, a log line and a body. */
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -81,8 +76,5 @@ export class AppError extends Error {
   }
   get status(): number {
     return ERROR_STATUS[this.code];
-  }
-  toBody(requestId: string): ErrorEnvelope {
-    return errorBody(this.code, this.message, requestId);
   }
 }
