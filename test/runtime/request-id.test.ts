@@ -140,6 +140,19 @@ describe("error bodies carry the answer's request id, on every service", () => {
       expect({ name, header: a.header, body: a.body.error?.requestId }).toEqual({ name, header: expect.stringMatching(UUID), body: a.header });
     }
   });
+
+  test("an API key or a JWT sent as x-request-id is never echoed or logged as the id: a fresh one replaces it", async () => {
+    // Both fit the id's character set; a caller pasting a secret in the wrong header must not get it copied into bodies and logs.
+    const jwtShaped = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+    const chosen = probes().filter(([n]) => n.startsWith("keys: unknown") || n.startsWith("example: no key, no body"));
+    expect(chosen.length).toBe(2);
+    for (const [name, , , probe] of chosen) {
+      for (const secret of [apiKey, jwtShaped]) {
+        const a = await probe({ "x-request-id": secret });
+        expect({ name, header: a.header, body: a.body.error?.requestId }).toEqual({ name, header: expect.stringMatching(UUID), body: a.header });
+      }
+    }
+  });
 });
 
 describe("outside httpBasics", () => {

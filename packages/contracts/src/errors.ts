@@ -30,13 +30,15 @@ export const ERROR_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
 
 /** A well-formed `x-request-id`: short, and safe to echo into a header, a log line and a body. */
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+/** An API key (`sk_live_…`) or a JWT (`eyJ…`) fits REQUEST_ID, and an id is echoed and logged: never take one as an id. */
+const SECRET_SHAPED = /sk_[A-Za-z0-9]+_|eyJ/;
 
 /**
  * The id of a request: the caller's `x-request-id` when well-formed (so one id
  * follows a call through a caller's systems and ours), else a fresh UUID.
  */
 export function requestIdFor(incoming: string | null | undefined): string {
-  return incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+  return incoming && REQUEST_ID.test(incoming) && !SECRET_SHAPED.test(incoming) ? incoming : crypto.randomUUID();
 }
 
 export const ErrorEnvelope = Type.Object(
