@@ -35,7 +35,7 @@ export function errorResponse(code: ErrorCode, message: string, requestId: strin
  * kept as its `x-request-id` response header: every later phase (the body
  * parser, an error, the log line) reads that one id.
  */
-export function requestIdOf(set: { headers: unknown }, request: Request): string {
+function requestIdOf(set: { headers: unknown }, request: Request): string {
   const headers = set.headers as Record<string, string | undefined>;
   return (headers["x-request-id"] ??= requestIdFor(request.headers.get("x-request-id")));
 }
