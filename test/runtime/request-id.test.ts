@@ -34,6 +34,7 @@ let apiKey: string;
 /** A well-formed key the keys service knows as revoked. */
 let revokedKey: string;
 
+// Explicit budgets: a preload's setDefaultTimeout reaches only the first file of a whole-suite run (Bun), and these start services and send ~25 requests per test.
 beforeAll(async () => {
   d = await deploy({ services: ["usage", "keys", "example"] });
   strict = await d.spawn("keys", { RATE_LIMIT_PER_MINUTE: "1", BODY_TIMEOUT_MS: String(BODY_TIMEOUT_MS) });
@@ -42,7 +43,7 @@ beforeAll(async () => {
   const gone = await newOwner("rid-revoked");
   revokedKey = (await generate(d.keys!.url, gone)).apiKey;
   expect((await fetch(`${d.keys!.url}/api/v1/keys/revoke`, { method: "POST", headers: gone.headers })).status).toBe(200);
-});
+}, 60_000);
 afterAll(async () => {
   await d?.close();
 });
@@ -124,7 +125,7 @@ describe("error bodies carry the answer's request id, on every service", () => {
     }
     // Fresh per request, not one id for everything.
     expect(seen.size).toBe(probes().length);
-  });
+  }, 30_000);
 
   test("a well-formed incoming x-request-id is echoed in the body and the header", async () => {
     for (const [i, [name, status, , probe]] of probes().entries()) {
@@ -132,14 +133,14 @@ describe("error bodies carry the answer's request id, on every service", () => {
       const a = await probe({ "x-request-id": mine });
       expect({ name, status: a.status, header: a.header, body: a.body.error?.requestId }).toEqual({ name, status, header: mine, body: mine });
     }
-  });
+  }, 30_000);
 
   test("an ill-formed incoming x-request-id is replaced, in the body and the header alike", async () => {
     for (const [name, , , probe] of probes()) {
       const a = await probe({ "x-request-id": "has spaces, and is not ours" });
       expect({ name, header: a.header, body: a.body.error?.requestId }).toEqual({ name, header: expect.stringMatching(UUID), body: a.header });
     }
-  });
+  }, 30_000);
 
   test("an API key or a JWT sent as x-request-id is never echoed or logged as the id: a fresh one replaces it", async () => {
     // Both fit the id's character set; a caller pasting a secret in the wrong header must not get it copied into bodies and logs.
@@ -152,7 +153,7 @@ describe("error bodies carry the answer's request id, on every service", () => {
         expect({ name, header: a.header, body: a.body.error?.requestId }).toEqual({ name, header: expect.stringMatching(UUID), body: a.header });
       }
     }
-  });
+  }, 30_000);
 });
 
 describe("outside httpBasics", () => {
