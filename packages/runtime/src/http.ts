@@ -137,7 +137,7 @@ export function httpBasics({ log, metrics, htmlPaths = [], bodyTimeoutMs = 10_00
     // Made in onRequest, before the body is parsed: a 408/413/415/431 or a 404 never reaches derive, yet carries the id too.
     .derive({ as: "global" }, ({ request, set }) => ({ requestId: requestIdOf(set, request), startedAt: performance.now() }))
     .onRequest(({ request, set }) => {
-      // Returned so a caller can quote it to support; the same id is in our log line and any error body.
+      // Sent back as x-request-id so a caller can quote it to support; the same id is in our log line and any error body.
       const requestId = requestIdOf(set, request);
       Object.assign(set.headers, SECURITY_HEADERS);
       if (htmlPaths.length > 0 && isHtmlPath(pathOf(request.url), htmlPaths)) {
