@@ -45,10 +45,6 @@ export interface UsageShape {
   owners: number;
 }
 
-export function otherOwner(j: number): string {
-  return `uo_${String(j).padStart(5, "0")}`;
-}
-
 /** How many rows each owner has when the table holds `total` rows. */
 export function usageCounts(shape: UsageShape, total: number) {
   const heavy = Math.floor(total / 5);

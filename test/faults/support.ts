@@ -146,8 +146,10 @@ export async function newOwner(prefix = "owner"): Promise<{ sub: string; jwt: st
 
 /** True when the body is our error envelope. */
 export function isEnvelope(body: unknown): boolean {
-  const b = body as { success?: unknown; error?: { code?: unknown; message?: unknown } } | null;
-  return !!b && b.success === false && typeof b.error?.code === "string" && typeof b.error?.message === "string" && Object.keys(b).length === 2;
+  const b = body as { success?: unknown; error?: { code?: unknown; message?: unknown; requestId?: unknown } } | null;
+  return (
+    !!b && b.success === false && typeof b.error?.code === "string" && typeof b.error?.message === "string" && typeof b.error?.requestId === "string" && b.error.requestId !== "" && Object.keys(b).length === 2
+  );
 }
 
 /** Resident memory of a process in kB, from /proc/<pid>/status. */

@@ -39,7 +39,7 @@ afterAll(async () => {
 
 async function call(headers: Record<string, string>, body?: unknown) {
   const res = await loans.app.handle(predictRequest(headers, body));
-  return { status: res.status, body: (await res.json()) as { success: boolean; error?: { code: string; message: string } } };
+  return { status: res.status, body: (await res.json()) as { success: boolean; error?: { code: string; message: string; requestId: string } } };
 }
 
 describe("guard refusals", () => {
@@ -61,7 +61,7 @@ describe("guard refusals", () => {
   test("a request without any key is refused with 401 INVALID_API_KEY saying the key is missing", async () => {
     const r = await call({});
     expect(r.status).toBe(401);
-    expect(r.body).toEqual({ success: false, error: { code: "INVALID_API_KEY", message: expect.stringContaining("Missing") } });
+    expect(r.body).toEqual({ success: false, error: { code: "INVALID_API_KEY", message: expect.stringContaining("Missing"), requestId: expect.any(String) } });
   });
 
   test("a bearer that is not an sk_ key (e.g. a JWT) is not taken as a key", async () => {
@@ -85,7 +85,7 @@ describe("guard refusals", () => {
       for (const headers of [{ authorization: `Bearer ${k}` }, { "x-api-key": k }] as Record<string, string>[]) {
         const r = await call(headers);
         expect(r.status).toBe(401);
-        expect(r.body).toEqual({ success: false, error: { code: "INVALID_API_KEY", message: "Invalid API key." } });
+        expect(r.body).toEqual({ success: false, error: { code: "INVALID_API_KEY", message: "Invalid API key.", requestId: expect.any(String) } });
       }
     }
     // Anything the guard sent has reached the server, and then the spy.
@@ -106,7 +106,7 @@ describe("guard refusals", () => {
     try {
       const res = await lone.app.handle(predictRequest({ "x-api-key": newApiKey() }));
       expect(res.status).toBe(503);
-      expect(await res.json()).toEqual({ success: false, error: { code: "VERIFY_UNAVAILABLE", message: expect.any(String) } });
+      expect(await res.json()).toEqual({ success: false, error: { code: "VERIFY_UNAVAILABLE", message: expect.any(String), requestId: expect.any(String) } });
       expect(lone.guard.stats().verify.verifyFailures).toBe(1);
     } finally {
       await lone.guard.close();

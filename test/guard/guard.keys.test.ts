@@ -89,7 +89,7 @@ describe("guard with the real keys service", () => {
       last = await predict({ "x-api-key": key.apiKey });
       return last.status === 401;
     }, 1_000, "revoked key refused");
-    expect(last.body).toEqual({ success: false, error: { code: "INVALID_API_KEY", message: expect.stringContaining("revoked") } });
+    expect(last.body).toEqual({ success: false, error: { code: "INVALID_API_KEY", message: expect.stringContaining("revoked"), requestId: expect.any(String) } });
   });
 
   test("after regenerate the old key is refused and the new one works", async () => {
@@ -109,7 +109,7 @@ describe("guard with the real keys service", () => {
     const before = stack.loans.guard.stats().verify.verifyRequests;
     const r = await predict({ "x-api-key": newApiKey() });
     expect(r.status).toBe(401);
-    expect(r.body.error).toEqual({ code: "INVALID_API_KEY", message: "Invalid API key." });
+    expect(r.body.error).toEqual({ code: "INVALID_API_KEY", message: "Invalid API key.", requestId: expect.any(String) });
     expect(stack.loans.guard.stats().verify.verifyRequests).toBe(before + 1);
   });
 

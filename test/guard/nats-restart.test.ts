@@ -13,6 +13,7 @@ import { startOwnNats, type OwnNats } from "../faults/support";
 import { createUsageStream, goodLoan, readUsageEvents } from "./support";
 import { http, issueKey, newOwner, startStack, type Stack } from "./stack";
 
+// Explicit budgets (the waits below allow 15-20 s): Bun applies the preload's setDefaultTimeout to the first file of a run only, so a whole-suite run gave these 5 s.
 let server: OwnNats;
 let stack: Stack;
 
@@ -22,7 +23,7 @@ beforeAll(async () => {
   stack = await startStack({ nats: server, guard: { verifyTimeoutMs: 500 } });
   const jsm = await stack.nc.jetstreamManager();
   await createUsageStream(jsm, stack.topo, subjects(stack.topo).usageEvents);
-});
+}, 60_000);
 
 afterAll(async () => {
   await stack?.close();
@@ -64,7 +65,7 @@ test("through a NATS restart: no protected request fails, buffered usage events 
   expect(mine.length).toBe(statuses.length);
   expect(new Set(mine.map((e) => e.id)).size).toBe(mine.length);
   expect(stack.loans.guard.stats().usage.dropped).toBe(0);
-});
+}, 60_000);
 
 test("a key revoked while the guard was cut off from NATS (its event lost) is refused once the guard is back", async () => {
   const owner = await newOwner();
@@ -90,4 +91,4 @@ test("a key revoked while the guard was cut off from NATS (its event lost) is re
   const refused = await predict();
   expect(refused.status).toBe(401);
   expect(refused.body.error.code).toBe("INVALID_API_KEY");
-});
+}, 60_000);

@@ -61,6 +61,18 @@ describe("OpenAPI document", () => {
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
   });
 
+  test("the documented error envelope carries requestId and only the codes some path produces", async () => {
+    const doc = (await call(a.url, "GET", "/openapi.json")).body;
+    const envelope = doc.paths["/api/v1/keys/generate"].post.responses["401"].content["application/json"].schema;
+    const error = envelope.properties.error;
+    expect(error.required).toEqual(expect.arrayContaining(["code", "message", "requestId"]));
+    expect(error.properties.requestId.type).toBe("string");
+    const codes = error.properties.code.enum as string[];
+    expect(codes).toEqual(expect.arrayContaining(["UNAUTHORIZED", "NOT_FOUND", "RATE_LIMITED", "INTERNAL"]));
+    expect(codes).not.toContain("FORBIDDEN");
+    expect(codes).not.toContain("METHOD_NOT_ALLOWED");
+  });
+
   test("/docs serves an HTML page", async () => {
     const res = await fetch(a.url + "/docs");
     expect(res.status).toBe(200);

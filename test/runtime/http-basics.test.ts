@@ -24,7 +24,7 @@ afterAll(() => app.stop(true));
 
 async function envelope(res: Response) {
   expect(res.headers.get("content-type")).toContain("application/json");
-  const body = (await res.json()) as { success: boolean; error: { code: string; message: string } };
+  const body = (await res.json()) as { success: boolean; error: { code: string; message: string; requestId: string } };
   expect(body.success).toBe(false);
   return body.error;
 }
@@ -46,6 +46,17 @@ describe("http basics", () => {
     await Bun.sleep(0);
     const line = lines.map((l) => JSON.parse(l)).find((l) => l.requestId === "trace-me-42");
     expect(line).toMatchObject({ msg: "request", method: "POST", route: "/echo", status: 200 });
+  });
+
+  test("an error refused before routing (415 in the body parser) names in its body the id of its header and of its log line", async () => {
+    const res = await fetch(`${base}/echo`, { method: "POST", headers: { "content-type": "text/plain" }, body: "hello" });
+    expect(res.status).toBe(415);
+    const id = res.headers.get("x-request-id");
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await envelope(res)).requestId).toBe(id!);
+    await Bun.sleep(0);
+    const line = lines.map((l) => JSON.parse(l)).find((l) => l.requestId === id);
+    expect(line).toMatchObject({ msg: "request", method: "POST", status: 415 });
   });
 
   test("security headers and no-store on success and on every kind of error", async () => {

@@ -58,7 +58,7 @@ describe("a body that does not arrive in time gets 408 and the connection closes
     c.send(head("/api/v1/keys/generate", { ...o.headers, "content-type": "application/json", "content-length": "16000" }) + `{"label":"${"x".repeat(88)}`);
     const r = await c.reply;
     expect(r.status).toBe(408);
-    expect(JSON.parse(r.body)).toEqual({ success: false, error: { code: "REQUEST_TIMEOUT", message: expect.any(String) } });
+    expect(JSON.parse(r.body)).toEqual({ success: false, error: { code: "REQUEST_TIMEOUT", message: expect.any(String), requestId: expect.any(String) } });
     expect(r.headers.connection?.toLowerCase()).toBe("close");
     await c.closed;
     expect(c.socket.destroyed || c.socket.readableEnded).toBe(true);

@@ -23,7 +23,7 @@ export function createLoansApp({ log, metrics, guard, natsUp = () => true, bodyT
     // Every route with a body is guarded: the key is checked before the body is read.
     .use(httpBasics({ log, metrics, bodyTimeoutMs, beforeBody: guard.beforeBody }))
     .get("/health", () => ({ status: "ok" }))
-    .get("/ready", () => (natsUp() ? { status: "ready" } : errorResponse("VERIFY_UNAVAILABLE", "NATS is unreachable: API keys cannot be verified.")))
+    .get("/ready", ({ requestId }) => (natsUp() ? { status: "ready" } : errorResponse("VERIFY_UNAVAILABLE", "NATS is unreachable: API keys cannot be verified.", requestId)))
     .get("/metrics", async () => new Response(await metrics.registry.metrics(), { headers: { "content-type": metrics.registry.contentType } }))
     .use(guard.plugin)
     .post(

@@ -1,18 +1,18 @@
 import { Type, type Static } from "@sinclair/typebox";
 
 /**
- * The closed list of error codes any RiskInMind API answers with. A code is
- * stable forever: clients branch on it, humans read the message.
+ * The closed list of error codes any RiskInMind API answers with, and each
+ * one's HTTP status: the one table every transport maps with. A code is
+ * stable forever: clients branch on it, humans read the message. Only codes
+ * some path really produces belong here (the list is what OpenAPI advertises).
  */
 export const ERROR_STATUS = {
   UNAUTHORIZED: 401,
   INVALID_API_KEY: 401,
-  FORBIDDEN: 403,
   VALIDATION_ERROR: 400,
   MALFORMED_JSON: 400,
   KEY_NOT_FOUND: 404,
   NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
   REQUEST_TIMEOUT: 408,
   ACTIVE_KEY_EXISTS: 409,
   PAYLOAD_TOO_LARGE: 413,
@@ -28,9 +28,17 @@ export const ERROR_STATUS = {
 export type ErrorCode = keyof typeof ERROR_STATUS;
 export const ERROR_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
 
-/** HTTP status for an error code: the one table both transports use. */
-export function codeToStatus(code: ErrorCode): number {
-  return ERROR_STATUS[code];
+/** A well-formed `x-request-id`: short, and safe to echo into a header, a log line and a body. */
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+/** An API key (`sk_live_…`) or a JWT (`eyJ…`) fits REQUEST_ID, and an id is echoed and logged: never take one as an id. */
+const SECRET_SHAPED = /sk_[A-Za-z0-9]+_|eyJ/;
+
+/**
+ * The id of a request: the caller's `x-request-id` when well-formed (so one id
+ * follows a call through a caller's systems and ours), else a fresh UUID.
+ */
+export function requestIdFor(incoming: string | null | undefined): string {
+  return incoming && REQUEST_ID.test(incoming) && !SECRET_SHAPED.test(incoming) ? incoming : crypto.randomUUID();
 }
 
 export const ErrorEnvelope = Type.Object(
@@ -39,15 +47,19 @@ export const ErrorEnvelope = Type.Object(
     error: Type.Object({
       code: Type.Union(ERROR_CODES.map((c) => Type.Literal(c))),
       message: Type.String(),
+      requestId: Type.String({
+        description: "The request's id, the same as its `x-request-id` response header and its log line: quote it to support.",
+        examples: ["0193c6a2-5f7e-7c3a-9b1d-2f4e6a8c0b1d"],
+      }),
     }),
   },
   { $id: "ErrorEnvelope", description: "Every non-2xx answer has this shape." },
 );
 export type ErrorEnvelope = Static<typeof ErrorEnvelope>;
 
-/** Builds the error envelope body. */
-export function errorBody(code: ErrorCode, message: string): ErrorEnvelope {
-  return { success: false, error: { code, message } };
+/** Builds the error envelope body; `requestId` is the one sent as `x-request-id` with it. */
+export function errorBody(code: ErrorCode, message: string, requestId: string): ErrorEnvelope {
+  return { success: false, error: { code, message, requestId } };
 }
 
 /**
@@ -66,8 +78,5 @@ export class AppError extends Error {
   }
   get status(): number {
     return ERROR_STATUS[this.code];
-  }
-  toBody(): ErrorEnvelope {
-    return errorBody(this.code, this.message);
   }
 }

@@ -54,7 +54,6 @@ export const RevokeResponse = Type.Object(
   { $id: "RevokeResponse" },
 );
 
-export const LOGS_MAX_LIMIT = 100;
 /**
  * Query strings are validated as exact decimal integers (no `1e3`, `+1`,
  * `0x10`, spaces) before they become numbers; the pattern is the bound.

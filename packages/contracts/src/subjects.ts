@@ -10,8 +10,6 @@ export interface Topology {
   stream: string;
 }
 
-export const DEFAULT_TOPOLOGY: Topology = { prefix: "", stream: "USAGE" };
-
 /** Queue groups: replicas of one service share a subject's load. */
 export const QUEUE = { keys: "keys", usage: "usage" } as const;
 

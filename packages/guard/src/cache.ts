@@ -110,14 +110,6 @@ export class VerifyCache<V extends CachedKey = CachedKey> {
     for (const e of this.byHash.values()) if (e.storedAt > this.suspectBefore) this.suspectBefore = e.storedAt;
   }
 
-  /** Forgets everything. */
-  clear(): void {
-    this.epoch++;
-    this.invalidations++;
-    this.byHash.clear();
-    this.hashByKeyId.clear();
-  }
-
   get size(): number {
     return this.byHash.size;
   }

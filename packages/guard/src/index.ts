@@ -1,6 +1,6 @@
 import { Elysia, StatusMap } from "elysia";
 import type { NatsConnection } from "nats";
-import { AppError, errorBody, HTTP_METHODS, type Topology, type UsageEvent } from "@riskinmind/contracts";
+import { AppError, errorBody, HTTP_METHODS, requestIdFor, type Topology, type UsageEvent } from "@riskinmind/contracts";
 import { VerifyCache, watchInvalidations } from "./cache";
 import { UsageRecorder } from "./recorder";
 import { createVerifier, type CachedVerdict } from "./verify";
@@ -41,6 +41,19 @@ export function presentedKey(headers: Headers): string {
 }
 
 /**
+ * The id a refusal carries: the one the host's httpBasics made (its derived
+ * `requestId`, also its `x-request-id` header); mounted without httpBasics,
+ * the caller's well-formed `x-request-id` or a fresh one, sent as that header
+ * too, so body and header always agree.
+ */
+function requestIdOf(ctx: { request: Request; set: { headers: unknown } }): string {
+  const derived = (ctx as { requestId?: unknown }).requestId;
+  const headers = ctx.set.headers as Record<string, string | undefined>;
+  if (typeof derived === "string") return derived;
+  return (headers["x-request-id"] ??= requestIdFor(ctx.request.headers.get("x-request-id")));
+}
+
+/**
  * Builds the API-key guard any RiskInMind service mounts:
  * `app.use(guard.plugin).post(...)` protects the routes registered after it.
  * `deps.nc` must be connected as the NATS identity "guard"
@@ -72,7 +85,7 @@ export function createGuard(deps: GuardDeps) {
       // Decided already when the host checks keys before bodies (beforeBody below).
       const pending = prechecked.get(ctx.request) ?? verifier.check(presentedKey(ctx.request.headers));
       const verdict = pending instanceof Promise ? await pending : pending;
-      if (!verdict.ok) return ctx.status(verdict.code === "INVALID_API_KEY" ? 401 : 503, errorBody(verdict.code, verdict.message));
+      if (!verdict.ok) return ctx.status(verdict.code === "INVALID_API_KEY" ? 401 : 503, errorBody(verdict.code, verdict.message, requestIdOf(ctx)));
       const apiKey: ApiKeyIdentity = { keyId: verdict.keyId, ownerId: verdict.ownerId };
       return { apiKey };
     })

@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import { AppError, errorBody, type ErrorCode, ERROR_STATUS } from "@riskinmind/contracts";
+import { AppError, errorBody, type ErrorCode, ERROR_STATUS, requestIdFor } from "@riskinmind/contracts";
 import type { Logger } from "pino";
 import type { Metrics } from "./metrics";
 
@@ -18,8 +18,6 @@ export const SECURITY_HEADERS: Record<string, string> = {
   "cross-origin-resource-policy": "same-origin",
 };
 
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
-
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
     status,
@@ -27,9 +25,19 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   });
 }
 
-/** An error envelope response for a code. */
-export function errorResponse(code: ErrorCode, message: string, headers?: Record<string, string>): Response {
-  return json(ERROR_STATUS[code], errorBody(code, message), headers);
+/** An error envelope response for a code; the body and the `x-request-id` header carry the same `requestId`. */
+export function errorResponse(code: ErrorCode, message: string, requestId: string, headers?: Record<string, string>): Response {
+  return json(ERROR_STATUS[code], errorBody(code, message, requestId), { ...headers, "x-request-id": requestId });
+}
+
+/**
+ * The request id of a request under httpBasics, made at its first hook and
+ * kept as its `x-request-id` response header: every later phase (the body
+ * parser, an error, the log line) reads that one id.
+ */
+function requestIdOf(set: { headers: unknown }, request: Request): string {
+  const headers = set.headers as Record<string, string | undefined>;
+  return (headers["x-request-id"] ??= requestIdFor(request.headers.get("x-request-id")));
 }
 
 /** What a body that did not arrive in time is answered with; the connection is not reused. */
@@ -126,14 +134,11 @@ export function httpBasics({ log, metrics, htmlPaths = [], bodyTimeoutMs = 10_00
   };
   return new Elysia({ name: "riskinmind/http-basics" })
     .error({ AppError })
-    .derive({ as: "global" }, ({ request, set }) => {
-      const incoming = request.headers.get("x-request-id");
-      const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
-      // Returned so a caller can quote it to support; the same id is in our log line.
-      set.headers["x-request-id"] = requestId;
-      return { requestId, startedAt: performance.now() };
-    })
+    // Made in onRequest, before the body is parsed: a 408/413/415/431 or a 404 never reaches derive, yet carries the id too.
+    .derive({ as: "global" }, ({ request, set }) => ({ requestId: requestIdOf(set, request), startedAt: performance.now() }))
     .onRequest(({ request, set }) => {
+      // Sent back as x-request-id so a caller can quote it to support; the same id is in our log line and any error body.
+      const requestId = requestIdOf(set, request);
       Object.assign(set.headers, SECURITY_HEADERS);
       if (htmlPaths.length > 0 && isHtmlPath(pathOf(request.url), htmlPaths)) {
         set.headers["content-security-policy"] =
@@ -142,7 +147,7 @@ export function httpBasics({ log, metrics, htmlPaths = [], bodyTimeoutMs = 10_00
       let headerBytes = 0;
       request.headers.forEach((v, k) => (headerBytes += k.length + v.length + 4));
       if (headerBytes > MAX_HEADER_BYTES) {
-        return errorResponse("HEADERS_TOO_LARGE", `Request headers exceed ${MAX_HEADER_BYTES} bytes.`, SECURITY_HEADERS);
+        return errorResponse("HEADERS_TOO_LARGE", `Request headers exceed ${MAX_HEADER_BYTES} bytes.`, requestId, SECURITY_HEADERS);
       }
       // The body's size is judged in the parse phase, after beforeBody: an anonymous caller learns nothing from it.
     })
@@ -170,25 +175,28 @@ export function httpBasics({ log, metrics, htmlPaths = [], bodyTimeoutMs = 10_00
       // Elysia wraps what a parse hook throws; the AppError inside is what counts.
       const cause = (error as { cause?: unknown })?.cause;
       const app = error instanceof AppError ? error : cause instanceof AppError ? cause : undefined;
-      if (app) return withHeaders(errorResponse(app.code, app.message, { ...(set.headers as Record<string, string>), ...app.headers }));
+      const requestId = requestIdOf(set, request);
+      const reply = (code: ErrorCode, message: string, extra?: Record<string, string>) =>
+        withHeaders(errorResponse(code, message, requestId, { ...(set.headers as Record<string, string>), ...extra }));
+      if (app) return reply(app.code, app.message, app.headers);
       switch (code) {
         case "NOT_FOUND":
           // The path is echoed for the caller's sake, minus anything shaped like a key or a JWT (a key pasted into a URL must not travel on in error bodies).
-          return withHeaders(errorResponse("NOT_FOUND", `No route for ${request.method} ${redactSecrets(pathOf(request.url).slice(0, 200))}.`, set.headers as Record<string, string>));
+          return reply("NOT_FOUND", `No route for ${request.method} ${redactSecrets(pathOf(request.url).slice(0, 200))}.`);
         case "VALIDATION":
-          return withHeaders(errorResponse("VALIDATION_ERROR", validationMessage(error), set.headers as Record<string, string>));
+          return reply("VALIDATION_ERROR", validationMessage(error));
         case "PARSE":
-          return withHeaders(errorResponse("MALFORMED_JSON", "The request body could not be parsed.", set.headers as Record<string, string>));
+          return reply("MALFORMED_JSON", "The request body could not be parsed.");
         default:
           // Elysia 1.4 throws a TypeError while *describing* a validation
           // failure when the bad value is an object whose toString is not a
           // function (e.g. {"label":{"toString":1}}): still the client's mistake.
           if (error instanceof TypeError && /mapValueError|ValidationError/.test(error.stack ?? "")) {
-            return withHeaders(errorResponse("VALIDATION_ERROR", "Invalid request: a value has the wrong type.", set.headers as Record<string, string>));
+            return reply("VALIDATION_ERROR", "Invalid request: a value has the wrong type.");
           }
           // Messages can quote the request (a URL that failed to parse): never let a key or token through.
           log.error({ err: { name: (error as Error)?.name, message: redactSecrets(String((error as Error)?.message)) }, code }, "unhandled error");
-          return withHeaders(errorResponse("INTERNAL", "Internal error.", set.headers as Record<string, string>));
+          return reply("INTERNAL", "Internal error.");
       }
     })
     .onAfterResponse({ as: "global" }, (ctx) => {
@@ -201,7 +209,7 @@ export function httpBasics({ log, metrics, htmlPaths = [], bodyTimeoutMs = 10_00
       series.count.inc();
       series.duration.observe(ms / 1000);
       log.info(
-        { requestId: (ctx as unknown as { requestId?: string }).requestId, method: request.method, route: routeLabel, status: Number(status), ms: Math.round(ms * 100) / 100 },
+        { requestId: requestIdOf(set as { headers: unknown }, request), method: request.method, route: routeLabel, status: Number(status), ms: Math.round(ms * 100) / 100 },
         "request",
       );
     });

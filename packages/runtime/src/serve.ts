@@ -1,4 +1,5 @@
 import type { Server } from "bun";
+import { requestIdFor } from "@riskinmind/contracts";
 import { errorResponse, SECURITY_HEADERS } from "./http";
 
 /** What `serve` needs of an app: Elysia's `fetch` (and `compile`) qualify. */
@@ -14,8 +15,12 @@ export interface ServeOptions {
 // A Host is a DNS name (underscores allowed: container names carry them) or IPv4 address, or a bracketed IPv6 literal, with an optional port.
 const HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])(?::([0-9]{1,5}))?$/;
 
-/** Answered before the app runs, so with the headers httpBasics would add; the connection is not reused. */
-const refuse = (code: "VALIDATION_ERROR" | "INTERNAL", message: string) => errorResponse(code, message, { ...SECURITY_HEADERS, connection: "close" });
+/**
+ * Answered before (or instead of) the app, so with the headers and request id
+ * httpBasics would add (the caller's id when well-formed); the connection is not reused.
+ */
+const refuse = (code: "VALIDATION_ERROR" | "INTERNAL", message: string, request?: Request) =>
+  errorResponse(code, message, requestIdFor(request?.headers.get("x-request-id")), { ...SECURITY_HEADERS, connection: "close" });
 
 /** True when a Host header value is one we route under (never affects which route). */
 export function isValidHost(host: string): boolean {
@@ -37,12 +42,12 @@ export function normalizeRequest(request: Request): Request | Response {
   const host = request.headers.get("host");
   const url = request.url;
   if (host !== null && host !== "") {
-    if (!isValidHost(host)) return refuse("VALIDATION_ERROR", "Invalid Host header.");
+    if (!isValidHost(host)) return refuse("VALIDATION_ERROR", "Invalid Host header.", request);
     // The common case costs one regex: a well-formed Host of 4+ characters routes right as is.
     if (host.length > 3 && url.startsWith("http://")) return request;
   }
   const path = url.startsWith("/") ? url : url.startsWith("http://") ? url.slice(Math.max(url.indexOf("/", 7), 7)) : undefined;
-  if (path === undefined || !path.startsWith("/")) return refuse("VALIDATION_ERROR", "Invalid request target.");
+  if (path === undefined || !path.startsWith("/")) return refuse("VALIDATION_ERROR", "Invalid request target.", request);
   return new Request(`http://localhost${path}`, request);
 }
 
@@ -64,6 +69,7 @@ export function serve(app: Fetchable & { compile?(): unknown }, { port, hostname
       return req instanceof Response ? req : app.fetch(req);
     },
     error() {
+      // Bun hands this hook the error only: the request, and so its id, is out of reach; a fresh id still names the answer.
       return refuse("INTERNAL", "Internal error.");
     },
   });

@@ -37,9 +37,6 @@ export function createRateLimiter(perMinute: number, now: () => number = Date.no
       const retryAfter = Math.max(1, Math.ceil((1 - b.tokens) / perMs / 1000));
       throw new AppError("RATE_LIMITED", `Too many ${what}; retry in ${retryAfter} s.`, { "retry-after": String(retryAfter) });
     },
-    get size(): number {
-      return buckets.size;
-    },
   };
 }
 export type RateLimiter = ReturnType<typeof createRateLimiter>;
@@ -64,9 +61,6 @@ export function createInFlightLimit(max: number) {
         if (left === 0) inFlight.delete(ownerId);
         else inFlight.set(ownerId, left);
       }
-    },
-    get size(): number {
-      return inFlight.size;
     },
   };
 }

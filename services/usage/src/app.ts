@@ -49,11 +49,11 @@ export function createUsageService(deps: UsageServiceDeps) {
   const app = new Elysia({ normalize: false })
     .use(httpBasics({ log, metrics }))
     .get("/health", () => ({ success: true as const, data: { status: "ok", service: "usage" } }))
-    .get("/ready", async ({ set }) => {
+    .get("/ready", async ({ set, requestId }) => {
       const [db, bus] = await Promise.all([dbReady(sql), natsReady(nc)]);
       if (db && bus) return { success: true as const, data: { status: "ready", database: "up", nats: "up" } };
       set.status = 503;
-      return errorBody(db ? "USAGE_UNAVAILABLE" : "DATABASE_UNAVAILABLE", `Not ready: database ${db ? "up" : "down"}, nats ${bus ? "up" : "down"}.`);
+      return errorBody(db ? "USAGE_UNAVAILABLE" : "DATABASE_UNAVAILABLE", `Not ready: database ${db ? "up" : "down"}, nats ${bus ? "up" : "down"}.`, requestId);
     })
     .get("/metrics", async ({ set }) => {
       set.headers["content-type"] = metrics.registry.contentType;

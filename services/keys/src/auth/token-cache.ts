@@ -43,10 +43,6 @@ export class TokenCache {
     this.now = opts.now ?? Date.now;
   }
 
-  get size(): number {
-    return this.entries.size;
-  }
-
   /** The owner of an already verified, still unexpired token, or undefined. */
   get(token: string): string | undefined {
     const e = this.entries.get(token);
@@ -75,9 +71,5 @@ export class TokenCache {
       if (!oldest.done) this.entries.delete(oldest.value);
     }
     this.entries.set(token, { sub, until });
-  }
-
-  clear(): void {
-    this.entries.clear();
   }
 }

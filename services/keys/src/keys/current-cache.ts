@@ -26,10 +26,6 @@ export class CurrentKeyCache {
     private readonly ttlMs: number,
   ) {}
 
-  get size(): number {
-    return this.entries.size;
-  }
-
   /** The cached answer (null: no active key), or undefined when there is none or it expired. */
   get(ownerId: string, now: number): CurrentKey | null | undefined {
     const e = this.entries.get(ownerId);

@@ -31,10 +31,6 @@ export class VerifyCache {
 
   constructor(private readonly max: number) {}
 
-  get size(): number {
-    return this.entries.size;
-  }
-
   get(hash: string): CacheEntry | undefined {
     return this.entries.get(hash);
   }

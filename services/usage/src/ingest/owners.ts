@@ -62,11 +62,6 @@ export class OwnerResolver {
     return out;
   }
 
-  /** Entries held (for tests and metrics). */
-  get size(): number {
-    return this.owners.size;
-  }
-
   private async ask(keyIds: string[]): Promise<Map<string, string>> {
     let data: Uint8Array;
     try {
