@@ -25,21 +25,4 @@ describe("withTimeout", () => {
     expect((err as TimeoutError).message).toBe("nats flush timed out after 5 ms");
   });
 
-  test("a late rejection of the abandoned operation is swallowed, not unhandled", async () => {
-    let rejectLate!: (e: Error) => void;
-    const late = new Promise<never>((_, reject) => (rejectLate = reject));
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown) => unhandled.push(reason);
-    process.on("unhandledRejection", onUnhandled);
-    try {
-      await expect(withTimeout(late, 5, "slow")).rejects.toBeInstanceOf(TimeoutError);
-      rejectLate(new Error("too late"));
-      // Two macrotask turns: an unhandled rejection would have been reported by then.
-      await new Promise((r) => setImmediate(r));
-      await new Promise((r) => setImmediate(r));
-      expect(unhandled).toEqual([]);
-    } finally {
-      process.off("unhandledRejection", onUnhandled);
-    }
-  });
 });
