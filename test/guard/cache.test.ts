@@ -65,14 +65,31 @@ describe("verification cache", () => {
     expect(c.size).toBe(0);
   });
 
-  test("the cache never holds more than its bound; the oldest entry goes first", () => {
+  test("the cache never holds more than its bound; the least recently used entry goes first", () => {
     const c = new VerifyCache({ ttlMs: 60_000, max: 3 });
-    for (let i = 0; i < 5; i++) c.set(`h${i}`, entry(i), 0, c.epoch);
+    for (let i = 0; i < 3; i++) c.set(`h${i}`, entry(i), 0, c.epoch);
+    // h0 is the oldest insertion but was just used: h1 goes instead (FIFO would drop h0).
+    expect(c.get("h0", 1)).toEqual(entry(0));
+    c.set("h3", entry(3), 1, c.epoch);
+    c.set("h4", entry(4), 1, c.epoch);
     expect(c.size).toBe(3);
-    expect(c.get("h0", 1)).toBeUndefined();
-    expect(c.get("h1", 1)).toBeUndefined();
-    expect(c.get("h4", 1)).toEqual(entry(4));
+    expect(c.get("h1", 2)).toBeUndefined();
+    expect(c.get("h2", 2)).toBeUndefined();
+    expect(c.get("h0", 2)).toEqual(entry(0));
+    expect(c.get("h4", 2)).toEqual(entry(4));
     expect(c.evictions).toBe(2);
+  });
+
+  test("an evicted entry leaves no id behind: a later revocation by that id touches nothing else", () => {
+    const c = new VerifyCache({ ttlMs: 60_000, max: 1 });
+    c.set("h1", entry(1), 0, c.epoch);
+    c.set("h2", entry(2), 0, c.epoch);
+    c.revoke(undefined, "key_1");
+    expect(c.get("h2", 1)).toEqual(entry(2));
+    // The same key re-stored under a new hash: revoking by id drops the new one.
+    c.set("h2b", entry(2), 1, c.epoch);
+    c.revoke(undefined, "key_2");
+    expect(c.size).toBe(0);
   });
 
   test("a revocation drops the key by id even when the event's hash does not match", () => {

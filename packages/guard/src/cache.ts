@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import type { NatsConnection, Subscription } from "nats";
 import { check, parseJson, subjects, type Topology } from "@riskinmind/contracts";
 import type { GuardLogger } from "./types";
@@ -21,8 +22,9 @@ export interface VerifyCacheOptions {
 
 /**
  * Valid answers only, keyed by the hex SHA-256 of the key (the plaintext key
- * is never kept). Bounded: when full, the oldest insertion goes (a Map keeps
- * insertion order, so this is O(1) with no bookkeeping on the hot read).
+ * is never kept). Bounded: when full, the least recently used entry goes
+ * (lru-cache, O(1) with a few index writes on the hot read), so keys in
+ * steady use stay cached while one-off callers make room.
  *
  * `epoch` moves on every invalidation. A verification that started before an
  * invalidation must not be cached when its reply lands after it: the reply may
@@ -30,7 +32,7 @@ export interface VerifyCacheOptions {
  * whole TTL instead of refusing it within a second.
  */
 export class VerifyCache<V extends CachedKey = CachedKey> {
-  private readonly byHash = new Map<string, Entry<V>>();
+  private readonly byHash: LRUCache<string, Entry<V>>;
   private readonly hashByKeyId = new Map<string, string>();
   epoch = 0;
   /** Entries stored at or before this instant must be confirmed again before a plain hit. */
@@ -40,7 +42,16 @@ export class VerifyCache<V extends CachedKey = CachedKey> {
   evictions = 0;
   invalidations = 0;
 
-  constructor(private readonly opts: VerifyCacheOptions) {}
+  constructor(private readonly opts: VerifyCacheOptions) {
+    this.byHash = new LRUCache<string, Entry<V>>({
+      max: opts.max,
+      // Evicted, replaced or deleted: the id index must not point at a hash that is gone.
+      dispose: (e, hash, reason) => {
+        if (reason === "evict") this.evictions++;
+        if (this.hashByKeyId.get(e.key.keyId) === hash) this.hashByKeyId.delete(e.key.keyId);
+      },
+    });
+  }
 
   /**
    * The cached key for a hash, or undefined: expired entries are dropped on
@@ -74,13 +85,6 @@ export class VerifyCache<V extends CachedKey = CachedKey> {
   /** Stores a valid answer unless an invalidation happened since `epoch` was read. */
   set(hash: string, key: V, now: number, epochAtStart: number): void {
     if (epochAtStart !== this.epoch) return;
-    if (this.byHash.has(hash)) this.delete(hash);
-    while (this.byHash.size >= this.opts.max) {
-      const oldest = this.byHash.keys().next().value as string | undefined;
-      if (oldest === undefined) break;
-      this.delete(oldest);
-      this.evictions++;
-    }
     this.byHash.set(hash, { key, expiresAt: now + this.opts.ttlMs, storedAt: now });
     this.hashByKeyId.set(key.keyId, hash);
   }
@@ -115,10 +119,7 @@ export class VerifyCache<V extends CachedKey = CachedKey> {
   }
 
   private delete(hash: string): void {
-    const e = this.byHash.get(hash);
-    if (e === undefined) return;
     this.byHash.delete(hash);
-    if (this.hashByKeyId.get(e.key.keyId) === hash) this.hashByKeyId.delete(e.key.keyId);
   }
 }
 
@@ -128,7 +129,7 @@ export class VerifyCache<V extends CachedKey = CachedKey> {
  * cached key is verified again, because events sent while we were away are
  * gone for good.
  */
-export function watchInvalidations(nc: NatsConnection, topology: Topology, cache: VerifyCache<CachedKey>, log?: GuardLogger): { stop(): void } {
+export function watchInvalidations<V extends CachedKey>(nc: NatsConnection, topology: Topology, cache: VerifyCache<V>, log?: GuardLogger): { stop(): void } {
   let ignored = 0;
   const sub: Subscription = nc.subscribe(subjects(topology).keyRevoked, {
     callback: (err, msg) => {

@@ -8,3 +8,4 @@ export * from "./metrics";
 export * from "./http";
 export * from "./serve";
 export * from "./dev-secret";
+export * from "./timeout";

@@ -1,7 +1,7 @@
 import { Elysia } from "elysia";
 import type { NatsConnection, Subscription } from "nats";
 import { errorBody, subjects, USAGE_CONSUMER } from "@riskinmind/contracts";
-import { httpBasics, type Logger, type Metrics, type Sql } from "@riskinmind/runtime";
+import { httpBasics, withTimeout, type Logger, type Metrics, type Sql } from "@riskinmind/runtime";
 import { topologyOf, type UsageConfig } from "./env";
 import { ensureIngestConsumer, ensureUsageStream } from "./ingest/stream";
 import { Ingestor } from "./ingest/consumer";
@@ -106,7 +106,7 @@ export type UsageService = ReturnType<typeof createUsageService>;
 
 async function dbReady(sql: Sql): Promise<boolean> {
   try {
-    await withTimeout(sql`select 1`.execute(), READY_TIMEOUT_MS);
+    await withTimeout(sql`select 1`.execute(), READY_TIMEOUT_MS, "readiness: postgres");
     return true;
   } catch {
     return false;
@@ -116,17 +116,9 @@ async function dbReady(sql: Sql): Promise<boolean> {
 async function natsReady(nc: NatsConnection): Promise<boolean> {
   if (nc.isClosed()) return false;
   try {
-    await withTimeout(nc.flush(), READY_TIMEOUT_MS);
+    await withTimeout(nc.flush(), READY_TIMEOUT_MS, "readiness: nats flush");
     return true;
   } catch {
     return false;
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let t: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p,
-    new Promise<T>((_, reject) => (t = setTimeout(() => reject(new Error("timeout")), ms))),
-  ]).finally(() => clearTimeout(t));
 }

@@ -1,3 +1,5 @@
+import { LRUCache } from "lru-cache";
+
 /**
  * Verified JWTs, so a token seen again skips the signature check (jose runs it
  * through async WebCrypto, the largest cost of a management read).
@@ -12,11 +14,11 @@
  * re-checked on every hit (an entry never outlives min(exp, now + 60 s)); a
  * refused token is never written, so it stays refused. Tokens cannot be
  * revoked one by one in this design anyway, so caching the verdict loses
- * nothing that was there. The token is a Map key only: never logged, never a
+ * nothing that was there. The token is a cache key only: never logged, never a
  * metric label.
  */
 export interface TokenCacheOptions {
-  /** Entries kept at most; the oldest is evicted first. */
+  /** Entries kept at most; the least recently used is evicted first. */
   max?: number;
   /** How long a verdict is reused at most, whatever exp says. */
   maxAgeMs?: number;
@@ -30,15 +32,14 @@ interface Entry {
 }
 
 export class TokenCache {
-  private readonly entries = new Map<string, Entry>();
-  private readonly max: number;
+  private readonly entries: LRUCache<string, Entry>;
   private readonly maxAgeMs: number;
   private readonly now: () => number;
   hits = 0;
   misses = 0;
 
   constructor(opts: TokenCacheOptions = {}) {
-    this.max = opts.max ?? 10_000;
+    this.entries = new LRUCache<string, Entry>({ max: opts.max ?? 10_000 });
     this.maxAgeMs = opts.maxAgeMs ?? 60_000;
     this.now = opts.now ?? Date.now;
   }
@@ -66,10 +67,6 @@ export class TokenCache {
     let until = now + this.maxAgeMs;
     if (typeof exp === "number") until = Math.min(until, exp * 1000);
     if (!(until > now)) return;
-    if (this.entries.delete(token) === false && this.entries.size >= this.max) {
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
-    }
     this.entries.set(token, { sub, until });
   }
 }

@@ -1,8 +1,9 @@
 import type { CurrentKey } from "@riskinmind/contracts";
+import { LRUCache } from "lru-cache";
 
 /**
  * What `GET /api/v1/keys/` answers per owner: the active key as shown, or
- * null for "no active key". Bounded (oldest evicted first), each entry fresh
+ * null for "no active key". Bounded (least recently used evicted first), each entry fresh
  * for `ttlMs` (0 disables the cache).
  *
  * Invalidation: the replica that changes an owner's key drops the entry
@@ -15,16 +16,18 @@ import type { CurrentKey } from "@riskinmind/contracts";
  * writes; what other replicas' flushers write shows up within `ttlMs`.
  */
 export class CurrentKeyCache {
-  private readonly entries = new Map<string, { view: CurrentKey | null; freshUntil: number }>();
+  private readonly entries: LRUCache<string, { view: CurrentKey | null; freshUntil: number }>;
   generation = 0;
   hits = 0;
   /** Reads of the owner's active key from Postgres (misses, expired entries, cache disabled). */
   dbReads = 0;
 
   constructor(
-    private readonly max: number,
+    max: number,
     private readonly ttlMs: number,
-  ) {}
+  ) {
+    this.entries = new LRUCache({ max });
+  }
 
   /** The cached answer (null: no active key), or undefined when there is none or it expired. */
   get(ownerId: string, now: number): CurrentKey | null | undefined {
@@ -41,10 +44,6 @@ export class CurrentKeyCache {
   /** Stores what a read returned, unless an invalidation happened since the read started. */
   set(ownerId: string, view: CurrentKey | null, readGeneration: number, now: number): void {
     if (this.ttlMs === 0 || readGeneration !== this.generation) return;
-    if (this.entries.delete(ownerId) === false && this.entries.size >= this.max) {
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
-    }
     this.entries.set(ownerId, { view, freshUntil: now + this.ttlMs });
   }
 

@@ -1,4 +1,5 @@
 import type { VerifyFailure } from "@riskinmind/contracts";
+import { LRUCache } from "lru-cache";
 
 export type VerifyResult = "valid" | VerifyFailure;
 
@@ -6,8 +7,9 @@ export type VerifyResult = "valid" | VerifyFailure;
  * The verification cache: answers keyed by the key's SHA-256 as lowercase hex,
  * the very string a keys.verify request carries (so a request needs no
  * conversion before the lookup: turning 64 hex chars into a 32-char latin1
- * string cost about as much as parsing the request), bounded, oldest entries
- * evicted first. Entries carry their reply pre-encoded so a hit costs no
+ * string cost about as much as parsing the request), bounded, the least
+ * recently used entry evicted first (lru-cache), so keys in steady use stay
+ * while one-off lookups make room. Entries carry their reply pre-encoded so a hit costs no
  * JSON work. `generation` changes on every invalidation so a database read
  * that raced a revocation does not write its stale answer back.
  */
@@ -25,19 +27,25 @@ export interface CacheEntry {
 }
 
 export class VerifyCache {
-  private readonly entries = new Map<string, CacheEntry>();
+  private readonly entries: LRUCache<string, CacheEntry>;
   private readonly hashById = new Map<string, string>();
   generation = 0;
 
-  constructor(private readonly max: number) {}
+  constructor(max: number) {
+    this.entries = new LRUCache<string, CacheEntry>({
+      max,
+      // Evicted, replaced or dropped: the id index must not point at a hash that is gone.
+      dispose: (entry, hash) => {
+        if (entry.keyId && this.hashById.get(entry.keyId) === hash) this.hashById.delete(entry.keyId);
+      },
+    });
+  }
 
   get(hash: string): CacheEntry | undefined {
     return this.entries.get(hash);
   }
 
   set(hash: string, entry: CacheEntry): void {
-    // Re-inserting moves the key to the young end of the Map's order.
-    if (this.entries.delete(hash) === false && this.entries.size >= this.max) this.evictOldest();
     this.entries.set(hash, entry);
     if (entry.keyId) this.hashById.set(entry.keyId, hash);
   }
@@ -56,14 +64,6 @@ export class VerifyCache {
     this.generation++;
     this.entries.clear();
     this.hashById.clear();
-  }
-
-  private evictOldest(): void {
-    const oldest = this.entries.keys().next();
-    if (oldest.done) return;
-    const entry = this.entries.get(oldest.value);
-    this.entries.delete(oldest.value);
-    if (entry?.keyId && this.hashById.get(entry.keyId) === oldest.value) this.hashById.delete(entry.keyId);
   }
 }
 

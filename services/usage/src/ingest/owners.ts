@@ -1,4 +1,5 @@
 import { check, MAX_LOOKUP_KEYS, parseJson, type KeyLookupRequest } from "@riskinmind/contracts";
+import { LRUCache } from "lru-cache";
 import type { NatsConnection } from "nats";
 
 /** The keys service did not give a usable answer: the batch waits, it is not refused. */
@@ -20,13 +21,18 @@ const encoder = new TextEncoder();
 /**
  * Who really owns a key id, asked of the keys service over `keys.lookup` and
  * cached: a key's owner never changes once it is issued, so entries live until
- * pushed out by the count bound (oldest first).
+ * pushed out by the count bound (least recently used first, so the keys that
+ * keep calling stay).
  */
 export class OwnerResolver {
-  private readonly owners = new Map<string, string>();
-  private readonly unknown = new Map<string, number>();
+  private readonly owners: LRUCache<string, string>;
+  /** Key id → until when it counts as unknown. */
+  private readonly unknown: LRUCache<string, number>;
 
-  constructor(private readonly deps: { nc: NatsConnection; subject: string; timeoutMs: number; max: number }) {}
+  constructor(private readonly deps: { nc: NatsConnection; subject: string; timeoutMs: number; max: number }) {
+    this.owners = new LRUCache({ max: deps.max });
+    this.unknown = new LRUCache({ max: deps.max });
+  }
 
   /**
    * The owner of each key id (null: no such key). Cache misses cost one
@@ -55,10 +61,8 @@ export class OwnerResolver {
     for (const found of answers) for (const [id, owner] of found) this.remember(id, owner), out.set(id, owner);
     for (const id of misses) {
       if (out.get(id) !== null) continue;
-      this.unknown.delete(id); // re-inserted last, so the oldest expiry goes first
       this.unknown.set(id, until);
     }
-    this.trim(this.unknown);
     return out;
   }
 
@@ -83,10 +87,5 @@ export class OwnerResolver {
   private remember(id: string, owner: string): void {
     this.unknown.delete(id);
     this.owners.set(id, owner);
-    this.trim(this.owners);
-  }
-
-  private trim(map: Map<string, unknown>): void {
-    while (map.size > this.deps.max) map.delete(map.keys().next().value!);
   }
 }
