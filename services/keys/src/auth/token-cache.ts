@@ -38,6 +38,11 @@ export class TokenCache {
   hits = 0;
   misses = 0;
 
+  /** Entries held (the bound is what the tests check). */
+  get size(): number {
+    return this.entries.size;
+  }
+
   constructor(opts: TokenCacheOptions = {}) {
     this.entries = new LRUCache<string, Entry>({ max: opts.max ?? 10_000 });
     this.maxAgeMs = opts.maxAgeMs ?? 60_000;

@@ -22,6 +22,11 @@ export class CurrentKeyCache {
   /** Reads of the owner's active key from Postgres (misses, expired entries, cache disabled). */
   dbReads = 0;
 
+  /** Entries held (the bound is what the tests check). */
+  get size(): number {
+    return this.entries.size;
+  }
+
   constructor(
     max: number,
     private readonly ttlMs: number,
