@@ -1,5 +1,5 @@
 import { check, parseJson, type KeyRevokedEvent, type OwnerKeyChangedEvent, type Subjects } from "@riskinmind/contracts";
-import { watchNatsStatus, type Logger, type NatsStatusWatcher, type Sql } from "@riskinmind/runtime";
+import { watchNatsStatus, withTimeout, type Logger, type NatsStatusWatcher, type Sql } from "@riskinmind/runtime";
 import type { Msg, NatsConnection, NatsError, Subscription } from "nats";
 import type { CurrentKeyCache } from "../keys/current-cache";
 import type { RevokedRow } from "../keys/repo";
@@ -62,7 +62,7 @@ export class KeyEvents implements KeyChanges {
       if (revoked) this.publishRevoked(revoked);
       nc.publish(subjects.ownerKeyChanged, encoder.encode(JSON.stringify({ ownerId } satisfies OwnerKeyChangedEvent)));
       // On the server before the caller hears the answer, so other replicas drop them next.
-      await Promise.race([nc.flush(), Bun.sleep(FLUSH_TIMEOUT_MS).then(() => Promise.reject(new Error("flush timed out")))]);
+      await withTimeout(nc.flush(), FLUSH_TIMEOUT_MS, "key event flush");
     } catch (err) {
       // The change is committed; replicas that miss the event clear their caches on reconnect (and the poll catches revocations).
       log.warn({ err: { message: (err as Error).message }, keyId: revoked?.id }, "key change events not confirmed");
