@@ -73,7 +73,11 @@ try {
   const load = !only || httpGroups.some((g) => only.has(g)) ? await ensureHttpLoadTool() : { tool: httpLoadTool(), note: "no HTTP rows selected" };
   log(`db ${db.name}, subjects ${topo.prefix}*, stream ${topo.stream}, ${args.has("--quick") ? "quick" : "full"} sizes, HTTP load by ${load.tool}${load.note ? ` (${load.note})` : ""}`);
   const [keys, usage, hello] = await timed("start keys, usage, hello", () => Promise.all([startKeys(env), startUsage(env), startHello(env)]));
-  cleanups.push(() => keys.child.kill(), () => usage.child.kill(), () => hello.child.kill());
+  cleanups.push(
+    () => keys.child.kill(),
+    () => usage.child.kill(),
+    () => hello.child.kill(),
+  );
   services.push(["keys", keys.child], ["usage", usage.child]);
   const echoSubject = `${topo.prefix}bench.echo`;
   const echo = await startEcho(env, echoSubject);

@@ -117,9 +117,7 @@ if (databaseUrl === undefined) {
 let natsUrlFor: (svc: ServiceDef) => string | undefined = () => env.NATS_URL;
 if (env.NATS_URL === undefined) {
   const port = await preferredOrFreePort(env.NATS_PORT);
-  const running = await step("nats-server", () =>
-    startNatsServer({ storeDir: join(dataDir, "nats"), port, showLogs: env.LOG_LEVEL === "debug" || env.LOG_LEVEL === "trace" }),
-  );
+  const running = await step("nats-server", () => startNatsServer({ storeDir: join(dataDir, "nats"), port, showLogs: env.LOG_LEVEL === "debug" || env.LOG_LEVEL === "trace" }));
   nats = running;
   natsUrlFor = (svc) => running.urlFor(NATS_IDENTITY[svc.name]);
   say(`nats-server with JetStream started in ${running.startMs} ms on port ${port} (data in ${shown(join(dataDir, "nats"))})`);
@@ -145,9 +143,7 @@ for (const [svc, port] of services) {
   });
 }
 const url = (port: number) => `http://127.0.0.1:${port}`;
-await step("waiting for /health", () =>
-  Promise.all(services.map(([svc, port], i) => waitHealthy(`${url(port)}/health`, children[i], 60_000).then(() => say(`${svc.name} is healthy`)))),
-);
+await step("waiting for /health", () => Promise.all(services.map(([svc, port], i) => waitHealthy(`${url(port)}/health`, children[i], 60_000).then(() => say(`${svc.name} is healthy`)))));
 
 const tokenSub = "dev-owner";
 const token = await signToken(jwtSecret, tokenSub, 24 * 3600);

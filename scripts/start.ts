@@ -40,11 +40,7 @@ if (unknown.length) {
   process.exit(1);
 }
 
-const plan: Array<[ServiceDef, number]> = [
-  [KEYS, env.KEYS_PORT ?? env.PORT],
-  [USAGE, env.USAGE_PORT],
-  ...(withExample ? ([[EXAMPLE, env.EXAMPLE_PORT]] as Array<[ServiceDef, number]>) : []),
-];
+const plan: Array<[ServiceDef, number]> = [[KEYS, env.KEYS_PORT ?? env.PORT], [USAGE, env.USAGE_PORT], ...(withExample ? ([[EXAMPLE, env.EXAMPLE_PORT]] as Array<[ServiceDef, number]>) : [])];
 
 /** The service's own NATS_URL (`KEYS_NATS_URL`...) when given: its identity, not a shared one. */
 function natsUrlOf(svc: ServiceDef): { NATS_URL?: string } {

@@ -34,6 +34,10 @@ afterAll(() => infra.stop());
 process.on("exit", () => infra.killNow());
 // A run stopped by a signal (timeout, Ctrl-C) never reaches afterAll, and
 // without a handler not even "exit": the servers would outlive it.
-for (const [signal, n] of [["SIGINT", 2], ["SIGTERM", 15], ["SIGHUP", 1]] as const) {
+for (const [signal, n] of [
+  ["SIGINT", 2],
+  ["SIGTERM", 15],
+  ["SIGHUP", 1],
+] as const) {
   process.once(signal, () => process.exit(128 + n));
 }

@@ -48,11 +48,19 @@ export async function measureGrowthPoint(ctx: Ctx, keys: number, rows: number): 
   const p1 = await probeLogs(ctx, jwt, 1, heavy, n);
   const pl = await probeLogs(ctx, jwt, lastPage(heavy), heavy, n);
   for (const p of [p1, pl]) if (p.failures) ctx.log(`growth logs page ${p.page} at ${rows} rows: ${p.failures} failed (${p.firstFailure})`);
-  const point = { keys, rows, verifyCachedP50: cached.p50, verifyColdP50: cold.p50, logsPage1: p1.medianMs, logsLast: pl.medianMs, logsFailures: p1.failures + pl.failures, logsMax: Math.max(p1.maxMs, pl.maxMs) };
+  const point = {
+    keys,
+    rows,
+    verifyCachedP50: cached.p50,
+    verifyColdP50: cold.p50,
+    logsPage1: p1.medianMs,
+    logsLast: pl.medianMs,
+    logsFailures: p1.failures + pl.failures,
+    logsMax: Math.max(p1.maxMs, pl.maxMs),
+  };
   ctx.log(`growth point ${JSON.stringify(point)}`);
   return point;
 }
-
 
 export function growthRows(small: GrowthPoint, large: GrowthPoint): Row[] {
   const k = `${n(large.keys)} keys vs ${n(small.keys)}`;

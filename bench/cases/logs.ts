@@ -26,7 +26,11 @@ export async function logsRows(ctx: Ctx): Promise<Row[]> {
   const where = `owner with ${heavy.toLocaleString("en-US")} of ${ctx.sizes.rows.toLocaleString("en-US")} rows`;
   const rows: Row[] = [];
   let worst = 0;
-  for (const [label, page] of [["page 1", 1], ["page 10,000", 10_000], [`last page (${lastPage(heavy).toLocaleString("en-US")})`, lastPage(heavy)]] as const) {
+  for (const [label, page] of [
+    ["page 1", 1],
+    ["page 10,000", 10_000],
+    [`last page (${lastPage(heavy).toLocaleString("en-US")})`, lastPage(heavy)],
+  ] as const) {
     const p = await probeLogs(ctx, jwt, page, heavy, ctx.sizes.samples);
     ctx.log(`logs ${label}: ${p.medianMs.toFixed(2)} ms (raw SQL page 1 ${raw.toFixed(2)} ms)${p.failures ? `, ${p.failures} failed: ${p.firstFailure}` : ""}`);
     const note = p.failures ? ` (${p.failures} of ${ctx.sizes.samples} failed: ${p.firstFailure})` : "";

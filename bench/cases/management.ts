@@ -15,7 +15,11 @@ export async function managementRows(ctx: Ctx): Promise<Row[]> {
   const res = await fetch(url, { headers });
   if (res.status !== 200) throw new Error(`GET /api/v1/keys/ answered ${res.status}: ${await res.text()}`);
   const d = ctx.sizes.httpS / ROUNDS;
-  const [helloRounds, mgmtRounds] = await alternate(ROUNDS, () => httpLoad({ url: `${ctx.hello.url}/hello`, headers, durationS: d }), () => httpLoad({ url, headers, durationS: d }));
+  const [helloRounds, mgmtRounds] = await alternate(
+    ROUNDS,
+    () => httpLoad({ url: `${ctx.hello.url}/hello`, headers, durationS: d }),
+    () => httpLoad({ url, headers, durationS: d }),
+  );
   const hello = combine(helloRounds);
   const mgmt = combine(mgmtRounds);
   ctx.log(`management: ${mgmt.rps.toFixed(0)}/s (p99 ${mgmt.p99} ms) vs hello ${hello.rps.toFixed(0)}/s (p99 ${hello.p99} ms)`);

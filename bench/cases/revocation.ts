@@ -54,10 +54,7 @@ export async function revocationRows(ctx: Ctx): Promise<Row[]> {
       const res = await fetch(`${ctx.keys.url}/api/v1/keys/revoke`, { method: "POST", headers: { authorization: `Bearer ${await token(keyOwner(i))}` } });
       const t0 = performance.now();
       if (res.status !== 200) throw new Error(`revoke answered ${res.status}: ${await res.text()}`);
-      const [g, r] = await Promise.all([
-        until(t0, async () => !(await guard.check(key)).ok),
-        until(t0, async () => (await burst(ctx, key)).refused === BURST),
-      ]);
+      const [g, r] = await Promise.all([until(t0, async () => !(await guard.check(key)).ok), until(t0, async () => (await burst(ctx, key)).refused === BURST)]);
       times.push(Math.max(g, r));
       ctx.log(`revocation trial ${t}: guard ${g.toFixed(2)} ms, replicas ${r.toFixed(2)} ms`);
     }

@@ -75,7 +75,13 @@ export async function verifyRows(ctx: Ctx): Promise<Row[]> {
     ctx.log(`verify K=${k}: ${v.rps.toFixed(0)}/s p50 ${v.p50.toFixed(2)} p99 ${v.p99.toFixed(2)} ms; echo ${echo.rps.toFixed(0)}/s p50 ${echo.p50.toFixed(2)} p99 ${echo.p99.toFixed(2)}`);
     const big = k === 128;
     rows.push(
-      row(`verify ${k} in flight, hot set of ${sizes.hot.toLocaleString("en-US")}, ${keysLabel}: throughput vs echo${errorsNote(v)}`, v.rps, "req/s", echo.rps, big ? { on: "ratio", op: ">=", limit: 0.8 } : null),
+      row(
+        `verify ${k} in flight, hot set of ${sizes.hot.toLocaleString("en-US")}, ${keysLabel}: throughput vs echo${errorsNote(v)}`,
+        v.rps,
+        "req/s",
+        echo.rps,
+        big ? { on: "ratio", op: ">=", limit: 0.8 } : null,
+      ),
       row(`verify ${k} in flight: p50 vs echo`, v.p50, "ms", echo.p50),
       row(`verify ${k} in flight: p99 vs echo`, v.p99, "ms", echo.p99, big ? { on: "ratio", op: "<=", limit: 1.5 } : null),
     );

@@ -13,9 +13,7 @@ export interface Row {
 }
 
 /** A target on the ratio to the baseline or on the value itself. */
-export type Target =
-  | { on: "ratio"; op: ">=" | "<="; limit: number }
-  | { on: "value"; op: ">=" | "<=" | "<"; limit: number };
+export type Target = { on: "ratio"; op: ">=" | "<="; limit: number } | { on: "value"; op: ">=" | "<=" | "<"; limit: number };
 
 export function row(name: string, value: number, unit: string, baseline: number | null = null, target: Target | null = null): Row {
   const ratio = baseline !== null && baseline !== 0 && Number.isFinite(baseline) ? value / baseline : null;

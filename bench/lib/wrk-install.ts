@@ -44,7 +44,10 @@ export async function ensureHttpLoadTool(deps: WrkInstallDeps = DEFAULT_WRK_INST
   if (existsSync(deps.wrkPath)) return { tool: "wrk" };
   const fallback = (why: string): LoadToolChoice => ({ tool: "autocannon", note: `${why}; autocannon instead, which takes about a core of its own` });
   if (!deps.isRoot) return fallback("wrk is missing and only root may apt-get install it");
-  for (const cmd of [["apt-get", "update"], ["apt-get", "install", "-y", "wrk"]]) {
+  for (const cmd of [
+    ["apt-get", "update"],
+    ["apt-get", "install", "-y", "wrk"],
+  ]) {
     const r = await deps.run(cmd);
     if (r.code !== 0) return fallback(`\`${cmd.join(" ")}\` failed (exit ${r.code}: ${r.tail.slice(0, 160)})`);
   }

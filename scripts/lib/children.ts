@@ -59,10 +59,7 @@ export function spawnManaged(opts: SpawnOptions): ManagedChild {
     }
     if (buf) emit(buf);
   };
-  const pumps = Promise.all([
-    pump(proc.stdout as ReadableStream<Uint8Array>, process.stdout),
-    pump(proc.stderr as ReadableStream<Uint8Array>, process.stderr),
-  ]).catch(() => {});
+  const pumps = Promise.all([pump(proc.stdout as ReadableStream<Uint8Array>, process.stdout), pump(proc.stderr as ReadableStream<Uint8Array>, process.stderr)]).catch(() => {});
   // Exit is reported only after the last output line is written.
   const exited = proc.exited.then(async (code) => {
     await pumps;

@@ -151,7 +151,13 @@ function instance(EmbeddedPostgres: EmbeddedPostgresClass, dir: string, port: nu
       ...(opts.throwaway ? ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"] : []),
     ],
     // The package hands over raw chunks; callers get one line at a time.
-    onLog: (m: unknown) => String(m).split("\n").filter((l) => l.trim()).forEach((l) => log(l)),
+    onLog: (m: unknown) =>
+      String(m)
+        .split("\n")
+        .filter((l) => l.trim())
+        .forEach((l) => {
+          log(l);
+        }),
     onError: (m: unknown) => log(String(m instanceof Error ? m.message : m).trimEnd()),
   });
 }

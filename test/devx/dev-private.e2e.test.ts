@@ -26,7 +26,17 @@ const running: Child[] = [];
 beforeAll(async () => {
   if (!isRoot) return;
   // The working tree as a newcomer has it after clone + install; node_modules hard-linked when the filesystem allows (fast).
-  const tar = Bun.spawn(["bash", "-c", `set -o pipefail; mkdir -p "$2" && tar -C "$1" --exclude=./node_modules --exclude=./.data --exclude=./.git --exclude=./test/artifacts -cf - . | tar -C "$2" -xf - && (cp -al "$1/node_modules" "$2/node_modules" 2>/dev/null || cp -a "$1/node_modules" "$2/node_modules")`, "copy", ROOT, checkout], { stdout: "ignore", stderr: "pipe" });
+  const tar = Bun.spawn(
+    [
+      "bash",
+      "-c",
+      `set -o pipefail; mkdir -p "$2" && tar -C "$1" --exclude=./node_modules --exclude=./.data --exclude=./.git --exclude=./test/artifacts -cf - . | tar -C "$2" -xf - && (cp -al "$1/node_modules" "$2/node_modules" 2>/dev/null || cp -a "$1/node_modules" "$2/node_modules")`,
+      "copy",
+      ROOT,
+      checkout,
+    ],
+    { stdout: "ignore", stderr: "pipe" },
+  );
   if ((await tar.exited) !== 0) throw new Error(`copying the checkout failed: ${await new Response(tar.stderr).text()}`);
 });
 afterAll(async () => {
@@ -57,45 +67,53 @@ async function stopDev(dev: Child): Promise<{ code: number | null; survivors: Pr
 describe("bun run dev as root in a private directory", () => {
   let keyId = "";
 
-  test.if(isRoot)("puts the Postgres data where the postgres user can reach it, says where, and the walkthrough works", async () => {
-    expect(statSync(privateDir).mode & 0o777).toBe(0o700);
-    const dev = await startDev();
-    const out = dev.output();
-    const where = out.match(LOCATION);
-    expect(where).not.toBeNull();
-    relocated = where![1]!;
-    expect(out).toContain(`cannot enter ${privateDir}`);
+  test.if(isRoot)(
+    "puts the Postgres data where the postgres user can reach it, says where, and the walkthrough works",
+    async () => {
+      expect(statSync(privateDir).mode & 0o777).toBe(0o700);
+      const dev = await startDev();
+      const out = dev.output();
+      const where = out.match(LOCATION);
+      expect(where).not.toBeNull();
+      relocated = where![1]!;
+      expect(out).toContain(`cannot enter ${privateDir}`);
 
-    const w = walkthrough(out);
-    const generated = JSON.parse(await runLine(w.generate!, { TOKEN: w.token! }));
-    expect(generated.success).toBe(true);
-    keyId = generated.data.keyId;
+      const w = walkthrough(out);
+      const generated = JSON.parse(await runLine(w.generate!, { TOKEN: w.token! }));
+      expect(generated.success).toBe(true);
+      keyId = generated.data.keyId;
 
-    // The cluster runs from the relocated directory, owned by the postgres user; NATS data stays in the checkout.
-    expect(processesMentioning(relocated).some((p) => p.cmd.includes(" -D "))).toBe(true);
-    expect(statSync(relocated).uid).not.toBe(0);
-    expect(existsSync(join(relocated, "PG_VERSION"))).toBe(true);
-    expect(existsSync(join(checkout, ".data", "postgres"))).toBe(false);
-    expect(existsSync(join(checkout, ".data", "nats"))).toBe(true);
+      // The cluster runs from the relocated directory, owned by the postgres user; NATS data stays in the checkout.
+      expect(processesMentioning(relocated).some((p) => p.cmd.includes(" -D "))).toBe(true);
+      expect(statSync(relocated).uid).not.toBe(0);
+      expect(existsSync(join(relocated, "PG_VERSION"))).toBe(true);
+      expect(existsSync(join(checkout, ".data", "postgres"))).toBe(false);
+      expect(existsSync(join(checkout, ".data", "nats"))).toBe(true);
 
-    const { code, survivors } = await stopDev(dev);
-    expect(survivors).toEqual([]);
-    expect(code).toBe(0);
-    // No chmod of the user's directory.
-    expect(statSync(privateDir).mode & 0o777).toBe(0o700);
-  }, 180_000);
+      const { code, survivors } = await stopDev(dev);
+      expect(survivors).toEqual([]);
+      expect(code).toBe(0);
+      // No chmod of the user's directory.
+      expect(statSync(privateDir).mode & 0o777).toBe(0o700);
+    },
+    180_000,
+  );
 
-  test.if(isRoot)("a restart finds the same data and the key", async () => {
-    expect(keyId).toStartWith("key_");
-    const dev = await startDev();
-    expect(dev.output().match(LOCATION)?.[1]).toBe(relocated);
-    expect(dev.output()).toContain("started on existing data");
-    const w = walkthrough(dev.output());
-    const active = (await (await fetch(`http://127.0.0.1:${ports.KEYS_PORT}/api/v1/keys/`, { headers: { authorization: `Bearer ${w.token}` } })).json()) as { data: { keyId: string } };
-    expect(active.data.keyId).toBe(keyId);
+  test.if(isRoot)(
+    "a restart finds the same data and the key",
+    async () => {
+      expect(keyId).toStartWith("key_");
+      const dev = await startDev();
+      expect(dev.output().match(LOCATION)?.[1]).toBe(relocated);
+      expect(dev.output()).toContain("started on existing data");
+      const w = walkthrough(dev.output());
+      const active = (await (await fetch(`http://127.0.0.1:${ports.KEYS_PORT}/api/v1/keys/`, { headers: { authorization: `Bearer ${w.token}` } })).json()) as { data: { keyId: string } };
+      expect(active.data.keyId).toBe(keyId);
 
-    const { code, survivors } = await stopDev(dev);
-    expect(survivors).toEqual([]);
-    expect(code).toBe(0);
-  }, 180_000);
+      const { code, survivors } = await stopDev(dev);
+      expect(survivors).toEqual([]);
+      expect(code).toBe(0);
+    },
+    180_000,
+  );
 });

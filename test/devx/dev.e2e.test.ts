@@ -112,10 +112,14 @@ describe("bun run dev", () => {
     expect(predicted.success).toBe(true);
 
     let logs: { data: Array<{ endpoint: string; method: string; statusCode: number }>; meta: { total: number } } | undefined;
-    await waitFor(async () => {
-      logs = JSON.parse(await runLine(w.logs!, { TOKEN: w.token! }));
-      return logs!.data.length > 0;
-    }, 15_000, "the example call in /logs");
+    await waitFor(
+      async () => {
+        logs = JSON.parse(await runLine(w.logs!, { TOKEN: w.token! }));
+        return logs!.data.length > 0;
+      },
+      15_000,
+      "the example call in /logs",
+    );
     expect(logs!.data[0]).toMatchObject({ endpoint: "/api/v1/loans/predict", method: "POST", statusCode: 200 });
 
     await expectSecuredNats(dev);

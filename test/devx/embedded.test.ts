@@ -46,17 +46,23 @@ describe("embedded Postgres", () => {
     await second.stop();
   }, 60_000);
 
-  test.if(userInfo().uid === 0)("as root, runs the server as the postgres OS user that owns the data directory", async () => {
-    const pg = await startEmbeddedPostgres({ dir, port: await freePort() });
-    started.push(pg);
-    const postmaster = processesMentioning(dir).find((p) => p.cmd.includes(" -D "));
-    expect(postmaster).toBeDefined();
-    const uidLine = readFileSync(`/proc/${postmaster!.pid}/status`, "utf8").split("\n").find((l) => l.startsWith("Uid:"))!;
-    const runAs = Number(uidLine.split(/\s+/)[1]);
-    expect(runAs).not.toBe(0);
-    expect(statSync(dir).uid).toBe(runAs);
-    await pg.stop();
-  }, 60_000);
+  test.if(userInfo().uid === 0)(
+    "as root, runs the server as the postgres OS user that owns the data directory",
+    async () => {
+      const pg = await startEmbeddedPostgres({ dir, port: await freePort() });
+      started.push(pg);
+      const postmaster = processesMentioning(dir).find((p) => p.cmd.includes(" -D "));
+      expect(postmaster).toBeDefined();
+      const uidLine = readFileSync(`/proc/${postmaster!.pid}/status`, "utf8")
+        .split("\n")
+        .find((l) => l.startsWith("Uid:"))!;
+      const runAs = Number(uidLine.split(/\s+/)[1]);
+      expect(runAs).not.toBe(0);
+      expect(statSync(dir).uid).toBe(runAs);
+      await pg.stop();
+    },
+    60_000,
+  );
 
   test("a cluster copied from a template (made on first use) starts like a fresh initdb", async () => {
     const template = join(scratch, "template");

@@ -42,7 +42,11 @@ describe("bun run start", () => {
 
   test("the keys edge listens on PORT when KEYS_PORT is unset, and on KEYS_PORT when both are set", async () => {
     const isKeysEdge = async (port: number) => (await fetch(`http://127.0.0.1:${port}/openapi.json`)).status === 200;
-    const refused = async (port: number) => fetch(`http://127.0.0.1:${port}/health`).then(() => false, () => true);
+    const refused = async (port: number) =>
+      fetch(`http://127.0.0.1:${port}/health`).then(
+        () => false,
+        () => true,
+      );
 
     const port = freePort();
     const usagePort = freePort();

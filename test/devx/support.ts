@@ -28,11 +28,16 @@ function cmdline(pid: number): string {
   }
 }
 
-const pids = () => readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number);
+const pids = () =>
+  readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
 
 /** Every live descendant of `root` (children, grandchildren, ...). */
 export function descendants(root: number): ProcRef[] {
-  const all = pids().map((pid) => ({ pid, st: stat(pid) })).filter((p) => p.st && p.st.state !== "Z");
+  const all = pids()
+    .map((pid) => ({ pid, st: stat(pid) }))
+    .filter((p) => p.st && p.st.state !== "Z");
   const out: ProcRef[] = [];
   const frontier = [root];
   while (frontier.length) {

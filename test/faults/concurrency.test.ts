@@ -52,7 +52,10 @@ describe("concurrent key mutations for one owner", () => {
       expect(polls).toBeGreaterThan(3);
       expect(maxActive).toBeLessThanOrEqual(1);
 
-      const issued = results.filter((r) => r.status === 200 || r.status === 201).map((r) => r.body.data).filter((x) => x?.apiKey);
+      const issued = results
+        .filter((r) => r.status === 200 || r.status === 201)
+        .map((r) => r.body.data)
+        .filter((x) => x?.apiKey);
       expect(issued.length).toBeGreaterThan(0);
       const current = await req(`${d.keys!.url}/api/v1/keys/`, { headers: owner.headers });
       const activeId: string | null = current.status === 200 ? current.body.data.keyId : null;

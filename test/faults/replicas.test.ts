@@ -33,24 +33,36 @@ describe("revocation across replicas", () => {
     const owner = await newOwner("replica");
     const { apiKey } = await generate(a.url, owner);
     // Both replicas (queue group) and the guard have the key cached as valid.
-    await waitFor(async () => {
-      await verify(d.nc, d.topo, { apiKey });
-      return (await verified(a, "valid")) > 0 && (await verified(b, "valid")) > 0;
-    }, 10_000, "both replicas answered valid");
+    await waitFor(
+      async () => {
+        await verify(d.nc, d.topo, { apiKey });
+        return (await verified(a, "valid")) > 0 && (await verified(b, "valid")) > 0;
+      },
+      10_000,
+      "both replicas answered valid",
+    );
     expect((await predict(d.example!.url, apiKey)).status).toBe(200);
     const bValidBefore = await verified(b, "valid");
 
     expect((await req(`${a.url}/api/v1/keys/revoke`, { method: "POST", headers: owner.headers })).status).toBe(200);
-    await waitFor(async () => {
-      const replies = await Promise.all(Array.from({ length: 8 }, () => verify(d.nc, d.topo, { apiKey })));
-      return replies.every((r) => r.valid === false && r.code === "KEY_REVOKED") && (await predict(d.example!.url, apiKey)).status === 401;
-    }, 1_000, "revocation seen everywhere within 1 s");
+    await waitFor(
+      async () => {
+        const replies = await Promise.all(Array.from({ length: 8 }, () => verify(d.nc, d.topo, { apiKey })));
+        return replies.every((r) => r.valid === false && r.code === "KEY_REVOKED") && (await predict(d.example!.url, apiKey)).status === 401;
+      },
+      1_000,
+      "revocation seen everywhere within 1 s",
+    );
     expect((await req(`${b.url}/api/v1/keys/`, { headers: owner.headers })).status).toBe(404);
     // B answered for the key after the revoke, and never said "valid" again.
-    await waitFor(async () => {
-      await verify(d.nc, d.topo, { apiKey });
-      return (await verified(b, "KEY_REVOKED")) > 0;
-    }, 5_000, "replica B refused the key");
+    await waitFor(
+      async () => {
+        await verify(d.nc, d.topo, { apiKey });
+        return (await verified(b, "KEY_REVOKED")) > 0;
+      },
+      5_000,
+      "replica B refused the key",
+    );
     expect(await verified(b, "valid")).toBe(bValidBefore);
   }, 60_000);
 
@@ -60,7 +72,11 @@ describe("revocation across replicas", () => {
     expect((await predict(d.example!.url, old.apiKey)).status).toBe(200);
     const r = await req(`${b.url}/api/v1/keys/regenerate`, { method: "POST", headers: owner.headers });
     expect(r.status).toBe(200);
-    await waitFor(async () => (await predict(d.example!.url, old.apiKey)).status === 401 && (await verify(d.nc, d.topo, { apiKey: old.apiKey })).code === "KEY_REVOKED", 1_000, "old key refused within 1 s");
+    await waitFor(
+      async () => (await predict(d.example!.url, old.apiKey)).status === 401 && (await verify(d.nc, d.topo, { apiKey: old.apiKey })).code === "KEY_REVOKED",
+      1_000,
+      "old key refused within 1 s",
+    );
     expect((await req(`${a.url}/api/v1/keys/`, { headers: owner.headers })).body.data.keyId).toBe(r.body.data.keyId);
     expect((await predict(d.example!.url, r.body.data.apiKey)).status).toBe(200);
   }, 30_000);

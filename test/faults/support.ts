@@ -11,7 +11,22 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { connect, type NatsConnection } from "nats";
 import { hashKey, type Topology } from "@riskinmind/contracts";
-import { authHeader, createTestDb, freePort, natsAccess, serviceEnv, spawnChild, startService, testNats, testTopology, token, waitFor, type Child, type NatsAccess, type TestDb } from "../support/harness";
+import {
+  authHeader,
+  createTestDb,
+  freePort,
+  natsAccess,
+  serviceEnv,
+  spawnChild,
+  startService,
+  testNats,
+  testTopology,
+  token,
+  waitFor,
+  type Child,
+  type NatsAccess,
+  type TestDb,
+} from "../support/harness";
 import { randomPasswords, startNatsServer, type RunningNats } from "../../scripts/lib/nats";
 
 export const ENTRY = {
@@ -70,15 +85,19 @@ export async function startOwnNats(): Promise<OwnNats> {
     server = await startNatsServer({ storeDir: dir, port, passwords });
     ownServers.add(server);
     // Accepting connections is not enough after a restart: wait until JetStream has recovered its store.
-    await waitFor(async () => {
-      const nc = await connect(access.options("admin", { reconnect: false, timeout: 500 }));
-      try {
-        await (await nc.jetstreamManager()).getAccountInfo();
-      } finally {
-        await nc.close();
-      }
-      return true;
-    }, 15_000, "own nats-server with JetStream");
+    await waitFor(
+      async () => {
+        const nc = await connect(access.options("admin", { reconnect: false, timeout: 500 }));
+        try {
+          await (await nc.jetstreamManager()).getAccountInfo();
+        } finally {
+          await nc.close();
+        }
+        return true;
+      },
+      15_000,
+      "own nats-server with JetStream",
+    );
   };
   const down = async (signal: "SIGKILL" | "SIGTERM") => {
     if (!server) return;
@@ -148,7 +167,13 @@ export async function newOwner(prefix = "owner"): Promise<{ sub: string; jwt: st
 export function isEnvelope(body: unknown): boolean {
   const b = body as { success?: unknown; error?: { code?: unknown; message?: unknown; requestId?: unknown } } | null;
   return (
-    !!b && b.success === false && typeof b.error?.code === "string" && typeof b.error?.message === "string" && typeof b.error?.requestId === "string" && b.error.requestId !== "" && Object.keys(b).length === 2
+    !!b &&
+    b.success === false &&
+    typeof b.error?.code === "string" &&
+    typeof b.error?.message === "string" &&
+    typeof b.error?.requestId === "string" &&
+    b.error.requestId !== "" &&
+    Object.keys(b).length === 2
   );
 }
 

@@ -57,10 +57,14 @@ describe("usage service killed mid-stream", () => {
     // Messages the dead process held unacked come back after the consumer's ack wait (30 s).
     await waitFor(async () => (await f.count()) >= N, 90_000, `${N} rows`);
     const jsm = await f.nc.jetstreamManager();
-    await waitFor(async () => {
-      const info = await jsm.consumers.info(f.topo.stream, USAGE_CONSUMER);
-      return info.num_pending === 0 && info.num_ack_pending === 0;
-    }, 40_000, "every message acked");
+    await waitFor(
+      async () => {
+        const info = await jsm.consumers.info(f.topo.stream, USAGE_CONSUMER);
+        return info.num_pending === 0 && info.num_ack_pending === 0;
+      },
+      40_000,
+      "every message acked",
+    );
 
     expect(await f.count()).toBe(N);
     for (let o = 0; o < OWNERS; o++) expect(await f.count(`owner_id = 'k50_${o}'`)).toBe(N / OWNERS);

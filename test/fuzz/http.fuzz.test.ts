@@ -54,7 +54,12 @@ beforeAll(async () => {
     authHeader(await token(owner.sub, { expSeconds: -10 })),
     authHeader(await token(owner.sub, { nbfSeconds: 600 })),
     authHeader(await token(undefined)),
-    authHeader(await new SignJWT({ sub: 42 as unknown as string }).setProtectedHeader({ alg: "HS256" }).setExpirationTime(now + 600).sign(enc.encode(JWT_SECRET))),
+    authHeader(
+      await new SignJWT({ sub: 42 as unknown as string })
+        .setProtectedHeader({ alg: "HS256" })
+        .setExpirationTime(now + 600)
+        .sign(enc.encode(JWT_SECRET)),
+    ),
     { "x-api-key": owner.jwt },
     { cookie: `token=${owner.jwt}; session=${owner.jwt}` },
     { authorization: `Bearer ${"A".repeat(5000)}.${"B".repeat(10)}.${"C".repeat(10)}` },
@@ -120,7 +125,10 @@ function badBody(r: Prng): { body: string | Uint8Array; type: string } {
     case 8:
       return { body: new Uint8Array([0x7b, 0x22, 0x6c, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0xff, 0xfe, 0x22, 0x7d]), type: json }; // invalid UTF-8
     case 9:
-      return { body: JSON.stringify({ label: "ok" }), type: r.pick(["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/json-patch+json", "application/xml", "*/*", "json", "application/jsonx"]) };
+      return {
+        body: JSON.stringify({ label: "ok" }),
+        type: r.pick(["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/json-patch+json", "application/xml", "*/*", "json", "application/jsonx"]),
+      };
     case 10:
       return { body: "[".repeat(r.int(100, 8000)) + "]".repeat(r.int(0, 50)), type: json };
     case 11:
@@ -196,7 +204,7 @@ function makeCase(r: Prng): Case {
       const [method, path] = r.pick(KEY_ROUTES);
       const c: Case = { kind: "bad-auth", method, path, headers: { ...r.pick(badAuth) } };
       if (r.chance(0.2)) c.path += `?token=${owner.jwt}&access_token=${owner.jwt}`;
-      if (method === "POST" && r.chance(0.5)) c.body = JSON.stringify({ label: junk(r, 20) || "x" }), (c.headers["content-type"] = "application/json");
+      if (method === "POST" && r.chance(0.5)) (c.body = JSON.stringify({ label: junk(r, 20) || "x" })), (c.headers["content-type"] = "application/json");
       return c;
     }
     case 1:
@@ -309,7 +317,16 @@ describe("HTTP fuzz", () => {
         kind: "example",
         method: "POST",
         path: "EXAMPLE/api/v1/loans/predict",
-        headers: { "content-type": b.type, ...r.pick<Record<string, string>>([{}, { "x-api-key": headerJunk(r, 60) }, { "x-api-key": ownerKey.apiKey.slice(0, -1) + "0" }, { authorization: `Bearer ${owner.jwt}` }, { authorization: "Bearer sk_live_" + "A".repeat(49) }]) },
+        headers: {
+          "content-type": b.type,
+          ...r.pick<Record<string, string>>([
+            {},
+            { "x-api-key": headerJunk(r, 60) },
+            { "x-api-key": ownerKey.apiKey.slice(0, -1) + "0" },
+            { authorization: `Bearer ${owner.jwt}` },
+            { authorization: "Bearer sk_live_" + "A".repeat(49) },
+          ]),
+        },
         body: b.body,
       });
     }
@@ -317,7 +334,15 @@ describe("HTTP fuzz", () => {
     for (let i = 0; i < SLOW_BODIES; i++) {
       const path = r.pick(["/api/v1/keys/generate", "/api/v1/keys/regenerate", "/api/v1/keys/revoke"]);
       const sent = `{"label":"${"s".repeat(r.int(0, 200))}`;
-      const raw = [`POST ${path} HTTP/1.1`, "Host: 127.0.0.1", `Authorization: Bearer ${owner.jwt}`, "Content-Type: application/json", `Content-Length: ${sent.length + r.int(1, 16_000 - sent.length)}`, "", sent].join("\r\n");
+      const raw = [
+        `POST ${path} HTTP/1.1`,
+        "Host: 127.0.0.1",
+        `Authorization: Bearer ${owner.jwt}`,
+        "Content-Type: application/json",
+        `Content-Length: ${sent.length + r.int(1, 16_000 - sent.length)}`,
+        "",
+        sent,
+      ].join("\r\n");
       cases.push({ kind: "slow-body", method: "POST", path, headers: {}, raw });
     }
     const failures: string[] = [];
@@ -348,7 +373,10 @@ describe("HTTP fuzz", () => {
             if (c.kind === "slow-body") ok &&= res.body.error.code === "REQUEST_TIMEOUT";
             // Anonymous on a key route: 401, or 400 for a refused Host; 404 only for a prefixed (unknown) path.
             if (c.kind === "host-variant") ok &&= ["UNAUTHORIZED", "VALIDATION_ERROR", ...(c.path.startsWith("/api/v1/keys") ? [] : ["NOT_FOUND"])].includes(res.body.error.code);
-            if (!ok && failures.length < 20) failures.push(`${c.kind} ${c.method} ${c.path.slice(0, 80)} ${JSON.stringify(c.headers).slice(0, 120)} body=${String(c.body ?? "").slice(0, 60)} → ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
+            if (!ok && failures.length < 20)
+              failures.push(
+                `${c.kind} ${c.method} ${c.path.slice(0, 80)} ${JSON.stringify(c.headers).slice(0, 120)} body=${String(c.body ?? "").slice(0, 60)} → ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`,
+              );
           }
         }),
       );

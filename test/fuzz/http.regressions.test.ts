@@ -17,7 +17,7 @@ const post = (path: string, headers: Record<string, string>, body: string) =>
   req(`${d.keys!.url}/api/v1/keys/${path}`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body });
 
 describe("HTTP fuzz findings", () => {
-  test("a non-object JSON body (42, true, \"x\", [], 1e999) on generate/regenerate is 400 and rotates nothing", async () => {
+  test('a non-object JSON body (42, true, "x", [], 1e999) on generate/regenerate is 400 and rotates nothing', async () => {
     const owner = await newOwner("nonobj");
     const key = await generate(d.keys!.url, owner);
     for (const path of ["generate", "regenerate"]) {

@@ -63,7 +63,9 @@ function badVerify(r: Prng): Uint8Array {
     case 8: // a valid hash with an extra field next to it
       return enc.encode(JSON.stringify({ keyHash: hex, [r.pick(["apiKey", "x", "keyHash2", "__proto__x", "ownerId"])]: r.pick([nearKey(r), 1, null, "", junk(r)]) }));
     case 9: // a valid request with junk before or after it
-      return enc.encode(r.chance(0.5) ? JSON.stringify({ keyHash: hex }) + r.pick(["x", "}", ",", "{}", "\u0000", "[]", junk(r, 10) + "x"]) : r.pick(["x", "[", ",", "\u0000"]) + JSON.stringify({ keyHash: hex }));
+      return enc.encode(
+        r.chance(0.5) ? JSON.stringify({ keyHash: hex }) + r.pick(["x", "}", ",", "{}", "\u0000", "[]", junk(r, 10) + "x"]) : r.pick(["x", "[", ",", "\u0000"]) + JSON.stringify({ keyHash: hex }),
+      );
     case 10: // wrapped
       return enc.encode(JSON.stringify(r.pick([[{ keyHash: hex }], { request: { keyHash: hex } }, [hex]])));
     case 11: // padded or prefixed

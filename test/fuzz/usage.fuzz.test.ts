@@ -49,28 +49,73 @@ function badEvent(r: Prng, n: number): Record<string, unknown> {
     return e;
   }
   switch (r.int(0, 21)) {
-    case 0: e.timestamp = iso(r.int(6, 60 * 24) * 60_000); break; // future beyond skew
-    case 1: e.timestamp = iso(-r.int(9, 3650) * 86_400_000); break; // ancient
-    case 2: e.timestamp = r.pick(["yesterday", "2026-13-45T99:99:99Z", "", 1700000000000, "2026-11-26", "2026-11-26T10:00:00"]); break;
-    case 3: e.statusCode = r.pick([99, 600, 200.5, "200", null, -1]); break;
-    case 4: e.method = r.pick(["FOO", "get", "", 1, "TRACE", "CONNECT"]); break;
-    case 5: e.endpoint = r.pick(["no-slash", "", "/" + "x".repeat(2048), "/has space", "/\u00e9", 7]); break;
-    case 6: e.ownerId = r.pick(["", "o".repeat(256), 5, null, "a\u0000b"]); break;
-    case 7: e.keyId = r.pick(["", "k".repeat(65), "has space", 1, "k\u00e9y"]); break;
-    case 8: e.durationMs = r.pick([-1, 86_400_001, "3", null]); break;
-    case 9: e.id = r.pick(["", "i".repeat(129), "has space", 42]); if (typeof e.id !== "string" || e.id === "") e.ownerId = 12; break;
-    case 10: delete e.ownerId; break;
-    case 11: delete e.timestamp; break;
-    case 12: delete e.method; break;
-    case 13: e.ownerId = "x".repeat(r.int(300, 200_000)); break; // huge string
-    case 14: e.endpoint = "/" + "e".repeat(r.int(3000, 100_000)); break;
-    case 15: e.statusCode = 1e308; break;
-    case 16: e.timestamp = "2026-11-26T12:00:00.0000000000Z"; break; // too many fraction digits
-    case 17: e[r.pick(["ownerId", "endpoint", "keyId", "id", "method", "timestamp"])] = (r.chance(0.5) ? "/" : "") + r.pick(UNSTORABLE); break;
-    case 18: e.ownerId = OWNER + r.pick(UNSTORABLE); break; // looks like the owner, is not storable text
-    case 19: e.keyId = OTHER_KEY_ID; break; // forged: another owner's key under this owner's name
-    case 20: e.keyId = `key_${"Z".repeat(22)}`; break; // never issued
-    default: e.keyId = { $ne: null }; break;
+    case 0:
+      e.timestamp = iso(r.int(6, 60 * 24) * 60_000);
+      break; // future beyond skew
+    case 1:
+      e.timestamp = iso(-r.int(9, 3650) * 86_400_000);
+      break; // ancient
+    case 2:
+      e.timestamp = r.pick(["yesterday", "2026-13-45T99:99:99Z", "", 1700000000000, "2026-11-26", "2026-11-26T10:00:00"]);
+      break;
+    case 3:
+      e.statusCode = r.pick([99, 600, 200.5, "200", null, -1]);
+      break;
+    case 4:
+      e.method = r.pick(["FOO", "get", "", 1, "TRACE", "CONNECT"]);
+      break;
+    case 5:
+      e.endpoint = r.pick(["no-slash", "", "/" + "x".repeat(2048), "/has space", "/\u00e9", 7]);
+      break;
+    case 6:
+      e.ownerId = r.pick(["", "o".repeat(256), 5, null, "a\u0000b"]);
+      break;
+    case 7:
+      e.keyId = r.pick(["", "k".repeat(65), "has space", 1, "k\u00e9y"]);
+      break;
+    case 8:
+      e.durationMs = r.pick([-1, 86_400_001, "3", null]);
+      break;
+    case 9:
+      e.id = r.pick(["", "i".repeat(129), "has space", 42]);
+      if (typeof e.id !== "string" || e.id === "") e.ownerId = 12;
+      break;
+    case 10:
+      delete e.ownerId;
+      break;
+    case 11:
+      delete e.timestamp;
+      break;
+    case 12:
+      delete e.method;
+      break;
+    case 13:
+      e.ownerId = "x".repeat(r.int(300, 200_000));
+      break; // huge string
+    case 14:
+      e.endpoint = "/" + "e".repeat(r.int(3000, 100_000));
+      break;
+    case 15:
+      e.statusCode = 1e308;
+      break;
+    case 16:
+      e.timestamp = "2026-11-26T12:00:00.0000000000Z";
+      break; // too many fraction digits
+    case 17:
+      e[r.pick(["ownerId", "endpoint", "keyId", "id", "method", "timestamp"])] = (r.chance(0.5) ? "/" : "") + r.pick(UNSTORABLE);
+      break;
+    case 18:
+      e.ownerId = OWNER + r.pick(UNSTORABLE);
+      break; // looks like the owner, is not storable text
+    case 19:
+      e.keyId = OTHER_KEY_ID;
+      break; // forged: another owner's key under this owner's name
+    case 20:
+      e.keyId = `key_${"Z".repeat(22)}`;
+      break; // never issued
+    default:
+      e.keyId = { $ne: null };
+      break;
   }
   return e;
 }
@@ -78,13 +123,20 @@ function badEvent(r: Prng, n: number): Record<string, unknown> {
 /** A whole message that carries no event at all. */
 function badMessage(r: Prng): Uint8Array {
   switch (r.int(0, 6)) {
-    case 0: return new Uint8Array(Array.from({ length: r.int(1, 200) }, () => r.int(0, 255)));
-    case 1: return enc.encode(r.pick(["", "null", "42", '"event"', "true", "{", "[", "[[]]"]));
-    case 2: return enc.encode("[]");
-    case 3: return enc.encode(JSON.stringify(Array.from({ length: 1001 }, (_, i) => validEvent(`toomany_${i}`)))); // > 1,000 per message
-    case 4: return enc.encode(JSON.stringify("x".repeat(r.int(1000, 300_000))));
-    case 5: return enc.encode(JSON.stringify([1, "two", null, [3]]));
-    default: return enc.encode(junk(r, 300));
+    case 0:
+      return new Uint8Array(Array.from({ length: r.int(1, 200) }, () => r.int(0, 255)));
+    case 1:
+      return enc.encode(r.pick(["", "null", "42", '"event"', "true", "{", "[", "[[]]"]));
+    case 2:
+      return enc.encode("[]");
+    case 3:
+      return enc.encode(JSON.stringify(Array.from({ length: 1001 }, (_, i) => validEvent(`toomany_${i}`)))); // > 1,000 per message
+    case 4:
+      return enc.encode(JSON.stringify("x".repeat(r.int(1000, 300_000))));
+    case 5:
+      return enc.encode(JSON.stringify([1, "two", null, [3]]));
+    default:
+      return enc.encode(junk(r, 300));
   }
 }
 
@@ -127,10 +179,14 @@ describe("usage.events fuzz", () => {
     });
 
     const jsm = await d.nc.jetstreamManager();
-    await waitFor(async () => {
-      const info = await jsm.consumers.info(d.topo.stream, USAGE_CONSUMER);
-      return info.num_pending === 0 && info.num_ack_pending === 0;
-    }, 40_000, "every message consumed");
+    await waitFor(
+      async () => {
+        const info = await jsm.consumers.info(d.topo.stream, USAGE_CONSUMER);
+        return info.num_pending === 0 && info.num_ack_pending === 0;
+      },
+      40_000,
+      "every message consumed",
+    );
     const [total] = await d.sql`select count(*)::int as n from usage.events`;
     const [ok] = await d.sql`select count(*)::int as n from usage.events where event_key like 'i:ok\\_%'`;
     const stored = new Set((await d.sql`select event_key from usage.events`).map((x) => String(x.event_key).slice(2)));

@@ -20,8 +20,7 @@ afterAll(async () => {
   await stack.close();
 });
 
-const predict = (apiKey: string, json: unknown = goodLoan) =>
-  http(`${stack.loansUrl}/api/v1/loans/predict`, { method: "POST", headers: { authorization: `Bearer ${apiKey}` }, json });
+const predict = (apiKey: string, json: unknown = goodLoan) => http(`${stack.loansUrl}/api/v1/loans/predict`, { method: "POST", headers: { authorization: `Bearer ${apiKey}` }, json });
 const logs = (headers: Record<string, string>, query = "") => http(`${stack.keysUrl}/api/v1/keys/logs${query}`, { headers });
 
 test("a call to the example with a fresh key shows up in the owner's logs with endpoint, method, status and timestamp; other owners see none of it", async () => {
@@ -36,10 +35,14 @@ test("a call to the example with a fresh key shows up in the owner's logs with e
   const t1 = Date.now();
 
   let page: { status: number; body: any } = { status: 0, body: null };
-  await waitFor(async () => {
-    page = await logs(alice.headers);
-    return page.status === 200 && page.body.meta.total === 2;
-  }, 15_000, "alice's two calls in /logs");
+  await waitFor(
+    async () => {
+      page = await logs(alice.headers);
+      return page.status === 200 && page.body.meta.total === 2;
+    },
+    15_000,
+    "alice's two calls in /logs",
+  );
 
   expect(page.body.success).toBe(true);
   expect(page.body.meta).toEqual({ total: 2, page: 1, limit: 10 });

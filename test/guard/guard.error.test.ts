@@ -44,8 +44,7 @@ async function call(headers: Record<string, string>, body?: unknown) {
 
 describe("guard refusals", () => {
   test("a caller without a good key gets 401 before its body is read: never 400, 413 or 415 for a body it should not have been able to send", async () => {
-    const post = (headers: Record<string, string>, body: string) =>
-      loans.app.handle(new Request("http://loans.test/api/v1/loans/predict", { method: "POST", headers, body }));
+    const post = (headers: Record<string, string>, body: string) => loans.app.handle(new Request("http://loans.test/api/v1/loans/predict", { method: "POST", headers, body }));
     const cases = [
       await post({ "content-type": "application/json" }, "{not json"),
       await post({ "content-type": "text/plain" }, "hello"),

@@ -58,10 +58,14 @@ describe("guard with the real keys service", () => {
     expect((await predict({ "x-api-key": key.apiKey }, { ...goodLoan, creditScore: 10 })).status).toBe(400);
     const t1 = Date.now();
     let mine: Record<string, unknown>[] = [];
-    await waitFor(async () => {
-      mine = (await readUsageEvents(stack.nc, stack.topo.stream)).events.filter((e) => e.keyId === key.keyId);
-      return mine.length === 2;
-    }, 10_000, "two usage events");
+    await waitFor(
+      async () => {
+        mine = (await readUsageEvents(stack.nc, stack.topo.stream)).events.filter((e) => e.keyId === key.keyId);
+        return mine.length === 2;
+      },
+      10_000,
+      "two usage events",
+    );
     for (const e of mine) {
       expect(e.ownerId).toBe(owner.sub);
       expect(e.endpoint).toBe("/api/v1/loans/predict");
@@ -85,10 +89,14 @@ describe("guard with the real keys service", () => {
     const rev = await http(`${stack.keysUrl}/api/v1/keys/revoke`, { method: "POST", headers: owner.headers });
     expect(rev.status).toBe(200);
     let last: { status: number; body: any } = { status: 0, body: null };
-    await waitFor(async () => {
-      last = await predict({ "x-api-key": key.apiKey });
-      return last.status === 401;
-    }, 1_000, "revoked key refused");
+    await waitFor(
+      async () => {
+        last = await predict({ "x-api-key": key.apiKey });
+        return last.status === 401;
+      },
+      1_000,
+      "revoked key refused",
+    );
     expect(last.body).toEqual({ success: false, error: { code: "INVALID_API_KEY", message: expect.stringContaining("revoked"), requestId: expect.any(String) } });
   });
 

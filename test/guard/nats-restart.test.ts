@@ -58,10 +58,14 @@ test("through a NATS restart: no protected request fails, buffered usage events 
 
   expect(statuses.every((s) => s === 200)).toBe(true);
   let mine: Record<string, unknown>[] = [];
-  await waitFor(async () => {
-    mine = (await readUsageEvents(stack.nc, stack.topo.stream)).events.filter((e) => e.keyId === key.keyId);
-    return mine.length >= statuses.length;
-  }, 20_000, "buffered usage events published");
+  await waitFor(
+    async () => {
+      mine = (await readUsageEvents(stack.nc, stack.topo.stream)).events.filter((e) => e.keyId === key.keyId);
+      return mine.length >= statuses.length;
+    },
+    20_000,
+    "buffered usage events published",
+  );
   expect(mine.length).toBe(statuses.length);
   expect(new Set(mine.map((e) => e.id)).size).toBe(mine.length);
   expect(stack.loans.guard.stats().usage.dropped).toBe(0);

@@ -46,13 +46,14 @@ describe("one active key per owner under concurrency", () => {
   test("60 concurrent generate/regenerate/revoke calls interleaved: at most one active key, and every returned key is active or refused", async () => {
     const o = await owner();
     const verbs = ["generate", "regenerate", "revoke"];
-    const rs = await Promise.all(
-      Array.from({ length: 60 }, (_, i) => call(a.url, "POST", `/api/v1/keys/${verbs[(i * 7) % 3]}`, { headers: o.headers })),
-    );
+    const rs = await Promise.all(Array.from({ length: 60 }, (_, i) => call(a.url, "POST", `/api/v1/keys/${verbs[(i * 7) % 3]}`, { headers: o.headers })));
     for (const r of rs) expect([200, 201, 404, 409]).toContain(r.status);
     const active = await env.sql`select id from keys.api_keys where owner_id = ${o.sub} and status = 'ACTIVE'`;
     expect(active.length).toBeLessThanOrEqual(1);
-    const issued = rs.filter((r) => r.status === 200 || r.status === 201).map((r) => r.body.data).filter(Boolean);
+    const issued = rs
+      .filter((r) => r.status === 200 || r.status === 201)
+      .map((r) => r.body.data)
+      .filter(Boolean);
     for (const k of issued) {
       const v = await env.verify(k.apiKey);
       expect(v.valid).toBe(active[0]?.id === k.keyId);

@@ -90,7 +90,12 @@ describe("policy and lookup errors", () => {
 
   test("a wrong method on a known path is 404 NOT_FOUND in the envelope (a route is its method and path: there is no 405)", async () => {
     const o = await owner();
-    for (const [m, p] of [["DELETE", "/api/v1/keys/"], ["GET", "/api/v1/keys/generate"], ["PUT", "/api/v1/keys/revoke"], ["POST", "/api/v1/keys/logs"]] as const) {
+    for (const [m, p] of [
+      ["DELETE", "/api/v1/keys/"],
+      ["GET", "/api/v1/keys/generate"],
+      ["PUT", "/api/v1/keys/revoke"],
+      ["POST", "/api/v1/keys/logs"],
+    ] as const) {
       const r = await call(a.url, m, p, { headers: o.headers });
       expect({ m, p, status: r.status, code: r.body.error?.code }).toEqual({ m, p, status: 404, code: "NOT_FOUND" });
       expectEnvelope(r, 404, "NOT_FOUND");
@@ -121,7 +126,12 @@ describe("Postgres unreachable", () => {
   test("management endpoints answer 503 DATABASE_UNAVAILABLE in the envelope, and /ready is 503", async () => {
     const down = await env.start({ DATABASE_URL: `postgres://postgres@127.0.0.1:${freePort()}/nowhere` });
     const o = await owner();
-    for (const [m, p] of [["GET", "/api/v1/keys/"], ["POST", "/api/v1/keys/generate"], ["POST", "/api/v1/keys/regenerate"], ["POST", "/api/v1/keys/revoke"]] as const) {
+    for (const [m, p] of [
+      ["GET", "/api/v1/keys/"],
+      ["POST", "/api/v1/keys/generate"],
+      ["POST", "/api/v1/keys/regenerate"],
+      ["POST", "/api/v1/keys/revoke"],
+    ] as const) {
       expectEnvelope(await call(down.url, m, p, { headers: o.headers }), 503, "DATABASE_UNAVAILABLE");
     }
     expectEnvelope(await call(down.url, "GET", "/ready"), 503, "DATABASE_UNAVAILABLE");

@@ -98,10 +98,14 @@ describe("key lifecycle over HTTP", () => {
     const o = await owner();
     const k = (await call(a.url, "POST", "/api/v1/keys/generate", { headers: o.headers })).body.data;
     expect((await env.verify(k.apiKey)).valid).toBe(true);
-    await waitFor(async () => {
-      const c = await call(a.url, "GET", "/api/v1/keys/", { headers: o.headers });
-      return typeof c.body.data.lastUsedAt === "string";
-    }, 15_000, "last_used_at flush");
+    await waitFor(
+      async () => {
+        const c = await call(a.url, "GET", "/api/v1/keys/", { headers: o.headers });
+        return typeof c.body.data.lastUsedAt === "string";
+      },
+      15_000,
+      "last_used_at flush",
+    );
     const c = await call(a.url, "GET", "/api/v1/keys/", { headers: o.headers });
     expect(c.body.data.lastUsedAt).toMatch(ISO_Z);
   });

@@ -18,7 +18,11 @@ const ROUTES = KEY_ROUTES;
 
 const now = () => Math.floor(Date.now() / 1000);
 const signWith = (claims: Record<string, unknown>) =>
-  new SignJWT(claims).setProtectedHeader({ alg: "HS256", typ: "JWT" }).setIssuedAt().setExpirationTime(now() + 600).sign(new TextEncoder().encode(JWT_SECRET));
+  new SignJWT(claims)
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setIssuedAt()
+    .setExpirationTime(now() + 600)
+    .sign(new TextEncoder().encode(JWT_SECRET));
 
 describe("every /api/v1/keys route refuses a bad credential with 401 UNAUTHORIZED", () => {
   const bad: [string, () => Promise<Record<string, string>>][] = [

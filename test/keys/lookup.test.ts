@@ -35,7 +35,13 @@ describe("keys.lookup", () => {
     expect(reply.ok).toBe(true);
     if (!reply.ok) return;
     const got = new Map(reply.keys.map((k) => [k.keyId, k.ownerId]));
-    expect(got).toEqual(new Map([[x.keyId, x.sub], [y.keyId, y.sub], [replaced.keyId, x.sub]]));
+    expect(got).toEqual(
+      new Map([
+        [x.keyId, x.sub],
+        [y.keyId, y.sub],
+        [replaced.keyId, x.sub],
+      ]),
+    );
   });
 
   test("a malformed request always gets VALIDATION_ERROR, never silence", async () => {

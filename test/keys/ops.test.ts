@@ -52,7 +52,9 @@ describe("OpenAPI document", () => {
     if (!result.valid) console.error(JSON.stringify(result.errors, null, 2).slice(0, 3000));
     expect(result.valid).toBe(true);
     const paths = doc.paths as Record<string, Record<string, any>>;
-    expect(Object.keys(paths)).toEqual(expect.arrayContaining(["/api/v1/keys/", "/api/v1/keys", "/api/v1/keys/generate", "/api/v1/keys/regenerate", "/api/v1/keys/revoke", "/api/v1/keys/logs", "/health", "/ready", "/metrics"]));
+    expect(Object.keys(paths)).toEqual(
+      expect.arrayContaining(["/api/v1/keys/", "/api/v1/keys", "/api/v1/keys/generate", "/api/v1/keys/regenerate", "/api/v1/keys/revoke", "/api/v1/keys/logs", "/health", "/ready", "/metrics"]),
+    );
     expect(Object.keys(paths["/api/v1/keys/generate"]!.post.responses).sort()).toEqual(["201", "400", "401", "408", "409", "413", "415", "429", "503"]);
     expect(Object.keys(paths["/api/v1/keys/revoke"]!.post.responses)).toEqual(expect.arrayContaining(["200", "400", "401", "404", "408", "429", "503"]));
     expect(Object.keys(paths["/api/v1/keys/logs"]!.get.responses)).toEqual(expect.arrayContaining(["200", "400", "401", "429", "503"]));

@@ -36,7 +36,13 @@ describe("owners that Postgres would merge", () => {
 
     for (const lone of ["\ud800", "\udbff", "\udc00"]) {
       const attacker = authHeader(await token(`${base}${lone}`));
-      for (const [method, path] of [["GET", "/api/v1/keys/"], ["GET", "/api/v1/keys/logs"], ["POST", "/api/v1/keys/generate"], ["POST", "/api/v1/keys/regenerate"], ["POST", "/api/v1/keys/revoke"]] as const) {
+      for (const [method, path] of [
+        ["GET", "/api/v1/keys/"],
+        ["GET", "/api/v1/keys/logs"],
+        ["POST", "/api/v1/keys/generate"],
+        ["POST", "/api/v1/keys/regenerate"],
+        ["POST", "/api/v1/keys/revoke"],
+      ] as const) {
         const res = await call(a.url, method, path, { headers: attacker });
         expect({ lone: escape(lone), path, status: res.status, code: res.body.error?.code }).toEqual({ lone: escape(lone), path, status: 401, code: "UNAUTHORIZED" });
       }

@@ -6,7 +6,12 @@ import { AppError, GenerateBody } from "@riskinmind/contracts";
 
 // The edge plumbing every service shares, exercised over real HTTP.
 const lines: string[] = [];
-const sink = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+const sink = new Writable({
+  write(chunk, _enc, cb) {
+    lines.push(String(chunk));
+    cb();
+  },
+});
 const log = createLogger("http-test", "info", sink);
 const metrics = createMetrics("http-test");
 const app = new Elysia({ normalize: false })

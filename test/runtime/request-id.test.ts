@@ -54,7 +54,10 @@ async function viaFetch(url: string, init: { method?: string; headers?: Record<s
 }
 
 const portOf = (url: string) => Number(new URL(url).port);
-const headerLines = (h: Record<string, string>) => Object.entries(h).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+const headerLines = (h: Record<string, string>) =>
+  Object.entries(h)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join("");
 
 /** A request fetch will not send (a Host it rewrites, a body it would finish), over a raw socket. */
 async function viaRaw(url: string, head: string, headers: Record<string, string>, body = ""): Promise<Answer> {
@@ -83,30 +86,50 @@ function probes(): [string, number, string, Probe][] {
     ["keys: unknown route", 404, "NOT_FOUND", (h) => viaFetch(`${K}/nowhere`, { headers: h })],
     ["keys: wrong method", 404, "NOT_FOUND", (h) => viaFetch(`${K}/api/v1/keys/revoke`, { method: "PUT", headers: { ...auth, ...h } })],
     ["keys: malformed Host (serve)", 400, "VALIDATION_ERROR", (h) => viaRaw(K, "GET /health HTTP/1.1\r\nHost: a@b", h)],
-    ["keys: 429", 429, "RATE_LIMITED", async (h) => {
-      // The strict edge allows one mutation a minute per owner: a fresh owner's second one is refused.
-      const o = await newOwner("rid429");
-      await viaFetch(`${strict.url}/api/v1/keys/revoke`, { method: "POST", headers: o.headers });
-      return viaFetch(`${strict.url}/api/v1/keys/revoke`, { method: "POST", headers: { ...o.headers, ...h } });
-    }],
-    ["keys: 408", 408, "REQUEST_TIMEOUT", async (h) => {
-      const c = rawConnect(portOf(strict.url));
-      try {
-        // Announces more than it sends: the body never completes, the deadline answers.
-        c.send(`POST /api/v1/keys/revoke HTTP/1.1\r\nHost: 127.0.0.1\r\n${headerLines(json(auth, h))}content-length: 100\r\n\r\n{`);
-        const r = await c.reply;
-        return { status: r.status, header: r.headers["x-request-id"] ?? null, body: JSON.parse(r.body) };
-      } finally {
-        c.destroy();
-      }
-    }],
+    [
+      "keys: 429",
+      429,
+      "RATE_LIMITED",
+      async (h) => {
+        // The strict edge allows one mutation a minute per owner: a fresh owner's second one is refused.
+        const o = await newOwner("rid429");
+        await viaFetch(`${strict.url}/api/v1/keys/revoke`, { method: "POST", headers: o.headers });
+        return viaFetch(`${strict.url}/api/v1/keys/revoke`, { method: "POST", headers: { ...o.headers, ...h } });
+      },
+    ],
+    [
+      "keys: 408",
+      408,
+      "REQUEST_TIMEOUT",
+      async (h) => {
+        const c = rawConnect(portOf(strict.url));
+        try {
+          // Announces more than it sends: the body never completes, the deadline answers.
+          c.send(`POST /api/v1/keys/revoke HTTP/1.1\r\nHost: 127.0.0.1\r\n${headerLines(json(auth, h))}content-length: 100\r\n\r\n{`);
+          const r = await c.reply;
+          return { status: r.status, header: r.headers["x-request-id"] ?? null, body: JSON.parse(r.body) };
+        } finally {
+          c.destroy();
+        }
+      },
+    ],
     ["usage: unknown route", 404, "NOT_FOUND", (h) => viaFetch(`${U}/api/v1/keys/`, { headers: h })],
     ["usage: 431", 431, "HEADERS_TOO_LARGE", (h) => viaFetch(`${U}/health`, { headers: { ...h, "x-big": "a".repeat(9_000) } })],
     ["usage: malformed Host (serve)", 400, "VALIDATION_ERROR", (h) => viaRaw(U, "GET /health HTTP/1.1\r\nHost: a@b", h)],
     ["example: no key, no body (guard plugin)", 401, "INVALID_API_KEY", (h) => viaFetch(`${X}/api/v1/loans/predict`, { method: "POST", headers: h })],
     ["example: no key, with a body (guard before the body)", 401, "INVALID_API_KEY", (h) => viaFetch(`${X}/api/v1/loans/predict`, { method: "POST", headers: json(h), body: JSON.stringify(LOAN) })],
-    ["example: revoked key (asked the keys service)", 401, "INVALID_API_KEY", (h) => viaFetch(`${X}/api/v1/loans/predict`, { method: "POST", headers: json({ "x-api-key": revokedKey, ...h }), body: JSON.stringify(LOAN) })],
-    ["example: body validation", 400, "VALIDATION_ERROR", (h) => viaFetch(`${X}/api/v1/loans/predict`, { method: "POST", headers: json({ "x-api-key": apiKey, ...h }), body: JSON.stringify({ ...LOAN, extra: 1 }) })],
+    [
+      "example: revoked key (asked the keys service)",
+      401,
+      "INVALID_API_KEY",
+      (h) => viaFetch(`${X}/api/v1/loans/predict`, { method: "POST", headers: json({ "x-api-key": revokedKey, ...h }), body: JSON.stringify(LOAN) }),
+    ],
+    [
+      "example: body validation",
+      400,
+      "VALIDATION_ERROR",
+      (h) => viaFetch(`${X}/api/v1/loans/predict`, { method: "POST", headers: json({ "x-api-key": apiKey, ...h }), body: JSON.stringify({ ...LOAN, extra: 1 }) }),
+    ],
     ["example: unknown route", 404, "NOT_FOUND", (h) => viaFetch(`${X}/nowhere`, { headers: h })],
     ["example: malformed Host (serve)", 400, "VALIDATION_ERROR", (h) => viaRaw(X, "GET /health HTTP/1.1\r\nHost: a@b", h)],
   ];
@@ -170,7 +193,10 @@ describe("outside httpBasics", () => {
     const guard = createGuard({ nc, topology: testTopology(), log: silentLog, options: { verifyTimeoutMs: 300 } });
     const app = new Elysia().use(guard.plugin).get("/guarded", () => "ok");
     try {
-      for (const [headers, status] of [[{}, 401], [{ "x-api-key": apiKey }, 503]] as const) {
+      for (const [headers, status] of [
+        [{}, 401],
+        [{ "x-api-key": apiKey }, 503],
+      ] as const) {
         for (const incoming of [undefined, "guard-only-42"]) {
           const res = await app.handle(new Request("http://guard.test/guarded", { headers: { ...headers, ...(incoming ? { "x-request-id": incoming } : {}) } }));
           const body = (await res.json()) as Answer["body"];

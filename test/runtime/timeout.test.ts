@@ -24,5 +24,4 @@ describe("withTimeout", () => {
     expect((err as TimeoutError).what).toBe("nats flush");
     expect((err as TimeoutError).message).toBe("nats flush timed out after 5 ms");
   });
-
 });

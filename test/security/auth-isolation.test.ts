@@ -41,7 +41,17 @@ describe("JWT refusal matrix: 401 UNAUTHORIZED on every route, nothing written",
     ["expired", async () => ({ headers: authHeader(await token(sub, { expSeconds: -5 })) })],
     ["nbf in the future", async () => ({ headers: authHeader(await token(sub, { nbfSeconds: 300 })) })],
     ["missing sub", async () => ({ headers: authHeader(await token(undefined)) })],
-    ["sub not a string", async () => ({ headers: authHeader(await new SignJWT({ sub: ["a"] as unknown as string }).setProtectedHeader({ alg: "HS256" }).setExpirationTime(now() + 600).sign(new TextEncoder().encode(JWT_SECRET))) })],
+    [
+      "sub not a string",
+      async () => ({
+        headers: authHeader(
+          await new SignJWT({ sub: ["a"] as unknown as string })
+            .setProtectedHeader({ alg: "HS256" })
+            .setExpirationTime(now() + 600)
+            .sign(new TextEncoder().encode(JWT_SECRET)),
+        ),
+      }),
+    ],
     ["a valid token in x-api-key", async () => ({ headers: { "x-api-key": await token(sub) } })],
     ["a valid token in a cookie", async () => ({ headers: { cookie: `token=${await token(sub)}; authorization=Bearer%20${await token(sub)}` } })],
     ["a valid token in the query string", async () => ({ headers: {}, query: `access_token=${await token(sub)}&token=${await token(sub)}&authorization=Bearer%20${await token(sub)}` })],
@@ -54,7 +64,12 @@ describe("JWT refusal matrix: 401 UNAUTHORIZED on every route, nothing written",
       for (const [method, path] of ROUTES) {
         const url = `${d.keys!.url}${path}${query ? (path.includes("?") ? "&" : "?") + query : ""}`;
         const r = await req(url, { method, headers });
-        expect({ route: `${method} ${path}`, status: r.status, envelope: isEnvelope(r.body), code: r.body?.error?.code }).toEqual({ route: `${method} ${path}`, status: 401, envelope: true, code: "UNAUTHORIZED" });
+        expect({ route: `${method} ${path}`, status: r.status, envelope: isEnvelope(r.body), code: r.body?.error?.code }).toEqual({
+          route: `${method} ${path}`,
+          status: 401,
+          envelope: true,
+          code: "UNAUTHORIZED",
+        });
         expect(r.headers.get("www-authenticate")).toContain("Bearer");
       }
       const [n] = await d.sql`select count(*)::int as n from keys.api_keys where owner_id = ${sub}`;

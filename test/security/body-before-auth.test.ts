@@ -72,7 +72,10 @@ describe("a body that does not arrive in time gets 408 and the connection closes
     c.send(head("/api/v1/keys/generate", { ...o.headers, "content-type": "application/json", "content-length": String(body.length) }));
     let sent = 0;
     let answered = false;
-    void c.reply.then(() => (answered = true), () => (answered = true));
+    void c.reply.then(
+      () => (answered = true),
+      () => (answered = true),
+    );
     // One byte per quarter of the deadline: the whole body would need ~10 deadlines.
     while (!answered && sent < body.length) {
       c.send(body[sent++]!);

@@ -57,7 +57,8 @@ function expectSafe(r: RawReply, what: string): void {
   expect({ what, status: r.status < 500 }).toEqual({ what, status: true });
   expect(r.body.length).toBeLessThan(2_000);
   expect(r.body).not.toMatch(/\bat [^ ]+ \(|\/work\/|\.ts:\d+|<html/i);
-  if (r.status >= 400 && !parserRefusal(r)) expect({ what, body: JSON.parse(r.body) }).toEqual({ what, body: { success: false, error: { code: expect.any(String), message: expect.any(String), requestId: expect.any(String) } } });
+  if (r.status >= 400 && !parserRefusal(r))
+    expect({ what, body: JSON.parse(r.body) }).toEqual({ what, body: { success: false, error: { code: expect.any(String), message: expect.any(String), requestId: expect.any(String) } } });
 }
 
 describe("Host header variants", () => {

@@ -47,13 +47,15 @@ describe("secrets never leak", () => {
     secrets.push(...forged);
     for (const t of forged) keep(await req(`${d.keys!.url}/api/v1/keys/`, { headers: authHeader(t) }));
     keep(await req(`${d.keys!.url}/api/v1/keys/logs?page=${encodeURIComponent(k1)}`, { headers: o1.headers }));
-    keep(await req(`${d.keys!.url}/api/v1/keys/generate`, { method: "POST", headers: o1.headers, body: `{"label": "${k1}`, }));
+    keep(await req(`${d.keys!.url}/api/v1/keys/generate`, { method: "POST", headers: o1.headers, body: `{"label": "${k1}` }));
     keep(await req(`${d.keys!.url}/api/v1/keys/generate`, { method: "POST", headers: { ...o1.headers, "content-type": "application/json" }, body: JSON.stringify({ label: k1 + k1 + k1 }) }));
     keep(await req(`${d.keys!.url}/api/v1/keys/${k1}`, { headers: o1.headers }));
     keep(await req(`${d.keys!.url}/api/v1/keys/?apiKey=${k1}`, { method: "DELETE", headers: { ...o1.headers, "x-api-key": k1, cookie: `k=${k1}` } }));
     keep(await req(`${d.keys!.url}/api/v1/keys/logs`, { headers: o1.headers }));
     await verify(d.nc, d.topo, null, JSON.stringify({ apiKey: k1 + "junk" }));
-    await d.nc.jetstream().publish(`${d.topo.prefix}usage.events`, new TextEncoder().encode(JSON.stringify([{ keyId: k1, ownerId: k2, endpoint: `/${k3}`, method: "POST", statusCode: 999, timestamp: "never" }])));
+    await d.nc
+      .jetstream()
+      .publish(`${d.topo.prefix}usage.events`, new TextEncoder().encode(JSON.stringify([{ keyId: k1, ownerId: k2, endpoint: `/${k3}`, method: "POST", statusCode: 999, timestamp: "never" }])));
     await waitFor(async () => (await usageRows(d.sql, o1.sub)) >= 2, 10_000, "usage rows");
 
     // A key and a token in the request target, sent the ways that once reached a log or Bun's error page:
@@ -87,7 +89,13 @@ describe("secrets never leak", () => {
       ["keys /metrics", metrics[0]!],
       ["usage /metrics", metrics[1]!],
       // Error messages: every refusal's body (a 201/200 that issued a key is allowed to carry it).
-      ["error bodies", responses.filter((r) => r.status >= 400).map((r) => r.text).join("\n")],
+      [
+        "error bodies",
+        responses
+          .filter((r) => r.status >= 400)
+          .map((r) => r.text)
+          .join("\n"),
+      ],
       ["raw answers (no or bad Host)", rawBodies.join("\n")],
     ];
     for (const [name, text] of where) for (const s of secrets) if (text.includes(s)) leaks.push(`${name} contains ${s.slice(0, 12)}…`);

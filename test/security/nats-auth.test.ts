@@ -40,7 +40,10 @@ describe("NATS with a user and password per service", () => {
     const bad = spawnChild(["bun", "services/keys/src/main.ts"], { ...d.env({ NATS_URL: wrong.toString() }), PORT: String(port) });
     // It either exits or keeps retrying; it must not serve as if connected.
     await waitFor(async () => bad.proc.exitCode !== null || bad.output().length > 0, 5_000, "the service to react").catch(() => {});
-    const ready = await fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.status, () => "no listener");
+    const ready = await fetch(`http://127.0.0.1:${port}/ready`).then(
+      (r) => r.status,
+      () => "no listener",
+    );
     expect(ready === "no listener" || ready === 503).toBe(true);
     expect(bad.output()).not.toContain("wrong-password");
     if (bad.proc.exitCode === null) await bad.kill("SIGKILL");

@@ -25,7 +25,12 @@ const onTopology: Captured[] = [];
 
 const capture = (into: Captured[]) => (err: unknown, m: Msg) => {
   if (err) return;
-  const headers = m.headers ? m.headers.keys().map((k) => `${k}: ${m.headers!.values(k).join(",")}`).join("\n") : "";
+  const headers = m.headers
+    ? m.headers
+        .keys()
+        .map((k) => `${k}: ${m.headers!.values(k).join(",")}`)
+        .join("\n")
+    : "";
   into.push({ subject: m.subject, text: `${headers}\n${new TextDecoder().decode(m.data)}` });
 };
 

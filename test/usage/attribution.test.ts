@@ -38,7 +38,10 @@ describe("usage attribution", () => {
   test("a forged event (A's key, B's name) and an unknown key never show in anyone's logs, and are counted; genuine ones are stored", async () => {
     const A = "attr_a";
     const B = "attr_b";
-    await f.issueKeys([[keyIdFor(A), A], [keyIdFor(B), B]]);
+    await f.issueKeys([
+      [keyIdFor(A), A],
+      [keyIdFor(B), B],
+    ]);
     const forged = () => event({ ownerId: B, keyId: keyIdFor(A), endpoint: "/forged" });
     const unknown = () => event({ ownerId: A, keyId: "key_neverIssued0000000000", endpoint: "/unknown" });
     // Mixed in one message with genuine events, and alone in messages of their own.
@@ -75,10 +78,14 @@ describe("usage attribution", () => {
     try {
       await f.publish([event({ ownerId: C }), event({ ownerId: C })], { issue: false });
       // The batch came back at least once: it was nak'ed for a retry, not acked or terminated.
-      await waitFor(async () => {
-        const info = await (await f.nc.jetstreamManager()).consumers.info(f.topo.stream, USAGE_CONSUMER);
-        return info.num_redelivered > 0;
-      }, 15_000, "a redelivery while keys is away");
+      await waitFor(
+        async () => {
+          const info = await (await f.nc.jetstreamManager()).consumers.info(f.topo.stream, USAGE_CONSUMER);
+          return info.num_redelivered > 0;
+        },
+        15_000,
+        "a redelivery while keys is away",
+      );
       expect(await f.count(`owner_id = '${C}'`)).toBe(0);
     } finally {
       await f.keys.start();

@@ -89,10 +89,14 @@ describe("usage ingestion", () => {
     expect(await metricValue(svc.metrics, "usage_events_invalid_total", { reason: "too_many_events" })).toBe(1);
     // Nothing is left pending: the poison messages were terminated, not naked.
     const jsm = await f.nc.jetstreamManager();
-    await waitFor(async () => {
-      const info = await jsm.consumers.info(f.topo.stream, "usage-ingest");
-      return info.num_ack_pending === 0 && info.num_pending === 0;
-    }, 10_000, "consumer drained");
+    await waitFor(
+      async () => {
+        const info = await jsm.consumers.info(f.topo.stream, "usage-ingest");
+        return info.num_ack_pending === 0 && info.num_pending === 0;
+      },
+      10_000,
+      "consumer drained",
+    );
   }, 30_000);
 
   test("a refused message is logged once, with sizes and reasons but none of its contents", async () => {

@@ -93,7 +93,10 @@ describe("usage.logs.query", () => {
 
   test("total is the owner's counter row, kept by ingestion, not a count of rows", async () => {
     const counters = await f.sql`select owner_id, total from usage.owner_counters order by owner_id`;
-    expect(counters.map((c) => [c.owner_id, Number(c.total)])).toEqual([["other", 5], ["pager", TOTAL]]);
+    expect(counters.map((c) => [c.owner_id, Number(c.total)])).toEqual([
+      ["other", 5],
+      ["pager", TOTAL],
+    ]);
     // A counter with no rows behind it: the reply's total can only have come from the counter.
     await f.sql`insert into usage.owner_counters (owner_id, total) values ('ghost', 7)`;
     expect(ok(await query({ ownerId: "ghost", page: 1, limit: 10 }))).toEqual({ ok: true, data: [], total: 7 });
@@ -132,7 +135,15 @@ describe("usage.logs.query", () => {
       nc: usageNc,
       log: createLogger("usage", "silent"),
       metrics: createMetrics("usage"),
-      config: { NATS_SUBJECT_PREFIX: topo.prefix, USAGE_STREAM: topo.stream, INGEST_BATCH_MAX: 500, INGEST_BATCH_WAIT_MS: 5, USAGE_STREAM_MAX_AGE_HOURS: 1, KEY_LOOKUP_TIMEOUT_MS: 2000, KEY_OWNER_CACHE_MAX: 1000 },
+      config: {
+        NATS_SUBJECT_PREFIX: topo.prefix,
+        USAGE_STREAM: topo.stream,
+        INGEST_BATCH_MAX: 500,
+        INGEST_BATCH_WAIT_MS: 5,
+        USAGE_STREAM_MAX_AGE_HOURS: 1,
+        KEY_LOOKUP_TIMEOUT_MS: 2000,
+        KEY_OWNER_CACHE_MAX: 1000,
+      },
     });
     try {
       await svc.start();

@@ -47,10 +47,14 @@ describe("usage ingestion through a Postgres outage", () => {
 
     proxy.restore();
     await waitFor(async () => (await f.count()) === 300, 30_000, "300 rows after recovery");
-    await waitFor(async () => {
-      const info = await jsm.consumers.info(f.topo.stream, USAGE_CONSUMER);
-      return info.num_ack_pending === 0 && info.num_pending === 0;
-    }, 15_000, "all acked");
+    await waitFor(
+      async () => {
+        const info = await jsm.consumers.info(f.topo.stream, USAGE_CONSUMER);
+        return info.num_ack_pending === 0 && info.num_pending === 0;
+      },
+      15_000,
+      "all acked",
+    );
     expect(await f.count()).toBe(300);
     const [c] = await f.sql`select total from usage.owner_counters where owner_id = 'outage'`;
     expect(c!.total).toBe("300");

@@ -52,10 +52,14 @@ describe("poison isolation", () => {
     }
     await Promise.all(pending);
     await waitFor(async () => (await f.count()) === 10_002, 60_000, "every valid event stored");
-    await waitFor(async () => {
-      const info = await consumerInfo();
-      return info.num_pending === 0 && info.num_ack_pending === 0;
-    }, 30_000, "consumer drained");
+    await waitFor(
+      async () => {
+        const info = await consumerInfo();
+        return info.num_pending === 0 && info.num_ack_pending === 0;
+      },
+      30_000,
+      "consumer drained",
+    );
     expect(await f.count("endpoint = '/poison'")).toBe(0);
     expect(await metricValue(svc.metrics, "usage_events_invalid_total", { reason: "unstorable" })).toBe(1);
     // Per owner the sequence is still 1..total with no gap.

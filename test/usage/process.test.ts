@@ -53,10 +53,14 @@ describe("usage service process", () => {
     await spawnUsage();
     // Messages the dead process held come back after the ack wait (30 s).
     await waitFor(async () => (await f.count()) === N, 60_000, `${N} rows`);
-    await waitFor(async () => {
-      const info = await consumerInfo();
-      return info.num_pending === 0 && info.num_ack_pending === 0;
-    }, 10_000, "every message acked");
+    await waitFor(
+      async () => {
+        const info = await consumerInfo();
+        return info.num_pending === 0 && info.num_ack_pending === 0;
+      },
+      10_000,
+      "every message acked",
+    );
     expect(await f.count()).toBe(N);
     const [dupes] = await f.sql`select count(*)::int as n from (select event_key from usage.events group by event_key having count(*) > 1) d`;
     expect(dupes!.n).toBe(0);
@@ -74,10 +78,14 @@ describe("usage service process", () => {
     const before = await consumerInfo();
     await f.publish(Array.from({ length: 50 }, () => event({ ownerId: "term" })));
     await f.publish(event({ ownerId: "term" }));
-    await waitFor(async () => {
-      const info = await consumerInfo();
-      return info.delivered.stream_seq >= before.delivered.stream_seq + 2 && info.num_pending === 0;
-    }, 10_000, "messages delivered to the service");
+    await waitFor(
+      async () => {
+        const info = await consumerInfo();
+        return info.delivered.stream_seq >= before.delivered.stream_seq + 2 && info.num_pending === 0;
+      },
+      10_000,
+      "messages delivered to the service",
+    );
     expect(await f.count("owner_id = 'term'")).toBe(0);
     expect(await child.kill("SIGTERM")).toBe(0);
     expect(await f.count("owner_id = 'term'")).toBe(51);

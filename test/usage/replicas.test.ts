@@ -30,10 +30,14 @@ describe("usage replicas and redelivery", () => {
     expect(await writeBatch(f.sql, parsed.events)).toBe(3);
     msg!.nak();
     const second = await f.startService();
-    await waitFor(async () => {
-      const info = await jsm.consumers.info(f.topo.stream, USAGE_CONSUMER);
-      return info.num_ack_pending === 0 && info.num_pending === 0;
-    }, 10_000, "redelivered message acked");
+    await waitFor(
+      async () => {
+        const info = await jsm.consumers.info(f.topo.stream, USAGE_CONSUMER);
+        return info.num_ack_pending === 0 && info.num_pending === 0;
+      },
+      10_000,
+      "redelivered message acked",
+    );
     expect(await f.count("owner_id = 'redeliver'")).toBe(3);
     expect(await metricValue(second.metrics, "usage_events_ingested_total")).toBe(0);
     const [c] = await f.sql`select total from usage.owner_counters where owner_id = 'redeliver'`;

@@ -19,17 +19,15 @@ export interface LoansAppDeps {
  * public; routes after it need an API key and are metered.
  */
 export function createLoansApp({ log, metrics, guard, natsUp = () => true, bodyTimeoutMs }: LoansAppDeps) {
-  return new Elysia({ normalize: false })
-    // Every route with a body is guarded: the key is checked before the body is read.
-    .use(httpBasics({ log, metrics, bodyTimeoutMs, beforeBody: guard.beforeBody }))
-    .get("/health", () => ({ status: "ok" }))
-    .get("/ready", ({ requestId }) => (natsUp() ? { status: "ready" } : errorResponse("VERIFY_UNAVAILABLE", "NATS is unreachable: API keys cannot be verified.", requestId)))
-    .get("/metrics", async () => new Response(await metrics.registry.metrics(), { headers: { "content-type": metrics.registry.contentType } }))
-    .use(guard.plugin)
-    .post(
-      "/api/v1/loans/predict",
-      ({ body, apiKey }) => ({ success: true as const, data: { ...predict(body), keyId: apiKey.keyId } }),
-      { body: PredictBody },
-    );
+  return (
+    new Elysia({ normalize: false })
+      // Every route with a body is guarded: the key is checked before the body is read.
+      .use(httpBasics({ log, metrics, bodyTimeoutMs, beforeBody: guard.beforeBody }))
+      .get("/health", () => ({ status: "ok" }))
+      .get("/ready", ({ requestId }) => (natsUp() ? { status: "ready" } : errorResponse("VERIFY_UNAVAILABLE", "NATS is unreachable: API keys cannot be verified.", requestId)))
+      .get("/metrics", async () => new Response(await metrics.registry.metrics(), { headers: { "content-type": metrics.registry.contentType } }))
+      .use(guard.plugin)
+      .post("/api/v1/loans/predict", ({ body, apiKey }) => ({ success: true as const, data: { ...predict(body), keyId: apiKey.keyId } }), { body: PredictBody })
+  );
 }
 export type LoansApp = ReturnType<typeof createLoansApp>;

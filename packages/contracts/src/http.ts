@@ -4,10 +4,7 @@ import { Text } from "./text";
 /** ISO-8601 UTC with a `Z` (milliseconds allowed), as the spec writes them. */
 const Timestamp = Type.String({ format: "date-time", examples: ["2023-10-01T12:00:00.000Z"] });
 
-export const GenerateBody = Type.Object(
-  { label: Type.Optional(Text({ minLength: 1, maxLength: 100 })) },
-  { additionalProperties: false, $id: "GenerateBody" },
-);
+export const GenerateBody = Type.Object({ label: Type.Optional(Text({ minLength: 1, maxLength: 100 })) }, { additionalProperties: false, $id: "GenerateBody" });
 export type GenerateBody = Static<typeof GenerateBody>;
 
 export const CurrentKey = Type.Object({
@@ -20,10 +17,7 @@ export const CurrentKey = Type.Object({
 });
 export type CurrentKey = Static<typeof CurrentKey>;
 
-export const CurrentKeyResponse = Type.Object(
-  { success: Type.Literal(true), data: CurrentKey },
-  { $id: "CurrentKeyResponse" },
-);
+export const CurrentKeyResponse = Type.Object({ success: Type.Literal(true), data: CurrentKey }, { $id: "CurrentKeyResponse" });
 
 export const IssuedKey = Type.Object({
   apiKey: Type.String({ description: "The plaintext key. Shown once; store it safely." }),
@@ -34,10 +28,7 @@ export const IssuedKey = Type.Object({
 });
 export type IssuedKey = Static<typeof IssuedKey>;
 
-export const GenerateResponse = Type.Object(
-  { success: Type.Literal(true), data: IssuedKey },
-  { $id: "GenerateResponse" },
-);
+export const GenerateResponse = Type.Object({ success: Type.Literal(true), data: IssuedKey }, { $id: "GenerateResponse" });
 
 export const REGENERATED_MESSAGE = "Key regenerated successfully.";
 export const RegenerateResponse = Type.Object(
@@ -49,22 +40,15 @@ export const RegenerateResponse = Type.Object(
 );
 
 export const REVOKED_MESSAGE = "API Key revoked successfully.";
-export const RevokeResponse = Type.Object(
-  { success: Type.Literal(true), message: Type.Literal(REVOKED_MESSAGE) },
-  { $id: "RevokeResponse" },
-);
+export const RevokeResponse = Type.Object({ success: Type.Literal(true), message: Type.Literal(REVOKED_MESSAGE) }, { $id: "RevokeResponse" });
 
 /**
  * Query strings are validated as exact decimal integers (no `1e3`, `+1`,
  * `0x10`, spaces) before they become numbers; the pattern is the bound.
  */
 export const LogsQuery = Type.Object({
-  page: Type.Optional(
-    Type.String({ pattern: "^[1-9][0-9]{0,8}$", description: "1-based page, 1..999999999; default 1" }),
-  ),
-  limit: Type.Optional(
-    Type.String({ pattern: "^(100|[1-9][0-9]?)$", description: "rows per page, 1..100; default 10" }),
-  ),
+  page: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,8}$", description: "1-based page, 1..999999999; default 1" })),
+  limit: Type.Optional(Type.String({ pattern: "^(100|[1-9][0-9]?)$", description: "rows per page, 1..100; default 10" })),
 });
 export type LogsQuery = Static<typeof LogsQuery>;
 

@@ -25,18 +25,10 @@ export type VerifyRequest = Static<typeof VerifyRequest>;
  * decide" (the keys database is down and the key is not cached): callers
  * answer 503, not 401.
  */
-export const VerifyFailure = Type.Union([
-  Type.Literal("MALFORMED"),
-  Type.Literal("KEY_NOT_FOUND"),
-  Type.Literal("KEY_REVOKED"),
-  Type.Literal("VERIFY_UNAVAILABLE"),
-]);
+export const VerifyFailure = Type.Union([Type.Literal("MALFORMED"), Type.Literal("KEY_NOT_FOUND"), Type.Literal("KEY_REVOKED"), Type.Literal("VERIFY_UNAVAILABLE")]);
 export type VerifyFailure = Static<typeof VerifyFailure>;
 
-export const VerifyReply = Type.Union([
-  Type.Object({ valid: Type.Literal(true), keyId: Type.String(), ownerId: Type.String() }),
-  Type.Object({ valid: Type.Literal(false), code: VerifyFailure }),
-]);
+export const VerifyReply = Type.Union([Type.Object({ valid: Type.Literal(true), keyId: Type.String(), ownerId: Type.String() }), Type.Object({ valid: Type.Literal(false), code: VerifyFailure })]);
 export type VerifyReply = Static<typeof VerifyReply>;
 
 /** keys.events.revoked: a key stopped being valid; every cache drops it. */
@@ -67,11 +59,7 @@ export type LogsQueryRequest = Static<typeof LogsQueryRequest>;
  * (DATABASE_UNAVAILABLE, retry), or anything else (INTERNAL). A reply with any
  * other code breaks the contract and is treated as no answer.
  */
-export const ResponderFailure = Type.Union([
-  Type.Literal("VALIDATION_ERROR"),
-  Type.Literal("DATABASE_UNAVAILABLE"),
-  Type.Literal("INTERNAL"),
-]);
+export const ResponderFailure = Type.Union([Type.Literal("VALIDATION_ERROR"), Type.Literal("DATABASE_UNAVAILABLE"), Type.Literal("INTERNAL")]);
 export type ResponderFailure = Static<typeof ResponderFailure>;
 
 export const LogsQueryReply = Type.Union([

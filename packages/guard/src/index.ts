@@ -66,12 +66,7 @@ export function createGuard(deps: GuardDeps) {
   const cache = new VerifyCache<CachedVerdict>({ ttlMs: opts.cacheTtlMs, max: opts.cacheMax });
   const watcher = watchInvalidations(deps.nc, deps.topology, cache, deps.log);
   const verifier = createVerifier(deps.nc, deps.topology, cache, opts.verifyTimeoutMs, deps.log);
-  const recorder = new UsageRecorder(
-    deps.nc,
-    deps.topology,
-    { flushIntervalMs: opts.flushIntervalMs, flushMaxEvents: opts.flushMaxEvents, bufferMax: opts.bufferMax },
-    deps.log,
-  );
+  const recorder = new UsageRecorder(deps.nc, deps.topology, { flushIntervalMs: opts.flushIntervalMs, flushMaxEvents: opts.flushMaxEvents, bufferMax: opts.bufferMax }, deps.log);
   let skippedEvents = 0;
   const prechecked = new WeakMap<Request, GuardResult>();
 

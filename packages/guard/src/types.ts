@@ -34,6 +34,4 @@ export const DEFAULT_GUARD_OPTIONS: GuardOptions = {
 /** Why a key was refused, for the message and for tests; never contains the key. */
 export type RefusalReason = "missing" | "malformed" | "unknown" | "revoked" | "unavailable";
 
-export type GuardResult =
-  | { ok: true; keyId: string; ownerId: string; cached: boolean }
-  | { ok: false; code: "INVALID_API_KEY" | "VERIFY_UNAVAILABLE"; reason: RefusalReason; message: string };
+export type GuardResult = { ok: true; keyId: string; ownerId: string; cached: boolean } | { ok: false; code: "INVALID_API_KEY" | "VERIFY_UNAVAILABLE"; reason: RefusalReason; message: string };

@@ -19,13 +19,16 @@ export const field = {
     z
       .string({ error: "is required" })
       .min(1, "is required")
-      .refine((v) => {
-        try {
-          return protocols.includes(new URL(v).protocol);
-        } catch {
-          return false;
-        }
-      }, `must be a URL starting with ${protocols.join(" or ")}//`),
+      .refine(
+        (v) => {
+          try {
+            return protocols.includes(new URL(v).protocol);
+          } catch {
+            return false;
+          }
+        },
+        `must be a URL starting with ${protocols.join(" or ")}//`,
+      ),
   port: (fallback: number) =>
     z
       .string()
@@ -46,8 +49,15 @@ export const field = {
       .default("")
       .refine((v) => v === "" || /^([A-Za-z0-9_-]+\.)+$/.test(v), "must be empty or like 'name.' (tokens ending in a dot)"),
   streamName: (fallback: string) =>
-    z.string().default(fallback).refine((v) => /^[A-Za-z0-9_-]{1,64}$/.test(v), "must be 1-64 of A-Z a-z 0-9 _ -"),
-  optionalPath: () => z.string().optional().transform((v) => (v === "" ? undefined : v)),
+    z
+      .string()
+      .default(fallback)
+      .refine((v) => /^[A-Za-z0-9_-]{1,64}$/.test(v), "must be 1-64 of A-Z a-z 0-9 _ -"),
+  optionalPath: () =>
+    z
+      .string()
+      .optional()
+      .transform((v) => (v === "" ? undefined : v)),
 };
 
 /** NATS connection settings shared by every service. */

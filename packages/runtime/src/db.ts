@@ -7,8 +7,9 @@ export function isDbUnavailable(err: unknown): boolean {
   const e = err as { code?: string; errno?: string } | null;
   const code = e?.code ?? e?.errno ?? "";
   return (
-    ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT", "57P01", "57P02", "57P03", "53300"].includes(code) ||
-    code.startsWith("08")
+    ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT", "57P01", "57P02", "57P03", "53300"].includes(
+      code,
+    ) || code.startsWith("08")
   );
 }
 

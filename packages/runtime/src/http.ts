@@ -132,87 +132,88 @@ export function httpBasics({ log, metrics, htmlPaths = [], bodyTimeoutMs = 10_00
     }
     return s;
   };
-  return new Elysia({ name: "riskinmind/http-basics" })
-    .error({ AppError })
-    // Made in onRequest, before the body is parsed: a 408/413/415/431 or a 404 never reaches derive, yet carries the id too.
-    .derive({ as: "global" }, ({ request, set }) => ({ requestId: requestIdOf(set, request), startedAt: performance.now() }))
-    .onRequest(({ request, set }) => {
-      // Sent back as x-request-id so a caller can quote it to support; the same id is in our log line and any error body.
-      const requestId = requestIdOf(set, request);
-      Object.assign(set.headers, SECURITY_HEADERS);
-      if (htmlPaths.length > 0 && isHtmlPath(pathOf(request.url), htmlPaths)) {
-        set.headers["content-security-policy"] =
-          "default-src 'self'; script-src 'self' 'sha256-TcUB1mzXiQO4GxpTRZ0EMpOXKMU3u+n/q1WrgVIcs1I='; style-src 'self' 'unsafe-inline'; img-src 'self'; connect-src 'self'; font-src 'self'; frame-ancestors 'none'";
-      }
-      let headerBytes = 0;
-      request.headers.forEach((v, k) => (headerBytes += k.length + v.length + 4));
-      if (headerBytes > MAX_HEADER_BYTES) {
-        return errorResponse("HEADERS_TOO_LARGE", `Request headers exceed ${MAX_HEADER_BYTES} bytes.`, requestId, SECURITY_HEADERS);
-      }
-      // The body's size is judged in the parse phase, after beforeBody: an anonymous caller learns nothing from it.
-    })
-    .onParse({ as: "global" }, async ({ request }) => {
-      if (beforeBody) await beforeBody(request);
-      const bytes = await readLimited(request, MAX_BODY_BYTES, bodyTimeoutMs);
-      if (bytes.byteLength === 0) return undefined as unknown as object;
-      const type = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-      if (type !== "application/json") {
-        throw new AppError("UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json (or send no body).");
-      }
-      try {
-        return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-      } catch {
-        throw new AppError("MALFORMED_JSON", "The request body is not valid JSON.");
-      }
-    })
-    .onError({ as: "global" }, ({ code, error, set, request }) => {
-      const withHeaders = (res: Response) => {
-        for (const [k, v] of Object.entries(SECURITY_HEADERS)) if (!res.headers.has(k)) res.headers.set(k, v);
-        // Keep set.status true to what is sent: the request log and metrics read it.
-        set.status = res.status;
-        return res;
-      };
-      // Elysia wraps what a parse hook throws; the AppError inside is what counts.
-      const cause = (error as { cause?: unknown })?.cause;
-      const app = error instanceof AppError ? error : cause instanceof AppError ? cause : undefined;
-      const requestId = requestIdOf(set, request);
-      const reply = (code: ErrorCode, message: string, extra?: Record<string, string>) =>
-        withHeaders(errorResponse(code, message, requestId, { ...(set.headers as Record<string, string>), ...extra }));
-      if (app) return reply(app.code, app.message, app.headers);
-      switch (code) {
-        case "NOT_FOUND":
-          // The path is echoed for the caller's sake, minus anything shaped like a key or a JWT (a key pasted into a URL must not travel on in error bodies).
-          return reply("NOT_FOUND", `No route for ${request.method} ${redactSecrets(pathOf(request.url).slice(0, 200))}.`);
-        case "VALIDATION":
-          return reply("VALIDATION_ERROR", validationMessage(error));
-        case "PARSE":
-          return reply("MALFORMED_JSON", "The request body could not be parsed.");
-        default:
-          // Elysia 1.4 throws a TypeError while *describing* a validation
-          // failure when the bad value is an object whose toString is not a
-          // function (e.g. {"label":{"toString":1}}): still the client's mistake.
-          if (error instanceof TypeError && /mapValueError|ValidationError/.test(error.stack ?? "")) {
-            return reply("VALIDATION_ERROR", "Invalid request: a value has the wrong type.");
-          }
-          // Messages can quote the request (a URL that failed to parse): never let a key or token through.
-          log.error({ err: { name: (error as Error)?.name, message: redactSecrets(String((error as Error)?.message)) }, code }, "unhandled error");
-          return reply("INTERNAL", "Internal error.");
-      }
-    })
-    .onAfterResponse({ as: "global" }, (ctx) => {
-      const { request, set, route } = ctx as unknown as { request: Request; set: { status?: number | string }; route?: string };
-      const started = (ctx as unknown as { startedAt?: number }).startedAt ?? performance.now();
-      const ms = performance.now() - started;
-      const status = String(typeof set.status === "number" ? set.status : 200);
-      const routeLabel = route || "unmatched";
-      const series = seriesFor(routeLabel, request.method, status);
-      series.count.inc();
-      series.duration.observe(ms / 1000);
-      log.info(
-        { requestId: requestIdOf(set as { headers: unknown }, request), method: request.method, route: routeLabel, status: Number(status), ms: Math.round(ms * 100) / 100 },
-        "request",
-      );
-    });
+  return (
+    new Elysia({ name: "riskinmind/http-basics" })
+      .error({ AppError })
+      // Made in onRequest, before the body is parsed: a 408/413/415/431 or a 404 never reaches derive, yet carries the id too.
+      .derive({ as: "global" }, ({ request, set }) => ({ requestId: requestIdOf(set, request), startedAt: performance.now() }))
+      .onRequest(({ request, set }) => {
+        // Sent back as x-request-id so a caller can quote it to support; the same id is in our log line and any error body.
+        const requestId = requestIdOf(set, request);
+        Object.assign(set.headers, SECURITY_HEADERS);
+        if (htmlPaths.length > 0 && isHtmlPath(pathOf(request.url), htmlPaths)) {
+          set.headers["content-security-policy"] =
+            "default-src 'self'; script-src 'self' 'sha256-TcUB1mzXiQO4GxpTRZ0EMpOXKMU3u+n/q1WrgVIcs1I='; style-src 'self' 'unsafe-inline'; img-src 'self'; connect-src 'self'; font-src 'self'; frame-ancestors 'none'";
+        }
+        let headerBytes = 0;
+        request.headers.forEach((v, k) => {
+          headerBytes += k.length + v.length + 4;
+        });
+        if (headerBytes > MAX_HEADER_BYTES) {
+          return errorResponse("HEADERS_TOO_LARGE", `Request headers exceed ${MAX_HEADER_BYTES} bytes.`, requestId, SECURITY_HEADERS);
+        }
+        // The body's size is judged in the parse phase, after beforeBody: an anonymous caller learns nothing from it.
+      })
+      .onParse({ as: "global" }, async ({ request }) => {
+        if (beforeBody) await beforeBody(request);
+        const bytes = await readLimited(request, MAX_BODY_BYTES, bodyTimeoutMs);
+        if (bytes.byteLength === 0) return undefined as unknown as object;
+        const type = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+        if (type !== "application/json") {
+          throw new AppError("UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json (or send no body).");
+        }
+        try {
+          return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+        } catch {
+          throw new AppError("MALFORMED_JSON", "The request body is not valid JSON.");
+        }
+      })
+      .onError({ as: "global" }, ({ code, error, set, request }) => {
+        const withHeaders = (res: Response) => {
+          for (const [k, v] of Object.entries(SECURITY_HEADERS)) if (!res.headers.has(k)) res.headers.set(k, v);
+          // Keep set.status true to what is sent: the request log and metrics read it.
+          set.status = res.status;
+          return res;
+        };
+        // Elysia wraps what a parse hook throws; the AppError inside is what counts.
+        const cause = (error as { cause?: unknown })?.cause;
+        const app = error instanceof AppError ? error : cause instanceof AppError ? cause : undefined;
+        const requestId = requestIdOf(set, request);
+        const reply = (code: ErrorCode, message: string, extra?: Record<string, string>) =>
+          withHeaders(errorResponse(code, message, requestId, { ...(set.headers as Record<string, string>), ...extra }));
+        if (app) return reply(app.code, app.message, app.headers);
+        switch (code) {
+          case "NOT_FOUND":
+            // The path is echoed for the caller's sake, minus anything shaped like a key or a JWT (a key pasted into a URL must not travel on in error bodies).
+            return reply("NOT_FOUND", `No route for ${request.method} ${redactSecrets(pathOf(request.url).slice(0, 200))}.`);
+          case "VALIDATION":
+            return reply("VALIDATION_ERROR", validationMessage(error));
+          case "PARSE":
+            return reply("MALFORMED_JSON", "The request body could not be parsed.");
+          default:
+            // Elysia 1.4 throws a TypeError while *describing* a validation
+            // failure when the bad value is an object whose toString is not a
+            // function (e.g. {"label":{"toString":1}}): still the client's mistake.
+            if (error instanceof TypeError && /mapValueError|ValidationError/.test(error.stack ?? "")) {
+              return reply("VALIDATION_ERROR", "Invalid request: a value has the wrong type.");
+            }
+            // Messages can quote the request (a URL that failed to parse): never let a key or token through.
+            log.error({ err: { name: (error as Error)?.name, message: redactSecrets(String((error as Error)?.message)) }, code }, "unhandled error");
+            return reply("INTERNAL", "Internal error.");
+        }
+      })
+      .onAfterResponse({ as: "global" }, (ctx) => {
+        const { request, set, route } = ctx as unknown as { request: Request; set: { status?: number | string }; route?: string };
+        const started = (ctx as unknown as { startedAt?: number }).startedAt ?? performance.now();
+        const ms = performance.now() - started;
+        const status = String(typeof set.status === "number" ? set.status : 200);
+        const routeLabel = route || "unmatched";
+        const series = seriesFor(routeLabel, request.method, status);
+        series.count.inc();
+        series.duration.observe(ms / 1000);
+        log.info({ requestId: requestIdOf(set as { headers: unknown }, request), method: request.method, route: routeLabel, status: Number(status), ms: Math.round(ms * 100) / 100 }, "request");
+      })
+  );
 }
 
 const METHOD_LABELS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);

@@ -13,10 +13,7 @@ export interface NatsStatusWatcher {
  * sent meanwhile was lost, so callers drop what those messages would have
  * invalidated). A throwing callback is swallowed: it must not end the loop.
  */
-export function watchNatsStatus(
-  nc: NatsConnection,
-  on: { onDisconnect?(): void; onReconnect?(): void } = {},
-): NatsStatusWatcher {
+export function watchNatsStatus(nc: NatsConnection, on: { onDisconnect?(): void; onReconnect?(): void } = {}): NatsStatusWatcher {
   let connected = !nc.isClosed();
   const status = nc.status() as AsyncIterable<Status> & { stop(): void };
   void (async () => {

@@ -54,10 +54,7 @@ export function createKeysService(deps: KeysServiceDeps) {
     /** Verified JWTs. */
     tokens,
     async start(): Promise<void> {
-      subs = [
-        serveVerify({ nc, sql, log, cache, lastUsed, db, config, subjects: topo, metrics: verifyMetrics }),
-        serveKeyLookups({ nc, sql, log, subject: topo.keyLookup }),
-      ];
+      subs = [serveVerify({ nc, sql, log, cache, lastUsed, db, config, subjects: topo, metrics: verifyMetrics }), serveKeyLookups({ nc, sql, log, subject: topo.keyLookup })];
       events.start();
       lastUsed.start();
       await nc.flush();

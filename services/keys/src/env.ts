@@ -3,7 +3,11 @@ import { z } from "zod";
 import { DEV_JWT_SECRET, field, httpFields, natsFields, parseConfig } from "@riskinmind/runtime";
 import type { JSONWebKeySet } from "jose";
 
-const optional = () => z.string().optional().transform((v) => (v === "" ? undefined : v));
+const optional = () =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === "" ? undefined : v));
 
 /** A JWKS file, read and checked once at start (a bad file is a config error, not a 401 on every request). */
 const jwksFile = optional().transform((path, ctx): { path: string; jwks: JSONWebKeySet } | undefined => {

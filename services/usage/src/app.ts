@@ -14,10 +14,7 @@ export interface UsageServiceDeps {
   nc: NatsConnection;
   log: Logger;
   metrics: Metrics;
-  config: Pick<
-    UsageConfig,
-    "NATS_SUBJECT_PREFIX" | "USAGE_STREAM" | "INGEST_BATCH_MAX" | "INGEST_BATCH_WAIT_MS" | "USAGE_STREAM_MAX_AGE_HOURS" | "KEY_LOOKUP_TIMEOUT_MS" | "KEY_OWNER_CACHE_MAX"
-  >;
+  config: Pick<UsageConfig, "NATS_SUBJECT_PREFIX" | "USAGE_STREAM" | "INGEST_BATCH_MAX" | "INGEST_BATCH_WAIT_MS" | "USAGE_STREAM_MAX_AGE_HOURS" | "KEY_LOOKUP_TIMEOUT_MS" | "KEY_OWNER_CACHE_MAX">;
 }
 
 const LAG_POLL_MS = 5000;
@@ -81,10 +78,7 @@ export function createUsageService(deps: UsageServiceDeps) {
       });
       await ensureIngestConsumer(jsm, { stream: topo.stream, subject: subj.usageEvents });
       logsSub = serveLogsQueries({ nc, sql, log, m, subject: subj.logsQuery });
-      ingestor = new Ingestor(
-        { js: nc.jetstream(), nc, sql, log, m, owners },
-        { stream: topo.stream, batchMax: config.INGEST_BATCH_MAX, batchWaitMs: config.INGEST_BATCH_WAIT_MS },
-      );
+      ingestor = new Ingestor({ js: nc.jetstream(), nc, sql, log, m, owners }, { stream: topo.stream, batchMax: config.INGEST_BATCH_MAX, batchWaitMs: config.INGEST_BATCH_WAIT_MS });
       await ingestor.start();
       void pollLag();
       lagTimer = setInterval(() => void pollLag(), LAG_POLL_MS);

@@ -34,11 +34,7 @@ export type AuthConfig = Pick<KeysConfig, "JWT_SECRET" | "JWT_JWKS_FILE" | "JWT_
 export function createAuthenticator(config: AuthConfig, tokens: TokenCache = new TokenCache()) {
   // The plugin's verifier, taken off a bare app: it checks with the secret and the options we pass.
   const hs = config.JWT_SECRET === undefined ? undefined : new Elysia().use(jwt({ name: "jwt", secret: config.JWT_SECRET, alg: "HS256" })).decorator.jwt;
-  const jwks: JWTVerifyGetKey | undefined = config.JWT_JWKS_FILE
-    ? createLocalJWKSet(config.JWT_JWKS_FILE.jwks)
-    : config.JWT_JWKS_URL
-      ? createRemoteJWKSet(new URL(config.JWT_JWKS_URL))
-      : undefined;
+  const jwks: JWTVerifyGetKey | undefined = config.JWT_JWKS_FILE ? createLocalJWKSet(config.JWT_JWKS_FILE.jwks) : config.JWT_JWKS_URL ? createRemoteJWKSet(new URL(config.JWT_JWKS_URL)) : undefined;
   const options = {
     requiredClaims: ["exp"],
     ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}),

@@ -1,9 +1,8 @@
 import { AppError, type IssuedKey } from "@riskinmind/contracts";
 import { issued, mintKey, type IssueInput, type KeyVerbDeps } from "./issue";
-import { insertKey, isActiveKeyConflict, withDb } from "./repo";
+import { insertKey, isActiveKeyConflict, type KeyRow, withDb } from "./repo";
 
-export const ACTIVE_KEY_EXISTS_MESSAGE =
-  "An active API key already exists. Use POST /api/v1/keys/regenerate to replace it, or POST /api/v1/keys/revoke first.";
+export const ACTIVE_KEY_EXISTS_MESSAGE = "An active API key already exists. Use POST /api/v1/keys/regenerate to replace it, or POST /api/v1/keys/revoke first.";
 
 /**
  * Issues the owner's first active key. The one-active-key policy is the
@@ -12,7 +11,7 @@ export const ACTIVE_KEY_EXISTS_MESSAGE =
  */
 export async function generateKey(deps: KeyVerbDeps, { ownerId, label }: IssueInput): Promise<IssuedKey> {
   const { apiKey, row } = mintKey(ownerId, label);
-  let stored;
+  let stored: KeyRow;
   try {
     stored = await withDb(() => insertKey(deps.sql, row));
   } catch (err) {

@@ -1,7 +1,7 @@
 import type { VerifyReply } from "@riskinmind/contracts";
 import { isDbUnavailable, type Logger, type Sql } from "@riskinmind/runtime";
 import type { DbHealth } from "../db-health";
-import { findByHash } from "../keys/repo";
+import { findByHash, type HashLookup } from "../keys/repo";
 import type { CacheEntry, VerifyCache, VerifyResult } from "./cache";
 import type { LastUsed } from "./last-used";
 
@@ -61,7 +61,7 @@ async function fromDatabase(deps: VerifyDeps, keyHash: string, entry: CacheEntry
   const generation = deps.cache.generation;
   // The stored form: the 32-byte digest the hex spells.
   const digest = Buffer.from(keyHash, "hex");
-  let row;
+  let row: HashLookup | undefined;
   try {
     row = await findByHash(deps.sql, digest);
   } catch (err) {

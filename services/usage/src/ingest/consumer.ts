@@ -249,7 +249,10 @@ export class Ingestor {
       let err = known;
       if (err === undefined) {
         try {
-          const added = await writeBatch(this.deps.sql, part.map((p) => p.ev));
+          const added = await writeBatch(
+            this.deps.sql,
+            part.map((p) => p.ev),
+          );
           this.deps.m.ingested.inc(added);
           for (const p of part) stored[p.entry]!++;
           return;

@@ -13,16 +13,7 @@ export interface IngestEvent {
   durationMs: number | null;
 }
 
-export type InvalidReason =
-  | "not_json"
-  | "bad_shape"
-  | "empty_array"
-  | "too_many_events"
-  | "schema"
-  | "timestamp"
-  | "unknown_key"
-  | "owner_mismatch"
-  | "unstorable";
+export type InvalidReason = "not_json" | "bad_shape" | "empty_array" | "too_many_events" | "schema" | "timestamp" | "unknown_key" | "owner_mismatch" | "unstorable";
 
 export interface ParsedMessage {
   events: IngestEvent[];
