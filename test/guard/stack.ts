@@ -16,6 +16,7 @@ import { createUsageService } from "../../services/usage/src/app";
 import { keysEnv } from "../../services/keys/src/env";
 import { authHeader, createTestDb, serviceEnv, testNats, testTopology, token, type NatsAccess, type TestDb } from "../support/harness";
 import { buildLoans, createUsageStream } from "./support";
+import { usageTestConfig } from "../usage/support";
 
 export const KEYS_MIGRATIONS = join(import.meta.dir, "../../services/keys/migrations");
 export const USAGE_MIGRATIONS = join(import.meta.dir, "../../services/usage/migrations");
@@ -83,15 +84,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       nc: usageNc,
       log: createLogger("usage", "silent"),
       metrics: createMetrics("usage"),
-      config: {
-        NATS_SUBJECT_PREFIX: topo.prefix,
-        USAGE_STREAM: topo.stream,
-        INGEST_BATCH_MAX: 500,
-        INGEST_BATCH_WAIT_MS: 5,
-        USAGE_STREAM_MAX_AGE_HOURS: 1,
-        KEY_LOOKUP_TIMEOUT_MS: 2000,
-        KEY_OWNER_CACHE_MAX: 1000,
-      },
+      config: usageTestConfig(topo, { KEY_OWNER_CACHE_MAX: 1000 }),
     });
     closers.push(async () => (await nc.jetstreamManager()).streams.delete(topo.stream));
     await usage.start();

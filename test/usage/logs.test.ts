@@ -5,7 +5,7 @@ import { check, subjects, type LogEntry, type LogsQueryReply } from "@riskinmind
 import { createLogger, createMetrics } from "@riskinmind/runtime";
 import { createUsageService } from "../../services/usage/src/app";
 import { natsOptions, testTopology, waitFor } from "../support/harness";
-import { event, usageFixture, type UsageFixture } from "./support";
+import { event, usageFixture, usageTestConfig, type UsageFixture } from "./support";
 
 let f: UsageFixture;
 let query: (req: unknown) => Promise<LogsQueryReply>;
@@ -135,15 +135,7 @@ describe("usage.logs.query", () => {
       nc: usageNc,
       log: createLogger("usage", "silent"),
       metrics: createMetrics("usage"),
-      config: {
-        NATS_SUBJECT_PREFIX: topo.prefix,
-        USAGE_STREAM: topo.stream,
-        INGEST_BATCH_MAX: 500,
-        INGEST_BATCH_WAIT_MS: 5,
-        USAGE_STREAM_MAX_AGE_HOURS: 1,
-        KEY_LOOKUP_TIMEOUT_MS: 2000,
-        KEY_OWNER_CACHE_MAX: 1000,
-      },
+      config: usageTestConfig(topo, { KEY_OWNER_CACHE_MAX: 1000 }),
     });
     try {
       await svc.start();

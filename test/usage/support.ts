@@ -113,15 +113,11 @@ export async function usageFixture(): Promise<UsageFixture> {
         nc: snc,
         log: opts.log ?? createLogger("usage", "silent"),
         metrics,
-        config: {
-          NATS_SUBJECT_PREFIX: topo.prefix,
-          USAGE_STREAM: topo.stream,
+        config: usageTestConfig(topo, {
           INGEST_BATCH_MAX: opts.batchMax ?? 500,
           INGEST_BATCH_WAIT_MS: opts.batchWaitMs ?? 5,
-          USAGE_STREAM_MAX_AGE_HOURS: 1,
           KEY_LOOKUP_TIMEOUT_MS: opts.lookupTimeoutMs ?? 2000,
-          KEY_OWNER_CACHE_MAX: 10_000,
-        },
+        }),
       });
       await service.start();
       let stopped = false;
@@ -222,4 +218,18 @@ export function captureLogger(): { log: Logger; lines: string[] } {
   const lines: string[] = [];
   const log = createLogger("usage", "info", { write: (s: string) => void lines.push(s) });
   return { log, lines };
+}
+
+/** The usage service's settings for an in-process test stack on `topo`. */
+export function usageTestConfig(topo: Topology, overrides: Partial<Parameters<typeof createUsageService>[0]["config"]> = {}): Parameters<typeof createUsageService>[0]["config"] {
+  return {
+    NATS_SUBJECT_PREFIX: topo.prefix,
+    USAGE_STREAM: topo.stream,
+    INGEST_BATCH_MAX: 500,
+    INGEST_BATCH_WAIT_MS: 5,
+    USAGE_STREAM_MAX_AGE_HOURS: 1,
+    KEY_LOOKUP_TIMEOUT_MS: 2000,
+    KEY_OWNER_CACHE_MAX: 10_000,
+    ...overrides,
+  };
 }
