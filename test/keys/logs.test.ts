@@ -31,6 +31,17 @@ async function fakeUsage(reply: (req: any) => LogsQueryReply | string): Promise<
   return { sub, seen };
 }
 
+/** GET /logs for a fresh owner while the deliberately broken usage responder answers `reply`. */
+async function logsAnsweredWith(reply: () => LogsQueryReply | string) {
+  const o = await owner();
+  const u = await fakeUsage(reply);
+  try {
+    return await call(a.url, "GET", "/api/v1/keys/logs", { headers: o.headers });
+  } finally {
+    u.sub.unsubscribe();
+  }
+}
+
 describe("GET /api/v1/keys/logs query validation", () => {
   for (const q of ["page=0", "limit=0", "limit=101", "page=1.5", "limit=abc", "page=-1", "page=1e3", "limit=1e9", "page=1;drop", "page="]) {
     test(`${q} → 400 VALIDATION_ERROR`, async () => {
@@ -60,51 +71,27 @@ describe("GET /api/v1/keys/logs edge mapping (against a stand-in responder)", ()
   });
 
   test("a reply that breaks the contract → 503 USAGE_UNAVAILABLE", async () => {
-    const o = await owner();
-    const u = await fakeUsage(() => "{not json");
-    try {
-      const r = await call(a.url, "GET", "/api/v1/keys/logs", { headers: o.headers });
-      expect(r.status).toBe(503);
-      expect(r.body.error.code).toBe("USAGE_UNAVAILABLE");
-    } finally {
-      u.sub.unsubscribe();
-    }
+    const r = await logsAnsweredWith(() => "{not json");
+    expect(r.status).toBe(503);
+    expect(r.body.error.code).toBe("USAGE_UNAVAILABLE");
   });
 
   test("an ok:false reply with an internal code → 503 USAGE_UNAVAILABLE", async () => {
-    const o = await owner();
-    const u = await fakeUsage(() => ({ ok: false, code: "INTERNAL", message: "db down" }));
-    try {
-      const r = await call(a.url, "GET", "/api/v1/keys/logs", { headers: o.headers });
-      expect(r.status).toBe(503);
-      expect(r.body.error.code).toBe("USAGE_UNAVAILABLE");
-    } finally {
-      u.sub.unsubscribe();
-    }
+    const r = await logsAnsweredWith(() => ({ ok: false, code: "INTERNAL", message: "db down" }));
+    expect(r.status).toBe(503);
+    expect(r.body.error.code).toBe("USAGE_UNAVAILABLE");
   });
 
   test("an ok:false VALIDATION_ERROR reply → 400 VALIDATION_ERROR with the usage service's message", async () => {
-    const o = await owner();
-    const u = await fakeUsage(() => ({ ok: false, code: "VALIDATION_ERROR", message: "Invalid logs query 'page'." }));
-    try {
-      const r = await call(a.url, "GET", "/api/v1/keys/logs", { headers: o.headers });
-      expect(r.status).toBe(400);
-      expect(r.body.error).toMatchObject({ code: "VALIDATION_ERROR", message: "Invalid logs query 'page'." });
-    } finally {
-      u.sub.unsubscribe();
-    }
+    const r = await logsAnsweredWith(() => ({ ok: false, code: "VALIDATION_ERROR", message: "Invalid logs query 'page'." }));
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ code: "VALIDATION_ERROR", message: "Invalid logs query 'page'." });
   });
 
   test("an ok:false reply with a code outside the contract (even a 4xx one) → 503 USAGE_UNAVAILABLE", async () => {
-    const o = await owner();
-    const u = await fakeUsage(() => JSON.stringify({ ok: false, code: "RATE_LIMITED", message: "slow down" }));
-    try {
-      const r = await call(a.url, "GET", "/api/v1/keys/logs", { headers: o.headers });
-      expect(r.status).toBe(503);
-      expect(r.body.error.code).toBe("USAGE_UNAVAILABLE");
-    } finally {
-      u.sub.unsubscribe();
-    }
+    const r = await logsAnsweredWith(() => JSON.stringify({ ok: false, code: "RATE_LIMITED", message: "slow down" }));
+    expect(r.status).toBe(503);
+    expect(r.body.error.code).toBe("USAGE_UNAVAILABLE");
   });
 });
 
