@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import { AppError, errorBody, type ErrorCode, ERROR_STATUS, requestIdFor } from "@riskinmind/contracts";
 import type { Logger } from "pino";
+import { errFields, redactSecrets } from "./logger";
 import type { Metrics } from "./metrics";
 
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -79,14 +80,6 @@ async function readLimited(request: Request, limit: number, timeoutMs: number): 
     clearTimeout(timer);
   }
   return Buffer.concat(chunks);
-}
-
-/** Anything shaped like an API key or a JWT, for text that may quote a request. */
-const SECRETISH = /sk_[A-Za-z0-9]+_[A-Za-z0-9]+|eyJ[\w-]*\.[\w.-]*/g;
-
-/** `text` with every key- or JWT-shaped run replaced: for paths and messages that reach a log or a body. */
-export function redactSecrets(text: string): string {
-  return text.replace(SECRETISH, "[redacted]");
 }
 
 /** The path of a request URL, absolute or (as Bun gives it without a usable Host) relative; never throws. */
@@ -198,7 +191,7 @@ export function httpBasics({ log, metrics, htmlPaths = [], bodyTimeoutMs = 10_00
               return reply("VALIDATION_ERROR", "Invalid request: a value has the wrong type.");
             }
             // Messages can quote the request (a URL that failed to parse): never let a key or token through.
-            log.error({ err: { name: (error as Error)?.name, message: redactSecrets(String((error as Error)?.message)) }, code }, "unhandled error");
+            log.error({ ...errFields(error), code }, "unhandled error");
             return reply("INTERNAL", "Internal error.");
         }
       })

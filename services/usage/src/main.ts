@@ -2,7 +2,7 @@
  * Composition root of the usage service: config, logger, Postgres, NATS,
  * then the service; SIGTERM/SIGINT stop it without losing the batch in hand.
  */
-import { connectNats, createLogger, createMetrics, createSql, migrate, serve } from "@riskinmind/runtime";
+import { connectNats, createLogger, createMetrics, createSql, migrate, serve, errFields } from "@riskinmind/runtime";
 import { createUsageService } from "./app";
 import { loadUsageConfig } from "./env";
 
@@ -33,7 +33,7 @@ async function shutdown(signal: string): Promise<void> {
     await server.stop();
     await sql.end({ timeout: 5 });
   } catch (err) {
-    log.error({ err: (err as Error).message }, "error during shutdown");
+    log.error({ ...errFields(err) }, "error during shutdown");
   }
   clearTimeout(hardStop);
   log.flush();

@@ -1,5 +1,5 @@
 import { check, parseJson, type KeyRevokedEvent, type OwnerKeyChangedEvent, type Subjects } from "@riskinmind/contracts";
-import { watchNatsStatus, withTimeout, type Logger, type NatsStatusWatcher, type Sql } from "@riskinmind/runtime";
+import { watchNatsStatus, withTimeout, type Logger, type NatsStatusWatcher, type Sql, errFields } from "@riskinmind/runtime";
 import type { Msg, NatsConnection, NatsError, Subscription } from "nats";
 import type { CurrentKeyCache } from "../keys/current-cache";
 import type { RevokedRow } from "../keys/repo";
@@ -65,7 +65,7 @@ export class KeyEvents implements KeyChanges {
       await withTimeout(nc.flush(), FLUSH_TIMEOUT_MS, "key event flush");
     } catch (err) {
       // The change is committed; replicas that miss the event clear their caches on reconnect (and the poll catches revocations).
-      log.warn({ err: { message: (err as Error).message }, keyId: revoked?.id }, "key change events not confirmed");
+      log.warn({ ...errFields(err), keyId: revoked?.id }, "key change events not confirmed");
     }
   }
 

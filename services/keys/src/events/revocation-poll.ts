@@ -1,4 +1,4 @@
-import type { Logger, Sql } from "@riskinmind/runtime";
+import { errFields, type Logger, type Sql } from "@riskinmind/runtime";
 import { dbNow, revokedSince, type RevokedRow } from "../keys/repo";
 
 /**
@@ -34,7 +34,7 @@ export function pollRevocations(deps: { sql: Sql; log: Logger; intervalMs: numbe
       since = now;
     } catch (err) {
       // Postgres down: verification serves its stale-window answers meanwhile.
-      deps.log.debug({ err: { message: (err as Error).message } }, "revocation poll failed");
+      deps.log.debug({ ...errFields(err) }, "revocation poll failed");
     } finally {
       busy = false;
     }

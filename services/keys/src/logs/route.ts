@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import { AppError, check, LogsQuery, LogsResponse, parseJson, type LogsQueryRequest, type LogsResponse as LogsBody } from "@riskinmind/contracts";
-import type { Logger } from "@riskinmind/runtime";
+import { errFields, type Logger } from "@riskinmind/runtime";
 import type { NatsConnection } from "nats";
 import { jwtAuth, type Authenticator } from "../auth/jwt";
 import type { InFlightLimit, RateLimiter } from "../ratelimit";
@@ -28,7 +28,7 @@ export async function fetchLogs(deps: LogsDeps, req: LogsQueryRequest): Promise<
     // No responders, a timeout or a closed connection all mean the same to the caller.
     data = (await deps.nc.request(deps.subject, encoder.encode(JSON.stringify(req)), { timeout: deps.timeoutMs })).data;
   } catch (err) {
-    deps.log.warn({ err: { message: (err as Error).message } }, "usage logs request failed");
+    deps.log.warn({ ...errFields(err) }, "usage logs request failed");
     throw unavailable();
   }
   const reply = parseJson(data);

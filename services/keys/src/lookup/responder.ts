@@ -1,5 +1,5 @@
 import { check, parseJson, QUEUE, type KeyLookupReply } from "@riskinmind/contracts";
-import { isDbUnavailable, type Logger, type Sql } from "@riskinmind/runtime";
+import { isDbUnavailable, type Logger, type Sql, errFields } from "@riskinmind/runtime";
 import type { Msg, NatsConnection, Subscription } from "nats";
 import { ownersOf } from "../keys/repo";
 
@@ -17,7 +17,7 @@ export function serveKeyLookups(deps: { nc: NatsConnection; sql: Sql; log: Logge
   return nc.subscribe(subject, {
     queue: QUEUE.keys,
     callback: (err, msg) => {
-      if (err) return void log.warn({ err: { message: err.message } }, "lookup subscription error");
+      if (err) return void log.warn({ ...errFields(err) }, "lookup subscription error");
       void answer(msg);
     },
   });
@@ -36,7 +36,7 @@ export function serveKeyLookups(deps: { nc: NatsConnection; sql: Sql; log: Logge
         if (isDbUnavailable(e)) {
           reply = { ok: false, code: "DATABASE_UNAVAILABLE", message: "The keys database is unavailable; retry shortly." };
         } else {
-          log.error({ err: { name: (e as Error)?.name, message: (e as Error)?.message } }, "key lookup failed");
+          log.error({ ...errFields(e) }, "key lookup failed");
           reply = { ok: false, code: "INTERNAL", message: "Internal error." };
         }
       }
@@ -44,7 +44,7 @@ export function serveKeyLookups(deps: { nc: NatsConnection; sql: Sql; log: Logge
     try {
       msg.respond(encoder.encode(JSON.stringify(reply)));
     } catch (e) {
-      log.warn({ err: { message: (e as Error).message } }, "lookup reply failed");
+      log.warn({ ...errFields(e) }, "lookup reply failed");
     }
   }
 }

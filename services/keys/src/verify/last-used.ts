@@ -1,4 +1,4 @@
-import type { Logger, Sql } from "@riskinmind/runtime";
+import { errFields, type Logger, type Sql } from "@riskinmind/runtime";
 import type { CurrentKeyCache } from "../keys/current-cache";
 import { LAST_USED_PRECISION_S, touchLastUsed } from "../keys/repo";
 
@@ -61,7 +61,7 @@ export class LastUsed {
           this.pending.add(id);
           this.written.delete(id);
         }
-        this.deps.log.warn({ err: { message: (err as Error).message }, keys: ids.length }, "last_used_at flush failed");
+        this.deps.log.warn({ ...errFields(err), keys: ids.length }, "last_used_at flush failed");
       })
       .finally(() => {
         this.running = null;

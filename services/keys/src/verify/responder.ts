@@ -1,5 +1,5 @@
 import { check, parseJson, QUEUE, type Subjects } from "@riskinmind/contracts";
-import type { Logger } from "@riskinmind/runtime";
+import { errFields, type Logger } from "@riskinmind/runtime";
 import type { Msg, NatsConnection, NatsError, Subscription } from "nats";
 import type { VerifyMetric } from "./metrics";
 import { REFUSED, verifyKey, type VerifyAnswer, type VerifyDeps } from "./verify";
@@ -28,7 +28,7 @@ export function serveVerify(deps: ResponderDeps): Subscription {
   return nc.subscribe(deps.subjects.verify, {
     queue: QUEUE.keys,
     callback: (err: NatsError | null, msg: Msg) => {
-      if (err) return void log.warn({ err: { message: err.message } }, "verify subscription error");
+      if (err) return void log.warn({ ...errFields(err) }, "verify subscription error");
       const started = performance.now();
       try {
         // Parse and schema check, no hand-written fast path: measured, a byte
@@ -43,7 +43,7 @@ export function serveVerify(deps: ResponderDeps): Subscription {
         );
       } catch (e) {
         // A request always gets a reply, even when something unexpected broke.
-        log.error({ err: { message: (e as Error).message } }, "verify failed");
+        log.error({ ...errFields(e) }, "verify failed");
         answer(msg, REFUSED.VERIFY_UNAVAILABLE, started);
       }
     },

@@ -1,5 +1,5 @@
 import type { VerifyReply } from "@riskinmind/contracts";
-import { isDbUnavailable, type Logger, type Sql } from "@riskinmind/runtime";
+import { isDbUnavailable, type Logger, type Sql, errFields } from "@riskinmind/runtime";
 import type { DbHealth } from "../db-health";
 import { findByHash, type HashLookup } from "../keys/repo";
 import type { CacheEntry, VerifyCache, VerifyResult } from "./cache";
@@ -66,7 +66,7 @@ async function fromDatabase(deps: VerifyDeps, keyHash: string, entry: CacheEntry
     row = await findByHash(deps.sql, digest);
   } catch (err) {
     if (isDbUnavailable(err)) deps.db.markDown();
-    else deps.log.error({ err: { message: (err as Error).message } }, "verify lookup failed");
+    else deps.log.error({ ...errFields(err) }, "verify lookup failed");
     return stale(deps, entry, Date.now());
   }
   const now = Date.now();

@@ -1,6 +1,6 @@
 import type { ConsumerMessages, JetStreamClient, JsMsg, NatsConnection } from "nats";
 import { USAGE_CONSUMER } from "@riskinmind/contracts";
-import { isDbUnavailable, type Logger, type Sql } from "@riskinmind/runtime";
+import { isDbUnavailable, type Logger, type Sql, errFields } from "@riskinmind/runtime";
 import type { UsageMetrics } from "../metrics";
 import { KeysUnavailable, type OwnerResolver } from "./owners";
 import { parseUsageMessage, type IngestEvent, type InvalidReason } from "./parse";
@@ -62,7 +62,7 @@ export class Ingestor {
     const consumer = await this.deps.js.consumers.get(this.opts.stream, USAGE_CONSUMER);
     this.messages = await consumer.consume({ max_messages: PULL_MAX_MESSAGES });
     this.done = this.run(this.messages).catch((err) => {
-      this.deps.log.error({ err: (err as Error).message }, "ingest loop ended with an error");
+      this.deps.log.error({ ...errFields(err) }, "ingest loop ended with an error");
     });
   }
 
@@ -216,9 +216,8 @@ export class Ingestor {
     this.backoffMs = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, this.backoffMs * 2));
     this.pausedUntil = Date.now() + this.backoffMs;
     for (const e of batch.entries) e.msg.nak(this.backoffMs);
-    const e = err as { code?: string; message?: string };
     const what = err instanceof KeysUnavailable ? "key owners unknown" : "not written";
-    this.deps.log.warn({ code: e?.code, err: e?.message, events: batch.size, retryInMs: this.backoffMs }, `usage batch ${what}; will retry`);
+    this.deps.log.warn({ ...errFields(err), events: batch.size, retryInMs: this.backoffMs }, `usage batch ${what}; will retry`);
   }
 
   /**

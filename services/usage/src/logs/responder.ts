@@ -1,5 +1,5 @@
 import { check, parseJson, QUEUE, type LogsQueryReply } from "@riskinmind/contracts";
-import { isDbUnavailable, type Logger, type Sql } from "@riskinmind/runtime";
+import { isDbUnavailable, type Logger, type Sql, errFields } from "@riskinmind/runtime";
 import type { Msg, NatsConnection, Subscription } from "nats";
 import type { UsageMetrics } from "../metrics";
 import { readLogsPage } from "./query";
@@ -16,7 +16,7 @@ export function serveLogsQueries(deps: { nc: NatsConnection; sql: Sql; log: Logg
     queue: QUEUE.usage,
     callback: (err, msg) => {
       if (err) {
-        log.warn({ err: err.message }, "logs query subscription error");
+        log.warn({ ...errFields(err) }, "logs query subscription error");
         return;
       }
       void answer(msg);
@@ -44,7 +44,7 @@ export function serveLogsQueries(deps: { nc: NatsConnection; sql: Sql; log: Logg
           reply = { ok: false, code: "DATABASE_UNAVAILABLE", message: "The usage database is unavailable; retry shortly." };
           outcome = "db_unavailable";
         } else {
-          log.error({ err: { name: (e as Error)?.name, message: (e as Error)?.message } }, "logs query failed");
+          log.error({ ...errFields(e) }, "logs query failed");
           reply = { ok: false, code: "INTERNAL", message: "Internal error." };
           outcome = "error";
         }
@@ -53,7 +53,7 @@ export function serveLogsQueries(deps: { nc: NatsConnection; sql: Sql; log: Logg
     try {
       msg.respond(encoder.encode(JSON.stringify(reply)));
     } catch (e) {
-      log.warn({ err: (e as Error).message }, "logs query reply failed");
+      log.warn({ ...errFields(e) }, "logs query reply failed");
     }
     m.logsQuerySeconds.observe({ outcome }, (performance.now() - started) / 1000);
   }
