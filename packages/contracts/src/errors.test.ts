@@ -31,7 +31,7 @@ describe("codes and statuses", () => {
   });
 
   test("every code has an HTTP error status, and ERROR_CODES lists every code once", () => {
-    expect([...ERROR_CODES].sort()).toEqual(Object.keys(ERROR_STATUS).sort());
+    expect([...ERROR_CODES].sort() as string[]).toEqual(Object.keys(ERROR_STATUS).sort());
     expect(new Set(ERROR_CODES).size).toBe(ERROR_CODES.length);
     for (const code of ERROR_CODES) {
       const status = ERROR_STATUS[code];
