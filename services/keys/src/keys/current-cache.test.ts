@@ -34,3 +34,63 @@ describe("current-key cache", () => {
     expect(c.get("o1", 5)?.lastUsedAt).toBe("2026-01-02T00:00:00.000Z");
   });
 });
+
+describe("current-key cache freshness and invalidation", () => {
+  test("an answer is fresh for ttl to the millisecond, then gone", () => {
+    const c = new CurrentKeyCache(10, 30_000);
+    c.set("o", view("key_1"), c.generation, 1_000);
+    expect(c.get("o", 30_999)?.keyId).toBe("key_1");
+    expect(c.get("o", 31_000)).toBeUndefined();
+    expect(c.size).toBe(0);
+  });
+
+  test("'no active key' is cached as null, distinct from 'not cached'", () => {
+    const c = new CurrentKeyCache(10, 30_000);
+    c.set("o", null, c.generation, 0);
+    expect(c.get("o", 1)).toBeNull();
+    expect(c.get("other", 1)).toBeUndefined();
+  });
+
+  test("a ttl of 0 disables the cache", () => {
+    const c = new CurrentKeyCache(10, 0);
+    c.set("o", view("key_1"), c.generation, 0);
+    expect(c.size).toBe(0);
+    expect(c.get("o", 0)).toBeUndefined();
+  });
+
+  test("clear forgets every owner and refuses reads that started before it", () => {
+    const c = new CurrentKeyCache(10, 30_000);
+    c.set("o1", view("key_1"), c.generation, 0);
+    const before = c.generation;
+    c.clear();
+    expect(c.size).toBe(0);
+    c.set("o1", view("key_1"), before, 1);
+    expect(c.get("o1", 2)).toBeUndefined();
+  });
+
+  test("a last-used write for another key than the cached one drops the owner's entry (ours may be stale)", () => {
+    const c = new CurrentKeyCache(10, 30_000);
+    c.set("o", view("key_old"), c.generation, 0);
+    c.touch("o", "key_new", "2026-01-02T00:00:00.000Z");
+    expect(c.get("o", 1)).toBeUndefined();
+  });
+
+  test("a last-used write moves the generation, so a read in flight cannot put the older value back", () => {
+    const c = new CurrentKeyCache(10, 30_000);
+    c.set("o", view("key_1"), c.generation, 0);
+    const readStarted = c.generation;
+    c.touch("o", "key_1", "2026-01-02T00:00:00.000Z");
+    c.set("o", view("key_1"), readStarted, 1); // the in-flight read, lastUsedAt still null
+    expect(c.get("o", 2)?.lastUsedAt).toBe("2026-01-02T00:00:00.000Z");
+  });
+
+  test("stats count hits (not misses) and report size and generation", () => {
+    const c = new CurrentKeyCache(10, 30_000);
+    c.set("o", view("key_1"), c.generation, 0);
+    c.get("o", 1);
+    c.get("o", 2);
+    c.get("missing", 3);
+    c.drop("x");
+    expect(c.stats()).toEqual({ size: 1, hits: 2, dbReads: 0, generation: 1 });
+  });
+});
