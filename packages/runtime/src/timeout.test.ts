@@ -4,7 +4,7 @@
  * that names the operation.
  */
 import { describe, expect, test } from "bun:test";
-import { TimeoutError, withTimeout } from "@riskinmind/runtime";
+import { TimeoutError, withTimeout } from "./timeout";
 
 describe("withTimeout", () => {
   test("a promise that settles in time gives its own value", async () => {

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { createMetrics, FastCounter, FastHistogram } from "@riskinmind/runtime";
+import { createMetrics, FastCounter, FastHistogram } from "./metrics";
 
 test("FastHistogram renders cumulative buckets, +Inf, sum and count per bound series, like a Prometheus histogram", async () => {
   const m = createMetrics("fh-test");

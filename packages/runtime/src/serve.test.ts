@@ -1,6 +1,6 @@
 /** serve()'s Host rules, one by one (the services end to end: test/security/host-header.test.ts). */
 import { describe, expect, test } from "bun:test";
-import { isValidHost, normalizeRequest } from "@riskinmind/runtime";
+import { isValidHost, normalizeRequest } from "./serve";
 
 const withHost = (url: string, host: string | null) => {
   const r = new Request(url);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { isWellFormedKey, KEY_ID_PATTERN, KEY_LENGTH } from "@riskinmind/contracts";
-import { newApiKey, newId } from "../../services/keys/src/keys/mint";
+import { newApiKey, newId } from "./mint";
 
 describe("minting (keys service) agrees with the format check (contracts)", () => {
   test("every minted key passes isWellFormedKey, and none repeats", () => {
