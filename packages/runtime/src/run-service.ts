@@ -1,6 +1,6 @@
 import type { Server } from "bun";
 import type { NatsConnection } from "nats";
-import type pino from "pino";
+import pino from "pino";
 import type { NatsIdentity } from "@riskinmind/contracts";
 import { createSql, type Sql } from "./db";
 import { createLogger, errFields, type Logger } from "./logger";
@@ -157,6 +157,9 @@ export async function runService<P extends PostgresPlan | undefined = undefined,
   try {
     if (def.postgres) {
       sql = createSql(def.postgres.url, { max: def.postgres.poolMax ?? 10, name: def.name });
+      // The pool connects lazily: ask once, so an unreachable database fails the start here, named as such.
+      await sql`select 1`;
+      if (halted()) return never();
       if (def.postgres.migrations) {
         phase = "migrations";
         await migrate(sql, def.postgres.migrations.schema, def.postgres.migrations.dir);
@@ -193,13 +196,25 @@ export async function runService<P extends PostgresPlan | undefined = undefined,
   return { log, server, shutdown };
 }
 
-/** Resolves once the log lines written so far are out (an async destination buffers them). */
+/** The longest the last log lines may take to reach their destination before the process exits anyway. */
+const LOG_FLUSH_BOUND_MS = 1_000;
+
+/**
+ * Resolves once the log lines written so far are out. pino's flush() does not
+ * wait for a write already handed to the OS (its destination writes at once,
+ * asynchronously), so process.exit right after it can lose the last line, the
+ * one that says why the process exits; ending the destination waits for it.
+ */
 function flushLog(log: Logger): Promise<void> {
+  const stream = (log as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as { end?: () => void; once?: (event: string, listener: () => void) => void } | undefined;
+  if (typeof stream?.end !== "function" || typeof stream.once !== "function") return Promise.resolve();
+  const { end, once } = { end: stream.end.bind(stream), once: stream.once.bind(stream) };
   return new Promise((resolve) => {
-    try {
-      log.flush(() => resolve());
-    } catch {
+    const bound = setTimeout(resolve, LOG_FLUSH_BOUND_MS);
+    once("close", () => {
+      clearTimeout(bound);
       resolve();
-    }
+    });
+    end();
   });
 }
