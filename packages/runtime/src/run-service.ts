@@ -86,14 +86,18 @@ export async function runService<P extends PostgresPlan | undefined = undefined,
   let started = false;
   let stopping: Promise<void> | undefined;
 
-  const exit = async (code: number): Promise<never> => {
-    await flushLog(log);
-    process.exit(code);
-  };
+  let exiting: Promise<never> | undefined;
+  // Once only: the deadline can fire while a graceful stop is already flushing its last line.
+  const exit = (code: number): Promise<never> =>
+    (exiting ??= (async () => {
+      await flushLog(log);
+      process.exit(code);
+    })());
 
   /** Starts the deadline: the whole stop must fit in it. */
   const deadline = () =>
     setTimeout(() => {
+      if (exiting) return;
       log.error({ deadlineMs: config.SHUTDOWN_DEADLINE_MS }, "shutdown exceeded its deadline; exiting");
       void exit(1);
     }, config.SHUTDOWN_DEADLINE_MS);
