@@ -134,7 +134,7 @@ describe("Postgres unreachable", () => {
     ] as const) {
       expectEnvelope(await call(down.url, m, p, { headers: o.headers }), 503, "DATABASE_UNAVAILABLE");
     }
-    expectEnvelope(await call(down.url, "GET", "/ready"), 503, "DATABASE_UNAVAILABLE");
+    expectEnvelope(await call(down.url, "GET", "/ready"), 503, "NOT_READY");
     expect((await call(down.url, "GET", "/health")).status).toBe(200);
   });
 });

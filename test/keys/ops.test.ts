@@ -16,15 +16,16 @@ afterAll(async () => {
 });
 
 describe("operations endpoints (no JWT)", () => {
-  test("GET /health → 200 {status:'ok'}", async () => {
+  test("GET /health → 200 {status:'ok',service:'keys'}", async () => {
     const r = await call(a.url, "GET", "/health");
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ status: "ok" });
+    expect(r.body).toEqual({ status: "ok", service: "keys" });
   });
 
   test("GET /ready → 200 while Postgres and NATS are reachable", async () => {
     const r = await call(a.url, "GET", "/ready");
     expect(r.status).toBe(200);
+    expect(r.body).toEqual({ status: "ready", checks: { postgres: "up", nats: "up" } });
   });
 
   test("GET /metrics is Prometheus text with HTTP and keys.verify series by result", async () => {

@@ -137,6 +137,6 @@ describe("usage ingestion", () => {
     expect(health.status).toBe(200);
     const ready = await svc.service.app.handle(new Request("http://local/ready"));
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ success: true });
+    expect(await ready.json()).toEqual({ status: "ready", checks: { postgres: "up", nats: "up" } });
   }, 30_000);
 });

@@ -144,7 +144,7 @@ describe("usage.logs.query", () => {
       expect(reply).toMatchObject({ ok: false, code: "DATABASE_UNAVAILABLE" });
       const ready = await svc.app.handle(new Request("http://local/ready"));
       expect(ready.status).toBe(503);
-      expect(await ready.json()).toMatchObject({ success: false, error: { code: "DATABASE_UNAVAILABLE" } });
+      expect(await ready.json()).toMatchObject({ success: false, error: { code: "NOT_READY" }, checks: { postgres: "down", nats: "up" } });
     } finally {
       await svc.stop();
       await usageNc.close();

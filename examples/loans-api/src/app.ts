@@ -1,14 +1,18 @@
 import { Elysia } from "elysia";
-import { errorResponse, httpBasics, type Logger, type Metrics } from "@riskinmind/runtime";
+import type { NatsConnection } from "nats";
+import { httpBasics, opsRoutes, type Logger, type Metrics } from "@riskinmind/runtime";
 import type { Guard } from "@riskinmind/guard";
 import { predict, PredictBody } from "./model";
+
+/** The example's name in its logs, metrics and /health. */
+export const LOANS_SERVICE = "example-loans-api";
 
 export interface LoansAppDeps {
   log: Logger;
   metrics: Metrics;
   guard: Guard;
-  /** Whether the NATS connection the guard uses is up (for /ready); assumed up when absent. */
-  natsUp?: () => boolean;
+  /** The NATS connection the guard uses, checked by /ready (nothing is checked when absent). */
+  nc?: NatsConnection;
   /** BODY_TIMEOUT_MS: how long a request body may take to arrive (408 after). */
   bodyTimeoutMs?: number;
 }
@@ -18,14 +22,12 @@ export interface LoansAppDeps {
  * RiskInMind API mounts the guard. Routes before `.use(guard.plugin)` are
  * public; routes after it need an API key and are metered.
  */
-export function createLoansApp({ log, metrics, guard, natsUp = () => true, bodyTimeoutMs }: LoansAppDeps) {
+export function createLoansApp({ log, metrics, guard, nc, bodyTimeoutMs }: LoansAppDeps) {
   return (
     new Elysia({ normalize: false })
       // Every route with a body is guarded: the key is checked before the body is read.
       .use(httpBasics({ log, metrics, bodyTimeoutMs, beforeBody: guard.beforeBody }))
-      .get("/health", () => ({ status: "ok" }))
-      .get("/ready", ({ requestId }) => (natsUp() ? { status: "ready" } : errorResponse("VERIFY_UNAVAILABLE", "NATS is unreachable: API keys cannot be verified.", requestId)))
-      .get("/metrics", async () => new Response(await metrics.registry.metrics(), { headers: { "content-type": metrics.registry.contentType } }))
+      .use(opsRoutes({ service: LOANS_SERVICE, metrics, nc }))
       .use(guard.plugin)
       .post("/api/v1/loans/predict", ({ body, apiKey }) => ({ success: true as const, data: { ...predict(body), keyId: apiKey.keyId } }), { body: PredictBody })
   );

@@ -1,38 +1,30 @@
 /**
- * Composition root of the EXAMPLE loans API: builds the logger, NATS
- * connection and guard, serves HTTP, and on SIGTERM/SIGINT stops taking
- * requests, flushes the usage events still queued, then drains NATS.
+ * Composition root of the EXAMPLE loans API, run the one way every service
+ * runs (runService): no database; NATS as the "guard" user, as every service
+ * mounting the guard connects. On SIGTERM/SIGINT the HTTP side stops first,
+ * then stop() publishes the usage events still queued, then NATS drains.
  */
-import { connectNats, createLogger, createMetrics, serve, watchNatsStatus } from "@riskinmind/runtime";
+import { runService } from "@riskinmind/runtime";
 import { createGuard } from "@riskinmind/guard";
-import { createLoansApp } from "./app";
+import { createLoansApp, LOANS_SERVICE } from "./app";
 import { loadEnv } from "./env";
 
 const env = loadEnv();
-const log = createLogger("example-loans-api", env.LOG_LEVEL);
-const metrics = createMetrics("example-loans-api");
-// Every service mounting the guard connects as the "guard" identity: NATS_URL carries that user's password.
-const nc = await connectNats(env, "guard", "example-loans-api", log);
-const topology = { prefix: env.NATS_SUBJECT_PREFIX, stream: env.USAGE_STREAM };
-const guard = createGuard({ nc, topology, log });
-const natsStatus = watchNatsStatus(nc);
-const app = createLoansApp({ log, metrics, guard, natsUp: natsStatus.up, bodyTimeoutMs: env.BODY_TIMEOUT_MS });
-const server = serve(app, { port: env.PORT, hostname: env.HOST });
-log.info({ port: server.port, host: env.HOST }, "example loans api listening");
-
-let stopping = false;
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  log.info({ signal }, "shutting down");
-  // In-flight requests finish; their usage events are queued before the flush below.
-  await server.stop(false);
-  await new Promise((r) => setImmediate(r)); // let the last after-response hooks queue their events
-  natsStatus.stop();
-  await guard.close();
-  await nc.drain().catch(() => {});
-  log.flush?.();
-  process.exit(0);
-}
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
-process.on("SIGINT", () => void shutdown("SIGINT"));
+await runService({
+  name: LOANS_SERVICE,
+  config: env,
+  // NATS_URL carries the guard user's password.
+  nats: { settings: env, identity: "guard" },
+  build: ({ nc, log, metrics }) => {
+    const guard = createGuard({ nc, topology: { prefix: env.NATS_SUBJECT_PREFIX, stream: env.USAGE_STREAM }, log });
+    return {
+      app: createLoansApp({ log, metrics, guard, nc, bodyTimeoutMs: env.BODY_TIMEOUT_MS }),
+      async start() {},
+      async stop() {
+        // The last requests' after-response hooks queue their events on the next turn: let them, then publish everything queued.
+        await new Promise((resolve) => setImmediate(resolve));
+        await guard.close();
+      },
+    };
+  },
+});

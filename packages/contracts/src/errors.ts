@@ -23,6 +23,8 @@ export const ERROR_STATUS = {
   DATABASE_UNAVAILABLE: 503,
   USAGE_UNAVAILABLE: 503,
   VERIFY_UNAVAILABLE: 503,
+  /** GET /ready: a dependency the service needs (Postgres, NATS) is down; the answer names which. */
+  NOT_READY: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -76,3 +76,9 @@ export const httpFields = {
   /** How long a request body may take to arrive in full before 408 REQUEST_TIMEOUT. */
   BODY_TIMEOUT_MS: field.int(10_000, 50, 600_000),
 };
+
+/** Settings runService reads, the same for every service. */
+export const runFields = {
+  /** How long a graceful stop (SIGTERM/SIGINT) may take in all; past it the process logs one error line and exits 1. */
+  SHUTDOWN_DEADLINE_MS: field.int(20_000, 100, 600_000),
+};

@@ -9,3 +9,6 @@ export * from "./http";
 export * from "./serve";
 export * from "./dev-secret";
 export * from "./timeout";
+export * from "./ready";
+export * from "./ops";
+export * from "./run-service";

@@ -1,5 +1,24 @@
 import { Registry, collectDefaultMetrics } from "prom-client";
 
+/*
+ * How a feature declares its metrics (one idiom for every service):
+ *
+ * - A `metrics.ts` beside the feature exports `createXMetrics(metrics: Metrics)`
+ *   (`services/keys/src/verify/metrics.ts`, `services/usage/src/metrics.ts`;
+ *   the HTTP series live here, in createMetrics, because httpBasics is the
+ *   runtime's). It registers on `metrics.registry`, the service's own registry
+ *   (never prom-client's global one: tests build many services in one process),
+ *   and returns small handles (`inc`, `observe`, `set`); the feature never
+ *   touches prom-client or a metric name.
+ * - Counters and histograms are FastCounter / FastHistogram. Label values come
+ *   from a closed set: bind each series once with `child(labels)` where the set
+ *   is known up front (the hot paths: every request, every keys.verify), or let
+ *   `labels(labels)` bind and keep it on first use. Gauges (set at poll or
+ *   scrape time, off the hot path) are prom-client Gauges.
+ * - Names are `<area>_<what>_<unit|total>`; the `service` label is added by the
+ *   registry. A name, once published, never changes: dashboards and alerts use it.
+ */
+
 /** One registry per service (not prom-client's global), so tests can build many apps. */
 export function createMetrics(service: string) {
   const registry = new Registry();
@@ -28,6 +47,7 @@ export class FastHistogram<L extends string> {
   readonly type = "histogram";
   readonly aggregator = "sum";
   private readonly series: { labels: Record<L, string>; counts: Float64Array; sum: number; count: number }[] = [];
+  private readonly bound = new Map<string, { observe(value: number): void }>();
 
   constructor(
     readonly name: string,
@@ -55,6 +75,17 @@ export class FastHistogram<L extends string> {
         }
       },
     };
+  }
+
+  /** The series for `labels`, bound on first use and kept (label values must come from a bounded set). */
+  labels(labels: Record<L, string>): { observe(value: number): void } {
+    const key = labelKey(labels);
+    let series = this.bound.get(key);
+    if (series === undefined) {
+      series = this.child(labels);
+      this.bound.set(key, series);
+    }
+    return series;
   }
 
   async get() {
@@ -87,6 +118,7 @@ export class FastCounter<L extends string> {
   readonly type = "counter";
   readonly aggregator = "sum";
   private readonly series: { labels: Record<L, string>; value: number }[] = [];
+  private readonly bound = new Map<string, { inc(by?: number): void }>();
 
   constructor(
     readonly name: string,
@@ -107,6 +139,17 @@ export class FastCounter<L extends string> {
     };
   }
 
+  /** The series for `labels`, bound on first use and kept (label values must come from a bounded set). */
+  labels(labels: Record<L, string>): { inc(by?: number): void } {
+    const key = labelKey(labels);
+    let series = this.bound.get(key);
+    if (series === undefined) {
+      series = this.child(labels);
+      this.bound.set(key, series);
+    }
+    return series;
+  }
+
   async get() {
     const values = this.series.filter((s) => s.value > 0).map((s) => ({ labels: s.labels, value: s.value }));
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
@@ -115,4 +158,9 @@ export class FastCounter<L extends string> {
   reset(): void {
     for (const s of this.series) s.value = 0;
   }
+}
+
+/** A stable key for a label set, whatever order its properties were written in. */
+function labelKey(labels: Record<string, string>): string {
+  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

@@ -1,7 +1,7 @@
 import { Elysia } from "elysia";
 import { openapi } from "@elysiajs/openapi";
 import type { Subjects } from "@riskinmind/contracts";
-import { httpBasics, type Logger, type Metrics, type Sql } from "@riskinmind/runtime";
+import { httpBasics, opsRoutes, type Logger, type Metrics, type Sql } from "@riskinmind/runtime";
 import type { NatsConnection } from "nats";
 import type { Authenticator } from "./auth/jwt";
 import type { DbHealth } from "./db-health";
@@ -11,7 +11,6 @@ import type { KeyEvents } from "./events/key-events";
 import type { CurrentKeyCache } from "./keys/current-cache";
 import { keyRoutes } from "./keys/routes";
 import { logsRoute } from "./logs/route";
-import { opsRoutes } from "./ops";
 import { createInFlightLimit, createRateLimiter } from "./ratelimit";
 
 export interface EdgeDeps {
@@ -53,7 +52,7 @@ export function buildEdge(d: EdgeDeps) {
       }),
     )
     .use(docsAssets())
-    .use(opsRoutes({ sql: d.sql, metrics: d.metrics, natsUp: () => d.events.natsUp() }))
+    .use(opsRoutes({ service: "keys", metrics: d.metrics, sql: d.sql, nc: d.nc }))
     .use(
       keyRoutes({
         sql: d.sql,

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { DEV_JWT_SECRET, field, httpFields, natsFields, parseConfig } from "@riskinmind/runtime";
+import { DEV_JWT_SECRET, field, httpFields, natsFields, parseConfig, runFields } from "@riskinmind/runtime";
 import type { JSONWebKeySet } from "jose";
 
 const optional = () =>
@@ -53,6 +53,7 @@ export const keysEnv = z
     PORT: field.port(3000),
     HOST: z.string().min(1).default("0.0.0.0"),
     LOG_LEVEL: field.logLevel(),
+    ...runFields,
     ...httpFields,
     /** Management mutations (generate/regenerate/revoke) per owner per minute, per instance. */
     RATE_LIMIT_PER_MINUTE: field.int(20, 1, 1_000_000),

@@ -1,7 +1,7 @@
 import { Elysia } from "elysia";
 import type { NatsConnection, Subscription } from "nats";
-import { errorBody, subjects, USAGE_CONSUMER } from "@riskinmind/contracts";
-import { httpBasics, withTimeout, type Logger, type Metrics, type Sql } from "@riskinmind/runtime";
+import { subjects, USAGE_CONSUMER } from "@riskinmind/contracts";
+import { httpBasics, opsRoutes, type Logger, type Metrics, type Sql } from "@riskinmind/runtime";
 import { topologyOf, type UsageConfig } from "./env";
 import { ensureIngestConsumer, ensureUsageStream } from "./ingest/stream";
 import { Ingestor } from "./ingest/consumer";
@@ -18,7 +18,6 @@ export interface UsageServiceDeps {
 }
 
 const LAG_POLL_MS = 5000;
-const READY_TIMEOUT_MS = 1000;
 
 /**
  * The usage service: the JetStream ingest loop, the `usage.logs.query`
@@ -43,19 +42,7 @@ export function createUsageService(deps: UsageServiceDeps) {
   let logsSub: Subscription | undefined;
   let lagTimer: ReturnType<typeof setInterval> | undefined;
 
-  const app = new Elysia({ normalize: false })
-    .use(httpBasics({ log, metrics }))
-    .get("/health", () => ({ success: true as const, data: { status: "ok", service: "usage" } }))
-    .get("/ready", async ({ set, requestId }) => {
-      const [db, bus] = await Promise.all([dbReady(sql), natsReady(nc)]);
-      if (db && bus) return { success: true as const, data: { status: "ready", database: "up", nats: "up" } };
-      set.status = 503;
-      return errorBody(db ? "USAGE_UNAVAILABLE" : "DATABASE_UNAVAILABLE", `Not ready: database ${db ? "up" : "down"}, nats ${bus ? "up" : "down"}.`, requestId);
-    })
-    .get("/metrics", async ({ set }) => {
-      set.headers["content-type"] = metrics.registry.contentType;
-      return metrics.registry.metrics();
-    });
+  const app = new Elysia({ normalize: false }).use(httpBasics({ log, metrics })).use(opsRoutes({ service: "usage", metrics, sql, nc }));
 
   async function pollLag(): Promise<void> {
     try {
@@ -97,22 +84,3 @@ export function createUsageService(deps: UsageServiceDeps) {
   };
 }
 export type UsageService = ReturnType<typeof createUsageService>;
-
-async function dbReady(sql: Sql): Promise<boolean> {
-  try {
-    await withTimeout(sql`select 1`.execute(), READY_TIMEOUT_MS, "readiness: postgres");
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function natsReady(nc: NatsConnection): Promise<boolean> {
-  if (nc.isClosed()) return false;
-  try {
-    await withTimeout(nc.flush(), READY_TIMEOUT_MS, "readiness: nats flush");
-    return true;
-  } catch {
-    return false;
-  }
-}

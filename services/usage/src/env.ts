@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { field, natsFields, parseConfig } from "@riskinmind/runtime";
+import { field, natsFields, parseConfig, runFields } from "@riskinmind/runtime";
 import type { Topology } from "@riskinmind/contracts";
 
 /** The usage service's environment, parsed once at start. */
@@ -10,6 +10,7 @@ export const UsageEnv = z.object({
   PORT: field.port(3001),
   HOST: z.string().min(1).default("0.0.0.0"),
   LOG_LEVEL: field.logLevel(),
+  ...runFields,
   /** A batch is written when it holds this many events... */
   INGEST_BATCH_MAX: field.int(500, 1, 10_000),
   /** ...or this long after its first event, whichever comes first. */
