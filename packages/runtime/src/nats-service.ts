@@ -57,6 +57,7 @@ export interface JsonAnswer {
 }
 
 const encoder = new TextEncoder();
+const SRV_VERBS = ["PING", "INFO", "STATS"] as const;
 
 /**
  * A reply of the `{ok: true, …} | {ok: false, code, message}` shape (keys.lookup,
@@ -99,20 +100,6 @@ function countersOf(srv: Service, endpoint: string): EndpointCounters | undefine
  * drains the connection next, after which a late reply could not be sent).
  */
 export async function startNatsService(nc: NatsConnection, config: NatsServiceConfig, log: Logger): Promise<NatsService> {
-  // A refused endpoint subscription stops the whole nats.js service, but a
-  // refused $SRV one goes unnoticed by nats.js 2.29 (it matches the refusal
-  // to its subscription by queue group, `undefined` against ""): watch the
-  // connection's status events until ready() has seen the server's verdict.
-  const subjects = new Set<string>();
-  const refused: string[] = [];
-  const statuses = nc.status() as ReturnType<NatsConnection["status"]> & { stop(): void };
-  const watching = (async () => {
-    for await (const s of statuses) {
-      const ctx = (s as { permissionContext?: { operation: string; subject: string } }).permissionContext;
-      if (s.type !== "error" || ctx?.operation !== "subscription") continue;
-      if (ctx.subject.startsWith("$SRV.") || subjects.has(ctx.subject)) refused.push(ctx.subject);
-    }
-  })();
   const srv = await nc.services.add(config);
   const inFlight = new Set<Promise<void>>();
   let stopping = false;
@@ -148,7 +135,6 @@ export async function startNatsService(nc: NatsConnection, config: NatsServiceCo
         log.error({ ...errFields(e), endpoint: spec.name }, "NATS service handler failed");
         return spec.failed;
       };
-      subjects.add(spec.subject);
       srv.addEndpoint(spec.name, {
         subject: spec.subject,
         queue: config.queue,
@@ -177,19 +163,25 @@ export async function startNatsService(nc: NatsConnection, config: NatsServiceCo
       if (counters === undefined) log.warn({ endpoint: spec.name }, "nats.js service internals not found: $SRV stats count only thrown errors and synchronous time");
     },
     async ready(): Promise<void> {
-      // The server answers a refused SUB before the flush's PONG, so every verdict is in by then.
-      await nc.flush().finally(() => statuses.stop());
-      await watching;
+      // A refused endpoint subscription stops the whole nats.js service, but
+      // nats.js 2.29 overlooks a refused $SRV one (it matches a refusal to its
+      // subscription by queue group, and those have none), and its status
+      // events arrive a few ticks late. So the $SRV subjects are asked again
+      // with a queue group of their own, whose refusal reaches the callback
+      // while the reply to the flush below is still on its way.
+      const refused: string[] = [];
+      const probes = SRV_VERBS.flatMap((verb) => [`$SRV.${verb}`, `$SRV.${verb}.${config.name}`, `$SRV.${verb}.${config.name}.${srv.info().id}`]).map((subject) =>
+        nc.subscribe(subject, { queue: "riskinmind-probe", callback: (err) => void (err && refused.push(subject)) }),
+      );
+      await nc.flush();
+      for (const p of probes) if (!p.isClosed()) p.unsubscribe();
       if (refused.length > 0 || srv.isStopped) {
         await srv.stop();
-        throw new Error(
-          `NATS service ${config.name} could not start: subscription refused to ${refused.join(", ") || "an endpoint"} (does nats-server.conf grant this user these subjects and its $SRV ones?)`,
-        );
+        throw new Error(`NATS service ${config.name} could not start: subscription refused to ${refused.join(", ") || "an endpoint"} (does nats-server.conf grant this user its subjects and $SRV ones?)`);
       }
     },
     async stop(): Promise<void> {
       stopping = true;
-      statuses.stop();
       // Drains the endpoint and $SRV subscriptions: no new request after this,
       // and every request the server had delivered has reached its handler.
       await srv.stop();
