@@ -75,7 +75,7 @@ export function jsonAnswer(body: { ok: true; [field: string]: unknown } | { ok: 
  * synchronous part of a handler. Our handlers answer errors with a body
  * (respondError, no throw) and read the database asynchronously, so we add
  * those to the same counters. Pinned nats 2.29.3; if the internals move, the
- * service still works and tests/nats/services-api.test.ts fails on the counts.
+ * service still works and test/nats/services-api.test.ts fails on the counts.
  */
 interface EndpointCounters {
   num_requests: number;
@@ -124,7 +124,7 @@ export async function startNatsService(nc: NatsConnection, config: NatsServiceCo
         if (counters !== undefined) {
           if (err !== undefined) counters.countError({ message: err.description });
           if (async) {
-            // nats.js timed the synchronous part already; this adds the wait for the database.
+            // nats.js timed only the synchronous part (in whole ms, usually 0): this adds the time to the reply.
             counters.processing_time += Math.round(nanos(performance.now() - started));
             counters.average_processing_time = Math.round(counters.processing_time / Math.max(1, counters.num_requests));
           }
@@ -177,7 +177,9 @@ export async function startNatsService(nc: NatsConnection, config: NatsServiceCo
       for (const p of probes) if (!p.isClosed()) p.unsubscribe();
       if (refused.length > 0 || srv.isStopped) {
         await srv.stop();
-        throw new Error(`NATS service ${config.name} could not start: subscription refused to ${refused.join(", ") || "an endpoint"} (does nats-server.conf grant this user its subjects and $SRV ones?)`);
+        throw new Error(
+          `NATS service ${config.name} could not start: subscription refused to ${refused.join(", ") || "an endpoint"} (does nats-server.conf grant this user its subjects and $SRV ones?)`,
+        );
       }
     },
     async stop(): Promise<void> {
