@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { AckPolicy, connect, nanos, StorageType, type NatsConnection, type NatsError, type Status, type Subscription } from "nats";
-import { subjects, USAGE_CONSUMER, type Topology } from "@riskinmind/contracts";
+import { NATS_SERVICE, subjects, USAGE_CONSUMER, type Topology } from "@riskinmind/contracts";
 import { natsOptions, testTopology, waitFor, type NatsUser } from "../support/harness";
 
 const PERMISSIONS_VIOLATION = "PERMISSIONS_VIOLATION";
@@ -65,6 +65,15 @@ async function subscribeRefused(c: Client, subject: string): Promise<void> {
   expect(error?.code).toBe(PERMISSIONS_VIOLATION);
   expect(error?.message).toContain(`Subscription to "${subject}"`);
   expect(sub.isClosed()).toBe(true);
+}
+
+/** `c` may subscribe to `subject`: what admin publishes there arrives (an operator's $SRV question). */
+async function subscribeAllowed(c: Client, subject: string, publishAs = subject): Promise<void> {
+  const sub = c.nc.subscribe(subject, { max: 1 });
+  await c.nc.flush();
+  admin.nc.publish(publishAs, "{}");
+  for await (const m of sub) expect(m.subject).toBe(publishAs);
+  expect(c.statuses.some((st) => isViolation(st, "subscription", subject))).toBe(false);
 }
 
 /** A request on `subject` is rejected by the server (not timed out, not answered). */
@@ -185,6 +194,12 @@ describe("guard (any service mounting @riskinmind/guard)", () => {
     expect((await (await admin.nc.jetstreamManager()).streams.info(topo.stream)).config.name).toBe(topo.stream);
   });
 
+  test("cannot subscribe under $SRV: cannot pose as a service to discovery, nor read operators' questions", async () => {
+    await subscribeRefused(guard, "$SRV.>");
+    await subscribeRefused(guard, "$SRV.PING");
+    await subscribeRefused(guard, `$SRV.PING.${NATS_SERVICE.keys}`);
+  });
+
   test("cannot read the replies meant for keys or usage (their inboxes), nor anyone's default inbox", async () => {
     await subscribeRefused(guard, "_INBOX.keys.>");
     await subscribeRefused(guard, "_INBOX.usage.>");
@@ -241,6 +256,19 @@ describe("usage service", () => {
     await publishRefused(usage, s.ownerKeyChanged);
   });
 
+  test("answers discovery for riskinmind-usage only: its own $SRV subjects, not the keys service's, no wildcard", async () => {
+    const usage = await as("usage");
+    await subscribeAllowed(usage, "$SRV.PING");
+    await subscribeAllowed(usage, `$SRV.STATS.${NATS_SERVICE.usage}`);
+    await subscribeAllowed(usage, `$SRV.INFO.${NATS_SERVICE.usage}.*`, `$SRV.INFO.${NATS_SERVICE.usage}.SOMEID`);
+    await subscribeRefused(usage, `$SRV.PING.${NATS_SERVICE.keys}`);
+    await subscribeRefused(usage, `$SRV.STATS.${NATS_SERVICE.keys}.SOMEID`);
+    await subscribeRefused(usage, "$SRV.>");
+    await subscribeRefused(usage, `$SRV.*.${NATS_SERVICE.usage}`);
+    // Asking is the operators' (admin's).
+    await publishRefused(usage, `$SRV.PING.${NATS_SERVICE.keys}`);
+  });
+
   test("cannot publish usage events itself, nor read keys' or guards' replies", async () => {
     const usage = await as("usage");
     await publishRefused(usage, s.usageEvents);
@@ -261,6 +289,18 @@ describe("keys service", () => {
     const keys = await as("keys");
     await publishRefused(keys, s.usageEvents);
     await publishRefused(keys, s.keyLookup);
+  });
+
+  test("answers discovery for riskinmind-keys only: its own $SRV subjects, not the usage service's, no wildcard", async () => {
+    const keys = await as("keys");
+    await subscribeAllowed(keys, "$SRV.INFO");
+    await subscribeAllowed(keys, `$SRV.PING.${NATS_SERVICE.keys}`);
+    await subscribeAllowed(keys, `$SRV.STATS.${NATS_SERVICE.keys}.*`, `$SRV.STATS.${NATS_SERVICE.keys}.SOMEID`);
+    await subscribeRefused(keys, `$SRV.PING.${NATS_SERVICE.usage}`);
+    await subscribeRefused(keys, `$SRV.INFO.${NATS_SERVICE.usage}.SOMEID`);
+    await subscribeRefused(keys, "$SRV.>");
+    await subscribeRefused(keys, `$SRV.*.${NATS_SERVICE.keys}`);
+    await publishRefused(keys, `$SRV.PING.${NATS_SERVICE.usage}`);
   });
 
   test("cannot subscribe to usage.logs.query or usage.events, nor read others' replies", async () => {

@@ -27,6 +27,7 @@ describe("codes and statuses", () => {
       DATABASE_UNAVAILABLE: 503,
       USAGE_UNAVAILABLE: 503,
       VERIFY_UNAVAILABLE: 503,
+      NOT_READY: 503,
     });
   });
 

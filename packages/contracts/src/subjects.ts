@@ -14,6 +14,15 @@ export interface Topology {
 export const QUEUE = { keys: "keys", usage: "usage" } as const;
 
 /**
+ * nats.js Services API names: each responder service is discoverable, with
+ * its stats, under `$SRV.{PING,INFO,STATS}[.<name>[.<id>]]`. nats-server.conf
+ * lets each service's user subscribe there under its own name only.
+ */
+export const NATS_SERVICE = { keys: "riskinmind-keys", usage: "riskinmind-usage" } as const;
+/** Endpoint names in $SRV info and stats (each serves one subject below). */
+export const NATS_ENDPOINT = { verify: "verify", keyLookup: "lookup", logsQuery: "logs-query" } as const;
+
+/**
  * Each NATS identity's reply inbox. The server's permissions let an identity
  * subscribe only to its own, so no party can read the replies another one asked for.
  */

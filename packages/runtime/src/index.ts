@@ -4,6 +4,7 @@ export * from "./migrate";
 export * from "./db";
 export * from "./nats";
 export * from "./nats-status";
+export * from "./nats-service";
 export * from "./metrics";
 export * from "./http";
 export * from "./serve";

@@ -1,6 +1,7 @@
-import { subjects } from "@riskinmind/contracts";
-import type { Logger, Metrics, Sql } from "@riskinmind/runtime";
-import type { NatsConnection, Subscription } from "nats";
+import { NATS_SERVICE, QUEUE, subjects } from "@riskinmind/contracts";
+import { startNatsService, type Logger, type Metrics, type NatsService, type Sql } from "@riskinmind/runtime";
+import type { NatsConnection } from "nats";
+import pkg from "../package.json";
 import { createAuthenticator } from "./auth/jwt";
 import { TokenCache } from "./auth/token-cache";
 import { DbHealth } from "./db-health";
@@ -8,11 +9,11 @@ import { buildEdge } from "./edge";
 import type { KeysConfig } from "./env";
 import { KeyEvents } from "./events/key-events";
 import { CurrentKeyCache } from "./keys/current-cache";
-import { serveKeyLookups } from "./lookup/responder";
+import { keyLookupEndpoint } from "./lookup/responder";
 import { VerifyCache } from "./verify/cache";
 import { LastUsed } from "./verify/last-used";
 import { createVerifyMetrics } from "./verify/metrics";
-import { serveVerify } from "./verify/responder";
+import { verifyEndpoint } from "./verify/responder";
 
 export interface KeysServiceDeps {
   sql: Sql;
@@ -28,9 +29,11 @@ export type KeysApp = ReturnType<typeof buildEdge>;
  * The keys service: the HTTP edge plus the keys.verify and keys.lookup
  * responders, sharing one verification cache; the edge also caches verified
  * JWTs and each owner's current key. Key-change events (announce, listen,
- * poll, reconnect) live in events/key-events.ts. `start()` subscribes on
- * NATS; `stop()` drains those subscriptions and writes the last last_used_at
- * batch. The caller owns sql, nc and the listening socket.
+ * poll, reconnect) live in events/key-events.ts. `start()` registers the
+ * NATS service `riskinmind-keys` (endpoints verify and lookup, discoverable
+ * under $SRV); `stop()` stops it once every request it took is answered, and
+ * writes the last last_used_at batch. The caller owns sql, nc and the
+ * listening socket.
  */
 export function createKeysService(deps: KeysServiceDeps) {
   const { sql, nc, log, config } = deps;
@@ -44,7 +47,7 @@ export function createKeysService(deps: KeysServiceDeps) {
   const auth = createAuthenticator(config, tokens);
   const app = buildEdge({ ...deps, topo, auth, current, db, events });
   const verifyMetrics = createVerifyMetrics(deps.metrics);
-  let subs: Subscription[] = [];
+  let responders: NatsService | undefined;
 
   return {
     app,
@@ -53,16 +56,25 @@ export function createKeysService(deps: KeysServiceDeps) {
     current,
     /** Verified JWTs. */
     tokens,
+    /** This replica's id in $SRV discovery and stats (undefined until started). */
+    get natsServiceId(): string | undefined {
+      return responders?.id;
+    },
     async start(): Promise<void> {
-      subs = [serveVerify({ nc, sql, log, cache, lastUsed, db, config, subjects: topo, metrics: verifyMetrics }), serveKeyLookups({ nc, sql, log, subject: topo.keyLookup })];
+      // One service, one queue group: replicas share both endpoints' load.
+      const srv = await startNatsService(nc, { name: NATS_SERVICE.keys, version: pkg.version, description: "RiskInMind API keys: key verification and key-owner lookups", queue: QUEUE.keys }, log);
+      srv.addEndpoint(verifyEndpoint({ sql, log, cache, lastUsed, db, config, subjects: topo, metrics: verifyMetrics }));
+      srv.addEndpoint(keyLookupEndpoint({ sql, log, subject: topo.keyLookup }));
+      responders = srv;
+      await srv.ready();
       events.start();
       lastUsed.start();
       await nc.flush();
     },
     async stop(): Promise<void> {
       await events.stop();
-      await Promise.all(subs.map((s) => (s.isClosed() ? undefined : s.drain().catch(() => {}))));
-      subs = [];
+      await responders?.stop();
+      responders = undefined;
       await lastUsed.stop();
     },
   };

@@ -1,13 +1,14 @@
 import { Elysia } from "elysia";
-import type { NatsConnection, Subscription } from "nats";
-import { subjects, USAGE_CONSUMER } from "@riskinmind/contracts";
-import { httpBasics, opsRoutes, type Logger, type Metrics, type Sql } from "@riskinmind/runtime";
+import type { NatsConnection } from "nats";
+import { NATS_SERVICE, QUEUE, subjects, USAGE_CONSUMER } from "@riskinmind/contracts";
+import { httpBasics, opsRoutes, startNatsService, type Logger, type Metrics, type NatsService, type Sql } from "@riskinmind/runtime";
 import { topologyOf, type UsageConfig } from "./env";
 import { ensureIngestConsumer, ensureUsageStream } from "./ingest/stream";
 import { Ingestor } from "./ingest/consumer";
 import { OwnerResolver } from "./ingest/owners";
-import { serveLogsQueries } from "./logs/responder";
+import { logsQueryEndpoint } from "./logs/responder";
 import { createUsageMetrics } from "./metrics";
+import pkg from "../package.json";
 
 export interface UsageServiceDeps {
   sql: Sql;
@@ -39,7 +40,7 @@ export function createUsageService(deps: UsageServiceDeps) {
     max: config.KEY_OWNER_CACHE_MAX,
   });
   let ingestor: Ingestor | undefined;
-  let logsSub: Subscription | undefined;
+  let responders: NatsService | undefined;
   let lagTimer: ReturnType<typeof setInterval> | undefined;
 
   const app = new Elysia({ normalize: false }).use(httpBasics({ log, metrics })).use(opsRoutes({ service: "usage", metrics, sql, nc }));
@@ -56,6 +57,10 @@ export function createUsageService(deps: UsageServiceDeps) {
 
   return {
     app,
+    /** This replica's id in $SRV discovery and stats (undefined until started). */
+    get natsServiceId(): string | undefined {
+      return responders?.id;
+    },
     async start(): Promise<void> {
       const jsm = await nc.jetstreamManager();
       await ensureUsageStream(jsm, {
@@ -64,7 +69,11 @@ export function createUsageService(deps: UsageServiceDeps) {
         maxAgeHours: config.USAGE_STREAM_MAX_AGE_HOURS,
       });
       await ensureIngestConsumer(jsm, { stream: topo.stream, subject: subj.usageEvents });
-      logsSub = serveLogsQueries({ nc, sql, log, m, subject: subj.logsQuery });
+      // The NATS service `riskinmind-usage` (endpoint logs-query, queue group usage), discoverable under $SRV.
+      const srv = await startNatsService(nc, { name: NATS_SERVICE.usage, version: pkg.version, description: "RiskInMind usage: pages of an owner's usage logs", queue: QUEUE.usage }, log);
+      srv.addEndpoint(logsQueryEndpoint({ sql, log, m, subject: subj.logsQuery }));
+      responders = srv;
+      await srv.ready();
       ingestor = new Ingestor({ js: nc.jetstream(), nc, sql, log, m, owners }, { stream: topo.stream, batchMax: config.INGEST_BATCH_MAX, batchWaitMs: config.INGEST_BATCH_WAIT_MS });
       await ingestor.start();
       void pollLag();
@@ -76,8 +85,9 @@ export function createUsageService(deps: UsageServiceDeps) {
       lagTimer = undefined;
       await ingestor?.stop();
       ingestor = undefined;
-      if (logsSub && !logsSub.isClosed()) await logsSub.drain().catch(() => {});
-      logsSub = undefined;
+      // Returns once every query it took is answered.
+      await responders?.stop();
+      responders = undefined;
       // Acks are fire-and-forget publishes: make sure the last ones reached the server.
       if (!nc.isClosed()) await nc.flush().catch(() => {});
     },

@@ -1,50 +1,41 @@
-import { check, parseJson, QUEUE, type KeyLookupReply } from "@riskinmind/contracts";
-import { isDbUnavailable, type Logger, type Sql, errFields } from "@riskinmind/runtime";
-import type { Msg, NatsConnection, Subscription } from "nats";
+import { check, NATS_ENDPOINT, parseJson } from "@riskinmind/contracts";
+import { errFields, isDbUnavailable, jsonAnswer, type EndpointSpec, type JsonAnswer, type Logger, type Sql } from "@riskinmind/runtime";
 import { ownersOf } from "../keys/repo";
 
-const encoder = new TextEncoder();
+const INVALID = jsonAnswer({ ok: false, code: "VALIDATION_ERROR", message: "Invalid lookup: expected {keyIds: string[1..1000]}." });
+const DB_DOWN = jsonAnswer({ ok: false, code: "DATABASE_UNAVAILABLE", message: "The keys database is unavailable; retry shortly." });
+const INTERNAL = jsonAnswer({ ok: false, code: "INTERNAL", message: "Internal error." });
 
 /**
- * keys.lookup (queue group `keys`): who owns these key ids? The usage service
- * asks so that a recorded call is attributed to the key's real owner, never to
- * the owner a publisher wrote into the event. Revoked keys are answered too: a
- * call made just before a revocation is still its owner's. Every request with
- * a reply subject gets exactly one reply.
+ * keys.lookup: who owns these key ids? The usage service asks so that a
+ * recorded call is attributed to the key's real owner, never to the owner a
+ * publisher wrote into the event. Revoked keys are answered too: a call made
+ * just before a revocation is still its owner's. A key id that matches no key
+ * is simply absent from `keys` (a normal answer); a bad request, an
+ * unreachable database or a bug is a service error with the same body as ever.
  */
-export function serveKeyLookups(deps: { nc: NatsConnection; sql: Sql; log: Logger; subject: string }): Subscription {
-  const { nc, sql, log, subject } = deps;
-  return nc.subscribe(subject, {
-    queue: QUEUE.keys,
-    callback: (err, msg) => {
-      if (err) return void log.warn({ ...errFields(err) }, "lookup subscription error");
-      void answer(msg);
+export function keyLookupEndpoint(deps: { sql: Sql; log: Logger; subject: string }): EndpointSpec<JsonAnswer> {
+  const { sql, log } = deps;
+  return {
+    name: NATS_ENDPOINT.keyLookup,
+    subject: deps.subject,
+    handle(data) {
+      const req = parseJson(data);
+      if (!check.keyLookupRequest.Check(req)) return INVALID;
+      return lookup(req.keyIds);
     },
-  });
+    failed: INTERNAL,
+    errorOf: (a) => a.error,
+  };
 
-  async function answer(msg: Msg): Promise<void> {
-    if (!msg.reply) return;
-    let reply: KeyLookupReply;
-    const req = parseJson(msg.data);
-    if (!check.keyLookupRequest.Check(req)) {
-      reply = { ok: false, code: "VALIDATION_ERROR", message: "Invalid lookup: expected {keyIds: string[1..1000]}." };
-    } else {
-      try {
-        const rows = await ownersOf(sql, req.keyIds);
-        reply = { ok: true, keys: rows.map((r) => ({ keyId: r.id, ownerId: r.owner_id })) };
-      } catch (e) {
-        if (isDbUnavailable(e)) {
-          reply = { ok: false, code: "DATABASE_UNAVAILABLE", message: "The keys database is unavailable; retry shortly." };
-        } else {
-          log.error({ ...errFields(e) }, "key lookup failed");
-          reply = { ok: false, code: "INTERNAL", message: "Internal error." };
-        }
-      }
-    }
+  async function lookup(keyIds: string[]): Promise<JsonAnswer> {
     try {
-      msg.respond(encoder.encode(JSON.stringify(reply)));
+      const rows = await ownersOf(sql, keyIds);
+      return jsonAnswer({ ok: true, keys: rows.map((r) => ({ keyId: r.id, ownerId: r.owner_id })) });
     } catch (e) {
-      log.warn({ ...errFields(e) }, "lookup reply failed");
+      if (isDbUnavailable(e)) return DB_DOWN;
+      log.error({ ...errFields(e) }, "key lookup failed");
+      return INTERNAL;
     }
   }
 }

@@ -1,60 +1,49 @@
-import { check, parseJson, QUEUE, type LogsQueryReply } from "@riskinmind/contracts";
-import { isDbUnavailable, type Logger, type Sql, errFields } from "@riskinmind/runtime";
-import type { Msg, NatsConnection, Subscription } from "nats";
+import { check, NATS_ENDPOINT, parseJson, type LogsQueryRequest } from "@riskinmind/contracts";
+import { errFields, isDbUnavailable, jsonAnswer, type EndpointSpec, type JsonAnswer, type Logger, type Sql } from "@riskinmind/runtime";
 import type { UsageMetrics } from "../metrics";
 import { readLogsPage } from "./query";
 
-const encoder = new TextEncoder();
+const DB_DOWN = jsonAnswer({ ok: false, code: "DATABASE_UNAVAILABLE", message: "The usage database is unavailable; retry shortly." });
+const INTERNAL = jsonAnswer({ ok: false, code: "INTERNAL", message: "Internal error." });
+
+/** An answer and the outcome label it is timed under. */
+interface LogsAnswer extends JsonAnswer {
+  outcome: "ok" | "invalid" | "db_unavailable" | "error";
+}
 
 /**
- * Answers `usage.logs.query` in the `usage` queue group, so replicas share
- * the reads. Every request with a reply subject gets exactly one reply.
+ * usage.logs.query: a page of one owner's usage logs. An invalid query, an
+ * unreachable database or a bug is a service error whose body is the same
+ * `{ok: false, code, message}` as ever.
  */
-export function serveLogsQueries(deps: { nc: NatsConnection; sql: Sql; log: Logger; m: UsageMetrics; subject: string }): Subscription {
-  const { nc, sql, log, m, subject } = deps;
-  return nc.subscribe(subject, {
-    queue: QUEUE.usage,
-    callback: (err, msg) => {
-      if (err) {
-        log.warn({ ...errFields(err) }, "logs query subscription error");
-        return;
+export function logsQueryEndpoint(deps: { sql: Sql; log: Logger; m: UsageMetrics; subject: string }): EndpointSpec<LogsAnswer> {
+  const { sql, log, m } = deps;
+  return {
+    name: NATS_ENDPOINT.logsQuery,
+    subject: deps.subject,
+    handle(data) {
+      const req = parseJson(data);
+      if (!check.logsQueryRequest.Check(req)) {
+        const first = [...check.logsQueryRequest.Errors(req)][0];
+        const where = first?.path ? ` '${first.path.replace(/^\//, "")}'` : "";
+        const message = `Invalid logs query${where}: ${first?.message ?? "expected {ownerId, page, limit}"}.`;
+        return { ...jsonAnswer({ ok: false, code: "VALIDATION_ERROR", message }), outcome: "invalid" };
       }
-      void answer(msg);
+      return read(req);
     },
-  });
+    failed: { ...INTERNAL, outcome: "error" },
+    errorOf: (a) => a.error,
+    answered: (a, started) => m.logsQuerySeconds.observe({ outcome: a.outcome }, (performance.now() - started) / 1000),
+  };
 
-  async function answer(msg: Msg): Promise<void> {
-    if (!msg.reply) return;
-    const started = performance.now();
-    let reply: LogsQueryReply;
-    let outcome: string;
-    const req = parseJson(msg.data);
-    if (!check.logsQueryRequest.Check(req)) {
-      const first = [...check.logsQueryRequest.Errors(req)][0];
-      const where = first?.path ? ` '${first.path.replace(/^\//, "")}'` : "";
-      reply = { ok: false, code: "VALIDATION_ERROR", message: `Invalid logs query${where}: ${first?.message ?? "expected {ownerId, page, limit}"}.` };
-      outcome = "invalid";
-    } else {
-      try {
-        const page = await readLogsPage(sql, req);
-        reply = { ok: true, data: page.data, total: page.total };
-        outcome = "ok";
-      } catch (e) {
-        if (isDbUnavailable(e)) {
-          reply = { ok: false, code: "DATABASE_UNAVAILABLE", message: "The usage database is unavailable; retry shortly." };
-          outcome = "db_unavailable";
-        } else {
-          log.error({ ...errFields(e) }, "logs query failed");
-          reply = { ok: false, code: "INTERNAL", message: "Internal error." };
-          outcome = "error";
-        }
-      }
-    }
+  async function read(req: LogsQueryRequest): Promise<LogsAnswer> {
     try {
-      msg.respond(encoder.encode(JSON.stringify(reply)));
+      const page = await readLogsPage(sql, req);
+      return { ...jsonAnswer({ ok: true, data: page.data, total: page.total }), outcome: "ok" };
     } catch (e) {
-      log.warn({ ...errFields(e) }, "logs query reply failed");
+      if (isDbUnavailable(e)) return { ...DB_DOWN, outcome: "db_unavailable" };
+      log.error({ ...errFields(e) }, "logs query failed");
+      return { ...INTERNAL, outcome: "error" };
     }
-    m.logsQuerySeconds.observe({ outcome }, (performance.now() - started) / 1000);
   }
 }
