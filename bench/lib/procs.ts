@@ -4,8 +4,8 @@
  * measurable, and the echo/hello baselines are one process each too
  * (same number of processes on both sides of every ratio).
  */
-import { freePort, serviceEnv as harnessServiceEnv, spawnChild, startService, waitFor, type Child } from "../../test/support/harness";
 import type { Topology } from "@riskinmind/contracts";
+import { type Child, freePort, serviceEnv as harnessServiceEnv, spawnChild, startService, waitFor } from "@riskinmind/testkit";
 
 export interface Proc {
   child: Child;
@@ -13,7 +13,7 @@ export interface Proc {
   url: string;
 }
 
-/** The services' environment: the tests' own (test/support/harness.ts), on the bench's database. */
+/** The services' environment: the tests' own (@riskinmind/testkit serviceEnv), on the bench's database. */
 export function serviceEnv(dbUrl: string, topo: Topology, extra: Record<string, string> = {}): Record<string, string> {
   natsUrl();
   return harnessServiceEnv({ url: dbUrl }, topo, extra);

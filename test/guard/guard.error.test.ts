@@ -9,14 +9,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { NatsConnection, Subscription } from "nats";
 import { subjects, type Topology } from "@riskinmind/contracts";
 import { newApiKey } from "../../services/keys/src/keys/mint";
-import { testTopology } from "../support/harness";
-import { buildLoans, connectTestNats, predictRequest } from "./support";
+import { connectTestNats, loansApp, predictRequest, testTopology } from "@riskinmind/testkit";
 
 /** The guard's connection (its own identity) and the test side's (admin: spies and deliberately broken responders). */
 let guardNc: NatsConnection;
 let nc: NatsConnection;
 let topo: Topology;
-let loans: ReturnType<typeof buildLoans>;
+let loans: ReturnType<typeof loansApp>;
 let verifySpy: Subscription;
 let verifyRequestsSeen = 0;
 
@@ -24,7 +23,7 @@ beforeAll(async () => {
   guardNc = await connectTestNats("guard");
   nc = await connectTestNats();
   topo = testTopology();
-  loans = buildLoans(guardNc, topo, { verifyTimeoutMs: 300 });
+  loans = loansApp(guardNc, topo, { verifyTimeoutMs: 300 });
   // A listener (not a responder): counts every request on the verify subject.
   verifySpy = nc.subscribe(subjects(topo).verify, { callback: () => verifyRequestsSeen++ });
   await nc.flush();
@@ -101,7 +100,7 @@ describe("guard refusals", () => {
 
   test("with no responder on keys.verify a well-formed key gets 503 VERIFY_UNAVAILABLE", async () => {
     // The spy is a plain subscriber, so NATS reports "no responders" only without it; use another topology.
-    const lone = buildLoans(guardNc, testTopology(), { verifyTimeoutMs: 300 });
+    const lone = loansApp(guardNc, testTopology(), { verifyTimeoutMs: 300 });
     try {
       const res = await lone.app.handle(predictRequest({ "x-api-key": newApiKey() }));
       expect(res.status).toBe(503);
@@ -129,7 +128,7 @@ describe("guard refusals", () => {
       callback: (_e, m) => m.respond(typeof replies[i] === "string" ? (replies[i++] as string) : JSON.stringify(replies[i++])),
     });
     await nc.flush();
-    const lone = buildLoans(guardNc, t, { verifyTimeoutMs: 500 });
+    const lone = loansApp(guardNc, t, { verifyTimeoutMs: 500 });
     try {
       const statuses: [number, string, string][] = [];
       for (let n = 0; n < replies.length; n++) {

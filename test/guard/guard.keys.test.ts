@@ -5,27 +5,25 @@
  * right fields, and once revoked over HTTP is refused within one second.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { waitFor } from "../support/harness";
-import { goodLoan, readUsageEvents } from "./support";
-import { http, issueKey, newOwner, startStack, type Stack } from "./stack";
+import { goodLoan, issueKey, newOwner, readUsageEvents, req, trioStack, type TrioStack, waitFor } from "@riskinmind/testkit";
 
-let stack: Stack;
+let stack: TrioStack;
 
 beforeAll(async () => {
   // The usage service would create the stream; here the test reads what the guard publishes.
-  stack = await startStack({ usageStream: true });
+  stack = await trioStack({ usageStream: true });
 });
 
 afterAll(async () => {
   await stack.close();
 });
 
-const predict = (headers: Record<string, string>, json: unknown = goodLoan) => http(`${stack.loansUrl}/api/v1/loans/predict`, { method: "POST", headers, json });
+const predict = (headers: Record<string, string>, json: unknown = goodLoan) => req(`${stack.loansUrl}/api/v1/loans/predict`, { method: "POST", headers, json });
 
 describe("guard with the real keys service", () => {
   test("a key issued by the keys service opens the route, which sees its keyId and ownerId", async () => {
     const owner = await newOwner();
-    const key = await issueKey(stack, owner);
+    const key = await issueKey(stack.keys, owner);
     const r = await predict({ authorization: `Bearer ${key.apiKey}` });
     expect(r.status).toBe(200);
     expect(r.body.success).toBe(true);
@@ -38,7 +36,7 @@ describe("guard with the real keys service", () => {
   });
 
   test("a second call with the same key is answered from the cache, with no NATS request", async () => {
-    const key = await issueKey(stack, await newOwner());
+    const key = await issueKey(stack.keys, await newOwner());
     expect((await predict({ "x-api-key": key.apiKey })).status).toBe(200);
     const before = stack.loans.guard.stats();
     const r = await predict({ "x-api-key": key.apiKey });
@@ -51,7 +49,7 @@ describe("guard with the real keys service", () => {
 
   test("each protected call is recorded as a usage event with endpoint, method, status, timestamp and duration", async () => {
     const owner = await newOwner();
-    const key = await issueKey(stack, owner);
+    const key = await issueKey(stack.keys, owner);
     const t0 = Date.now();
     expect((await predict({ "x-api-key": key.apiKey })).status).toBe(200);
     // A valid key with a bad body is still a metered call (400).
@@ -83,10 +81,10 @@ describe("guard with the real keys service", () => {
 
   test("a key revoked over HTTP is refused by the guard within one second, even though it was cached", async () => {
     const owner = await newOwner();
-    const key = await issueKey(stack, owner);
+    const key = await issueKey(stack.keys, owner);
     expect((await predict({ "x-api-key": key.apiKey })).status).toBe(200);
     expect((await stack.loans.guard.check(key.apiKey)).ok).toBe(true); // now cached
-    const rev = await http(`${stack.keysUrl}/api/v1/keys/revoke`, { method: "POST", headers: owner.headers });
+    const rev = await req(`${stack.keysUrl}/api/v1/keys/revoke`, { method: "POST", headers: owner.headers });
     expect(rev.status).toBe(200);
     let last: { status: number; body: any } = { status: 0, body: null };
     await waitFor(
@@ -102,9 +100,9 @@ describe("guard with the real keys service", () => {
 
   test("after regenerate the old key is refused and the new one works", async () => {
     const owner = await newOwner();
-    const old = await issueKey(stack, owner);
+    const old = await issueKey(stack.keys, owner);
     expect((await predict({ "x-api-key": old.apiKey })).status).toBe(200);
-    const regen = await http(`${stack.keysUrl}/api/v1/keys/regenerate`, { method: "POST", headers: owner.headers, json: {} });
+    const regen = await req(`${stack.keysUrl}/api/v1/keys/regenerate`, { method: "POST", headers: owner.headers, json: {} });
     expect(regen.status).toBe(200);
     await waitFor(async () => (await predict({ "x-api-key": old.apiKey })).status === 401, 1_000, "old key refused");
     const fresh = await predict({ authorization: `Bearer ${regen.body.data.apiKey}` });
@@ -122,7 +120,7 @@ describe("guard with the real keys service", () => {
   });
 
   test("a protected route with a valid key still validates its body (unknown fields refused)", async () => {
-    const key = await issueKey(stack, await newOwner());
+    const key = await issueKey(stack.keys, await newOwner());
     const r = await predict({ "x-api-key": key.apiKey }, { ...goodLoan, extra: 1 });
     expect(r.status).toBe(400);
     expect(r.body.error.code).toBe("VALIDATION_ERROR");

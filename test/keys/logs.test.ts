@@ -1,18 +1,9 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { QUEUE, subjects, type LogsQueryReply } from "@riskinmind/contracts";
 import type { Subscription } from "nats";
-import { call, owner, setupEnv, type Env, type Instance } from "./support";
+import { useKeysStack, newOwner } from "@riskinmind/testkit";
 
-let env: Env;
-let a: Instance;
-
-beforeAll(async () => {
-  env = await setupEnv();
-  a = await env.start({ LOGS_TIMEOUT_MS: "1000" });
-});
-afterAll(async () => {
-  await env.close();
-});
+const env = useKeysStack({ LOGS_TIMEOUT_MS: "1000" });
 
 /** A stand-in usage responder so the edge's mapping can be checked; the real end to end lives with the usage service. */
 async function fakeUsage(reply: (req: any) => LogsQueryReply | string): Promise<{ sub: Subscription; seen: any[] }> {
@@ -33,10 +24,10 @@ async function fakeUsage(reply: (req: any) => LogsQueryReply | string): Promise<
 
 /** GET /logs for a fresh owner while the deliberately broken usage responder answers `reply`. */
 async function logsAnsweredWith(reply: () => LogsQueryReply | string) {
-  const o = await owner();
+  const o = await newOwner();
   const u = await fakeUsage(reply);
   try {
-    return await call(a.url, "GET", "/api/v1/keys/logs", { headers: o.headers });
+    return await env.a.call("GET", "/api/v1/keys/logs", { headers: o.headers });
   } finally {
     u.sub.unsubscribe();
   }
@@ -45,8 +36,8 @@ async function logsAnsweredWith(reply: () => LogsQueryReply | string) {
 describe("GET /api/v1/keys/logs query validation", () => {
   for (const q of ["page=0", "limit=0", "limit=101", "page=1.5", "limit=abc", "page=-1", "page=1e3", "limit=1e9", "page=1;drop", "page="]) {
     test(`${q} → 400 VALIDATION_ERROR`, async () => {
-      const o = await owner();
-      const r = await call(a.url, "GET", `/api/v1/keys/logs?${q}`, { headers: o.headers });
+      const o = await newOwner();
+      const r = await env.a.call("GET", `/api/v1/keys/logs?${q}`, { headers: o.headers });
       expect(r.status).toBe(400);
       expect(r.body).toMatchObject({ success: false, error: { code: "VALIDATION_ERROR" } });
     });
@@ -55,15 +46,15 @@ describe("GET /api/v1/keys/logs query validation", () => {
 
 describe("GET /api/v1/keys/logs edge mapping (against a stand-in responder)", () => {
   test("the edge asks with the JWT's owner and the parsed page/limit and maps the reply to data + meta", async () => {
-    const o = await owner();
+    const o = await newOwner();
     const entry = { endpoint: "/api/v1/loans/predict", method: "POST", statusCode: 200, timestamp: "2023-10-01T12:05:00.000Z", keyId: "key_x", durationMs: 3.5 };
     const u = await fakeUsage(() => ({ ok: true, data: [entry], total: 150 }));
     try {
-      const r = await call(a.url, "GET", "/api/v1/keys/logs?page=3&limit=25", { headers: o.headers });
+      const r = await env.a.call("GET", "/api/v1/keys/logs?page=3&limit=25", { headers: o.headers });
       expect(r.status).toBe(200);
       expect(r.body).toEqual({ success: true, data: [entry], meta: { total: 150, page: 3, limit: 25 } });
       expect(u.seen).toEqual([{ ownerId: o.sub, page: 3, limit: 25 }]);
-      const d = await call(a.url, "GET", "/api/v1/keys/logs", { headers: o.headers });
+      const d = await env.a.call("GET", "/api/v1/keys/logs", { headers: o.headers });
       expect(d.body.meta).toEqual({ total: 150, page: 1, limit: 10 });
     } finally {
       u.sub.unsubscribe();
@@ -97,18 +88,18 @@ describe("GET /api/v1/keys/logs edge mapping (against a stand-in responder)", ()
 
 describe("usage service absent", () => {
   test("no responder → an answer, 503 USAGE_UNAVAILABLE (never a hang)", async () => {
-    const o = await owner();
-    const r = await call(a.url, "GET", "/api/v1/keys/logs", { headers: o.headers });
+    const o = await newOwner();
+    const r = await env.a.call("GET", "/api/v1/keys/logs", { headers: o.headers });
     expect(r.status).toBe(503);
     expect(r.body).toMatchObject({ success: false, error: { code: "USAGE_UNAVAILABLE" } });
   });
 
   test("a responder that never answers → 503 USAGE_UNAVAILABLE once LOGS_TIMEOUT_MS has passed (a hang fails the test's own timeout)", async () => {
-    const o = await owner();
+    const o = await newOwner();
     const silent = env.nc.subscribe(subjects(env.topo).logsQuery, { callback: () => {} });
     await env.nc.flush();
     try {
-      const r = await call(a.url, "GET", "/api/v1/keys/logs", { headers: o.headers });
+      const r = await env.a.call("GET", "/api/v1/keys/logs", { headers: o.headers });
       expect(r.status).toBe(503);
       expect(r.body.error.code).toBe("USAGE_UNAVAILABLE");
     } finally {

@@ -3,13 +3,12 @@ import { USAGE_CONSUMER } from "@riskinmind/contracts";
 import { parseUsageMessage } from "../../services/usage/src/ingest/parse";
 import { writeBatch } from "../../services/usage/src/ingest/writer";
 import { ensureIngestConsumer } from "../../services/usage/src/ingest/stream";
-import { waitFor } from "../support/harness";
-import { event, metricValue, usageFixture, type UsageFixture } from "./support";
+import { event, metricValue, usageStack, type UsageStack, waitFor } from "@riskinmind/testkit";
 
-let f: UsageFixture;
+let f: UsageStack;
 
 beforeAll(async () => {
-  f = await usageFixture();
+  f = await usageStack();
 });
 afterAll(async () => {
   await f?.cleanup();

@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { nanos } from "nats";
-import { waitFor } from "../support/harness";
-import { event, usageFixture, type UsageFixture } from "./support";
+import { event, usageStack, type UsageStack, waitFor } from "@riskinmind/testkit";
 
-let f: UsageFixture;
+let f: UsageStack;
 
 beforeAll(async () => {
-  f = await usageFixture();
+  f = await usageStack();
 });
 afterAll(async () => {
   await f?.cleanup();
