@@ -1,35 +1,18 @@
+/** GET /api/v1/keys/logs, refused: bad queries (400), a broken or absent usage service (503, never a hang). */
 import { describe, expect, test } from "bun:test";
-import { QUEUE, subjects, type LogsQueryReply } from "@riskinmind/contracts";
-import type { Subscription } from "nats";
-import { useKeysStack, newOwner } from "@riskinmind/testkit";
+import { subjects, type LogsQueryReply } from "@riskinmind/contracts";
+import { fakeLogsResponder, newOwner, useKeysStack } from "@riskinmind/testkit";
 
 const env = useKeysStack({ LOGS_TIMEOUT_MS: "1000" });
-
-/** A stand-in usage responder so the edge's mapping can be checked; the real end to end lives with the usage service. */
-async function fakeUsage(reply: (req: any) => LogsQueryReply | string): Promise<{ sub: Subscription; seen: any[] }> {
-  const seen: any[] = [];
-  const sub = env.nc.subscribe(subjects(env.topo).logsQuery, {
-    queue: QUEUE.usage,
-    callback: (_e, m) => {
-      const req = JSON.parse(new TextDecoder().decode(m.data));
-      seen.push(req);
-      const r = reply(req);
-      m.respond(new TextEncoder().encode(typeof r === "string" ? r : JSON.stringify(r)));
-    },
-  });
-  // The subscription must reach the server before the edge asks.
-  await env.nc.flush();
-  return { sub, seen };
-}
 
 /** GET /logs for a fresh owner while the deliberately broken usage responder answers `reply`. */
 async function logsAnsweredWith(reply: () => LogsQueryReply | string) {
   const o = await newOwner();
-  const u = await fakeUsage(reply);
+  const u = await fakeLogsResponder(env.nc, env.topo, reply);
   try {
     return await env.a.call("GET", "/api/v1/keys/logs", { headers: o.headers });
   } finally {
-    u.sub.unsubscribe();
+    u.stop();
   }
 }
 
@@ -44,23 +27,7 @@ describe("GET /api/v1/keys/logs query validation", () => {
   }
 });
 
-describe("GET /api/v1/keys/logs edge mapping (against a stand-in responder)", () => {
-  test("the edge asks with the JWT's owner and the parsed page/limit and maps the reply to data + meta", async () => {
-    const o = await newOwner();
-    const entry = { endpoint: "/api/v1/loans/predict", method: "POST", statusCode: 200, timestamp: "2023-10-01T12:05:00.000Z", keyId: "key_x", durationMs: 3.5 };
-    const u = await fakeUsage(() => ({ ok: true, data: [entry], total: 150 }));
-    try {
-      const r = await env.a.call("GET", "/api/v1/keys/logs?page=3&limit=25", { headers: o.headers });
-      expect(r.status).toBe(200);
-      expect(r.body).toEqual({ success: true, data: [entry], meta: { total: 150, page: 3, limit: 25 } });
-      expect(u.seen).toEqual([{ ownerId: o.sub, page: 3, limit: 25 }]);
-      const d = await env.a.call("GET", "/api/v1/keys/logs", { headers: o.headers });
-      expect(d.body.meta).toEqual({ total: 150, page: 1, limit: 10 });
-    } finally {
-      u.sub.unsubscribe();
-    }
-  });
-
+describe("GET /api/v1/keys/logs edge mapping of broken replies (against a stand-in responder)", () => {
   test("a reply that breaks the contract → 503 USAGE_UNAVAILABLE", async () => {
     const r = await logsAnsweredWith(() => "{not json");
     expect(r.status).toBe(503);
