@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { newApiKey } from "../../services/keys/src/keys/mint";
-import { goodLoan, issueKey, loansStack, type LoansStack, newOwner, predictWith, trioStack, type TrioStack, waitFor } from "@riskinmind/testkit";
+import { issueKey, loansStack, type LoansStack, newOwner, predictWith, trioStack, type TrioStack, waitFor } from "@riskinmind/testkit";
 
 /** The example behind a guard with no keys service: only listeners and deliberately broken responders on the bus. */
 let s: LoansStack;

@@ -1,18 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { USAGE_CONSUMER } from "@riskinmind/contracts";
 import { parseUsageMessage } from "../../services/usage/src/ingest/parse";
 import { writeBatch } from "../../services/usage/src/ingest/writer";
 import { ensureIngestConsumer } from "../../services/usage/src/ingest/stream";
-import { event, metricValue, usageStack, type UsageStack, waitFor } from "@riskinmind/testkit";
+import { event, metricValue, useUsageStack, waitFor } from "@riskinmind/testkit";
 
-let f: UsageStack;
-
-beforeAll(async () => {
-  f = await usageStack();
-});
-afterAll(async () => {
-  await f?.cleanup();
-});
+const f = useUsageStack();
 
 describe("usage replicas and redelivery", () => {
   test("a message committed by a replica that died before acking is not stored twice when redelivered", async () => {

@@ -1,15 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { nanos } from "nats";
-import { event, usageStack, type UsageStack, waitFor } from "@riskinmind/testkit";
+import { event, useUsageStack, waitFor } from "@riskinmind/testkit";
 
-let f: UsageStack;
-
-beforeAll(async () => {
-  f = await usageStack();
-});
-afterAll(async () => {
-  await f?.cleanup();
-});
+const f = useUsageStack();
 
 describe("usage stream setup", () => {
   test("events published before the service existed are ingested once it starts, and the stream takes the service's config", async () => {

@@ -3,13 +3,13 @@
  * one topology per test file, as many instances as a test wants.
  * `useKeysStack()` is the whole per-file setup of a keys test.
  */
-import { afterAll, beforeAll } from "bun:test";
 import { connect, type NatsConnection } from "nats";
 import type { Topology, VerifyReply } from "@riskinmind/contracts";
 import { createSql, type Sql } from "@riskinmind/runtime";
 import { verifyKey } from "../bus";
 import { createTestDb, migrateSchemas, type TestDb } from "../db";
 import { natsOptions, testNats, testTopology } from "../nats";
+import { forFile } from "../per-file";
 import { startKeys, type KeysInstance } from "./services";
 
 export type { KeysInstance } from "./services";
@@ -54,24 +54,16 @@ export async function keysStack(): Promise<KeysStack> {
   };
 }
 
-/** A keys stack for one test file and its first instance `a`, filled in beforeAll. */
+/** A keys stack for one test file and its first instance `a`. */
 export interface KeysFile extends KeysStack {
   a: KeysInstance;
 }
 
-/**
- * Registers beforeAll/afterAll for a test file: a keys stack and its first
- * instance started with `first` (environment overrides). The returned object
- * is empty until beforeAll has run; use it inside hooks and tests only.
- */
+/** The whole per-file setup of a keys test: a keys stack and its first instance started with `first` (environment overrides). */
 export function useKeysStack(first: Record<string, string> = {}): KeysFile {
-  const file = {} as KeysFile;
-  beforeAll(async () => {
-    Object.assign(file, await keysStack());
-    file.a = await file.start(first);
-  });
-  afterAll(async () => {
-    await file.close?.();
-  });
-  return file;
+  return forFile(
+    keysStack,
+    (s) => s.close(),
+    async (s) => ({ a: await s.start(first) }),
+  );
 }

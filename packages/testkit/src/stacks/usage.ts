@@ -13,6 +13,7 @@ import { insertKey, lockOwner, revokeActive } from "@riskinmind/keys-service/src
 import type { KeysService } from "@riskinmind/keys-service/src/app";
 import { createTestDb, migrateSchemas, type TestDb } from "../db";
 import { natsOptions, testNats, testTopology } from "../nats";
+import { forFile } from "../per-file";
 import { startKeys, startUsage, type UsageInstance } from "./services";
 
 export type { UsageInstance } from "./services";
@@ -130,4 +131,9 @@ function genuinePairs(payload: unknown, issued: Map<string, string>): [string, s
     out.set(keyId, ownerId);
   }
   return [...out];
+}
+
+/** The whole per-file setup of a usage test: a usage stack, cleaned up after the file. */
+export function useUsageStack(): UsageStack {
+  return forFile(usageStack, (s) => s.cleanup());
 }
