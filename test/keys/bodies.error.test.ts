@@ -4,7 +4,7 @@
  * fields (anything but no body or `{}` is 400). Nothing changes on a refusal.
  */
 import { describe, expect, test } from "bun:test";
-import { useKeysStack, newOwner } from "@riskinmind/testkit";
+import { useKeysStack, newOwner, issueKey } from "@riskinmind/testkit";
 
 const env = useKeysStack();
 
@@ -15,7 +15,7 @@ describe("a JSON null body", () => {
   for (const path of ["/api/v1/keys/generate", "/api/v1/keys/regenerate", "/api/v1/keys/revoke"]) {
     test(`${path} with null → 400 VALIDATION_ERROR, nothing changed`, async () => {
       const o = await newOwner("null");
-      const key = path.endsWith("generate") && !path.endsWith("regenerate") ? undefined : (await env.a.call("POST", "/api/v1/keys/generate", { headers: o.headers })).body.data.keyId;
+      const key = path.endsWith("generate") && !path.endsWith("regenerate") ? undefined : (await issueKey(env.a, o)).keyId;
       const r = await env.a.call("POST", path, { headers: json(o.headers), body: "null" });
       expect({ status: r.status, code: r.body.error?.code }).toEqual({ status: 400, code: "VALIDATION_ERROR" });
       expect(r.body.error.message).toContain("must be a JSON object");
@@ -29,7 +29,7 @@ describe("/revoke takes no fields", () => {
   for (const body of refused) {
     test(`body ${body} → 400 VALIDATION_ERROR and the key stays active`, async () => {
       const o = await newOwner("rv");
-      const key = (await env.a.call("POST", "/api/v1/keys/generate", { headers: o.headers })).body.data.keyId;
+      const key = (await issueKey(env.a, o)).keyId;
       const r = await env.a.call("POST", "/api/v1/keys/revoke", { headers: json(o.headers), body });
       expect({ status: r.status, code: r.body.error?.code }).toEqual({ status: 400, code: "VALIDATION_ERROR" });
       expect(await active(o.sub)).toEqual([key]);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { freePort, useKeysStack, newOwner } from "@riskinmind/testkit";
+import { freePort, useKeysStack, newOwner, issueKey } from "@riskinmind/testkit";
 
 const env = useKeysStack({ RATE_LIMIT_PER_MINUTE: "1000" });
 
@@ -45,7 +45,7 @@ describe("bad generate bodies are refused with a 4xx envelope and write nothing"
 
   test("regenerate with a bad body changes nothing (the active key stays)", async () => {
     const o = await newOwner();
-    const k = (await env.a.call("POST", "/api/v1/keys/generate", { headers: o.headers })).body.data;
+    const k = await issueKey(env.a, o);
     expectEnvelope(await env.a.call("POST", "/api/v1/keys/regenerate", { headers: o.headers, json: { label: 7 } }), 400, "VALIDATION_ERROR");
     expect(await rowsOf(o.sub)).toBe(1);
     expect(await env.verify(k.apiKey)).toMatchObject({ valid: true });

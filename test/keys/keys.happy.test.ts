@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { isWellFormedKey, KEY_PATTERN } from "@riskinmind/contracts";
-import { useKeysStack, newOwner, waitFor } from "@riskinmind/testkit";
+import { useKeysStack, newOwner, waitFor, issueKey } from "@riskinmind/testkit";
 
 const ISO_Z = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const env = useKeysStack();
@@ -40,7 +40,7 @@ describe("key lifecycle over HTTP", () => {
 
   test("regenerate revokes the old key and issues a new active one; the old one is refused by keys.verify", async () => {
     const o = await newOwner();
-    const first = (await env.a.call("POST", "/api/v1/keys/generate", { headers: o.headers })).body.data;
+    const first = await issueKey(env.a, o);
     expect(await env.verify(first.apiKey)).toEqual({ valid: true, keyId: first.keyId, ownerId: o.sub });
     const r = await env.a.call("POST", "/api/v1/keys/regenerate", { headers: o.headers, json: { label: "rotated" } });
     expect(r.status).toBe(200);
@@ -63,7 +63,7 @@ describe("key lifecycle over HTTP", () => {
 
   test("revoke answers 200 with the spec's message, then GET / is 404 and the key is refused", async () => {
     const o = await newOwner();
-    const k = (await env.a.call("POST", "/api/v1/keys/generate", { headers: o.headers })).body.data;
+    const k = await issueKey(env.a, o);
     const r = await env.a.call("POST", "/api/v1/keys/revoke", { headers: o.headers });
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ success: true, message: "API Key revoked successfully." });
@@ -75,7 +75,7 @@ describe("key lifecycle over HTTP", () => {
 
   test("the database stores only the SHA-256 of a key, never its plaintext", async () => {
     const o = await newOwner();
-    const k = (await env.a.call("POST", "/api/v1/keys/generate", { headers: o.headers })).body.data;
+    const k = await issueKey(env.a, o);
     const rows = await env.sql`select * from keys.api_keys`;
     const dump = JSON.stringify(rows, (_k, v) => (v && v.type === "Buffer" ? Buffer.from(v.data).toString("latin1") : v));
     expect(dump).not.toContain(k.apiKey);
@@ -86,7 +86,7 @@ describe("key lifecycle over HTTP", () => {
 
   test("a verified key gets last_used_at written by the batched flush, and GET / shows it", async () => {
     const o = await newOwner();
-    const k = (await env.a.call("POST", "/api/v1/keys/generate", { headers: o.headers })).body.data;
+    const k = await issueKey(env.a, o);
     expect((await env.verify(k.apiKey)).valid).toBe(true);
     await waitFor(
       async () => {

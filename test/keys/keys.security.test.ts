@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { SignJWT } from "jose";
-import { authHeader, JWT_SECRET, KEY_ROUTES, useKeysStack, newOwner, token, unsignedToken } from "@riskinmind/testkit";
+import { authHeader, JWT_SECRET, KEY_ROUTES, useKeysStack, newOwner, token, unsignedToken, issueKey } from "@riskinmind/testkit";
 
 const env = useKeysStack({ RATE_LIMIT_PER_MINUTE: "1000" });
 
@@ -61,7 +61,7 @@ describe("owner isolation", () => {
   test("one owner never sees, revokes or regenerates another's key", async () => {
     const alice = await newOwner("alice");
     const bob = await newOwner("bob");
-    const ak = (await env.a.call("POST", "/api/v1/keys/generate", { headers: alice.headers })).body.data;
+    const ak = await issueKey(env.a, alice);
     expect((await env.a.call("GET", "/api/v1/keys/", { headers: bob.headers })).status).toBe(404);
     expect((await env.a.call("POST", "/api/v1/keys/revoke", { headers: bob.headers })).status).toBe(404);
     const bk = (await env.a.call("POST", "/api/v1/keys/regenerate", { headers: bob.headers })).body.data;

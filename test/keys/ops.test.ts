@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { treaty } from "@elysiajs/eden";
 import type { KeysApp } from "../../services/keys/src/app";
-import { useKeysStack, newOwner } from "@riskinmind/testkit";
+import { useKeysStack, newOwner, issueKey } from "@riskinmind/testkit";
 
 const env = useKeysStack();
 
@@ -20,7 +20,7 @@ describe("operations endpoints (no JWT)", () => {
 
   test("GET /metrics is Prometheus text with HTTP and keys.verify series by result", async () => {
     const o = await newOwner();
-    const k = (await env.a.call("POST", "/api/v1/keys/generate", { headers: o.headers })).body.data;
+    const k = await issueKey(env.a, o);
     await env.verify(k.apiKey);
     await env.verify(undefined, JSON.stringify({ keyHash: "junk" }));
     const res = await fetch(env.a.url + "/metrics");

@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { subjects, type KeyRevokedEvent } from "@riskinmind/contracts";
-import { useKeysStack, newOwner, waitFor } from "@riskinmind/testkit";
+import { useKeysStack, newOwner, waitFor, issueKey } from "@riskinmind/testkit";
 
 const env = useKeysStack({ REVOCATION_POLL_MS: "100" });
 
@@ -37,7 +37,7 @@ describe("revocation poll", () => {
   test("each revocation is handled once, not on every poll", async () => {
     const revokeBehindTheBack = async (prefix: string) => {
       const who = await newOwner(prefix);
-      const { keyId } = (await env.a.call("POST", "/api/v1/keys/generate", { headers: who.headers })).body.data;
+      const { keyId } = await issueKey(env.a, who);
       await env.sql`update keys.api_keys set status = 'REVOKED', revoked_at = now() where id = ${keyId}`;
       return keyId as string;
     };

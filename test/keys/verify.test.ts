@@ -1,13 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import { hashKey, subjects } from "@riskinmind/contracts";
 import { newApiKey } from "../../services/keys/src/keys/mint";
-import { type KeysInstance, useKeysStack, newOwner, waitFor } from "@riskinmind/testkit";
+import { type KeysInstance, useKeysStack, newOwner, waitFor, issueKey } from "@riskinmind/testkit";
 
 const env = useKeysStack({ RATE_LIMIT_PER_MINUTE: "1000" });
 
 async function issue(inst: KeysInstance = env.a) {
   const o = await newOwner();
-  const k = (await inst.call("POST", "/api/v1/keys/generate", { headers: o.headers })).body.data as { apiKey: string; keyId: string };
+  const k = await issueKey(inst, o);
   return { ...o, ...k };
 }
 
