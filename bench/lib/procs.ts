@@ -5,7 +5,7 @@
  * (same number of processes on both sides of every ratio).
  */
 import type { Topology } from "@riskinmind/contracts";
-import { type Child, freePort, serviceEnv as harnessServiceEnv, spawnChild, startService, waitFor } from "@riskinmind/testkit";
+import { type Child, ENTRY, freePort, serviceEnv as kitServiceEnv, spawnChild, startService, waitFor } from "@riskinmind/testkit";
 
 export interface Proc {
   child: Child;
@@ -16,7 +16,7 @@ export interface Proc {
 /** The services' environment: the tests' own (@riskinmind/testkit serviceEnv), on the bench's database. */
 export function serviceEnv(dbUrl: string, topo: Topology, extra: Record<string, string> = {}): Record<string, string> {
   natsUrl();
-  return harnessServiceEnv({ url: dbUrl }, topo, extra);
+  return kitServiceEnv({ url: dbUrl }, topo, extra);
 }
 
 /** The bench runs without the test preload, so it defaults to the machine's NATS. */
@@ -30,8 +30,8 @@ async function start(entry: string, env: Record<string, string>): Promise<Proc> 
   return { child, port, url: `http://127.0.0.1:${port}` };
 }
 
-export const startKeys = (env: Record<string, string>) => start("services/keys/src/main.ts", env);
-export const startUsage = (env: Record<string, string>) => start("services/usage/src/main.ts", env);
+export const startKeys = (env: Record<string, string>) => start(ENTRY.keys, env);
+export const startUsage = (env: Record<string, string>) => start(ENTRY.usage, env);
 export const startHello = (env: Record<string, string>) => start("bench/fixtures/hello.ts", env);
 export const startGuarded = (env: Record<string, string>) => start("bench/fixtures/guarded.ts", env);
 
