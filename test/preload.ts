@@ -7,7 +7,7 @@
  * fresh random passwords, so every service under test connects with its own
  * identity and the real subject permissions apply; a NATS_URL in the
  * environment is ignored. Both run on free ports with data in a temp directory
- * and are stopped after the last test. test/support/harness.ts reads the
+ * and are stopped after the last test. @riskinmind/testkit (nats.ts) reads the
  * server and passwords from RIM_TEST_NATS_SERVER / RIM_TEST_NATS_PASSWORDS.
  */
 import { afterAll, setDefaultTimeout } from "bun:test";

@@ -4,12 +4,12 @@
  * (LOGS_MAX_IN_FLIGHT_PER_OWNER, READ_RATE_LIMIT_PER_MINUTE) are what keep the
  * ratio near 1; before them it was 2.7 ms → 37.5 ms (issue 9, item 9).
  */
-import { token } from "../../test/support/harness";
 import type { Ctx } from "../lib/context";
 import { usageCounts } from "../lib/data";
 import { httpLoad } from "../lib/http-load";
 import { summarize } from "../lib/stats";
 import { row, type Row } from "../lib/table";
+import { token } from "@riskinmind/testkit";
 
 const QUIET = "uo_00001";
 

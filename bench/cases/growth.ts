@@ -3,13 +3,13 @@
  * `measureGrowthPoint` runs once after the small load and once after the
  * large one; `growthRows` turns the two points into rows (large vs small).
  */
-import { token } from "../../test/support/harness";
 import type { Ctx } from "../lib/context";
 import { usageCounts } from "../lib/data";
 import { lastPage, probeLogs } from "../lib/logs-probe";
 import { natsLoad } from "../lib/nats-load";
 import { count as n, row, type Row } from "../lib/table";
 import { isValidReply, verifyPayloads } from "./verify";
+import { token } from "@riskinmind/testkit";
 
 export interface GrowthPoint {
   keys: number;

@@ -3,12 +3,12 @@
  * service → Postgres) at page 1, page 10,000 and the last page, against the
  * raw indexed SQL read of page 1 on the same table.
  */
-import { token } from "../../test/support/harness";
 import type { Ctx } from "../lib/context";
 import { usageCounts } from "../lib/data";
 import { lastPage, probeLogs } from "../lib/logs-probe";
 import { median, timeEach } from "../lib/stats";
 import { row, type Row } from "../lib/table";
+import { token } from "@riskinmind/testkit";
 
 /** Median ms of the plain indexed read of an owner's newest 10 rows. */
 export async function rawPage1(ctx: Ctx, owner: string, n: number): Promise<number> {

@@ -1,10 +1,10 @@
 /** Row group 5: GET /api/v1/keys/ (JWT check + lookup) vs an Elysia hello-world, same load. */
-import { token } from "../../test/support/harness";
 import type { Ctx } from "../lib/context";
 import { httpLoad } from "../lib/http-load";
 import { keyOwner } from "../lib/keys";
 import { row, type Row } from "../lib/table";
 import { alternate, combine } from "../lib/alternate";
+import { token } from "@riskinmind/testkit";
 
 const ROUNDS = 3;
 

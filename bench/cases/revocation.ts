@@ -6,11 +6,11 @@
  * that 64 requests all land on one of two replicas is 2^-63).
  */
 import { createGuard } from "@riskinmind/guard";
-import { token } from "../../test/support/harness";
 import type { Ctx } from "../lib/context";
 import { benchKey, keyHashHex, keyOwner } from "../lib/keys";
 import { startKeys } from "../lib/procs";
 import { row, type Row } from "../lib/table";
+import { token } from "@riskinmind/testkit";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

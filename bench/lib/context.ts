@@ -3,9 +3,9 @@ import type { NatsConnection } from "nats";
 import type { Sql } from "postgres";
 import { subjects, type Subjects, type Topology } from "@riskinmind/contracts";
 import type { BenchDb } from "./db";
-import type { Child } from "../../test/support/harness";
 import type { Proc } from "./procs";
 import type { UsageShape } from "./data";
+import { type Child } from "@riskinmind/testkit";
 
 export interface Sizes {
   /** Keys in the database for the main rows, and for the small growth point. */

@@ -4,8 +4,8 @@
  * measurable, and the echo/hello baselines are one process each too
  * (same number of processes on both sides of every ratio).
  */
-import { freePort, serviceEnv as harnessServiceEnv, spawnChild, startService, waitFor, type Child } from "../../test/support/harness";
 import type { Topology } from "@riskinmind/contracts";
+import { type Child, ENTRY, freePort, serviceEnv as kitServiceEnv, spawnChild, startService, waitFor } from "@riskinmind/testkit";
 
 export interface Proc {
   child: Child;
@@ -13,10 +13,10 @@ export interface Proc {
   url: string;
 }
 
-/** The services' environment: the tests' own (test/support/harness.ts), on the bench's database. */
+/** The services' environment: the tests' own (@riskinmind/testkit serviceEnv), on the bench's database. */
 export function serviceEnv(dbUrl: string, topo: Topology, extra: Record<string, string> = {}): Record<string, string> {
   natsUrl();
-  return harnessServiceEnv({ url: dbUrl }, topo, extra);
+  return kitServiceEnv({ url: dbUrl }, topo, extra);
 }
 
 /** The bench runs without the test preload, so it defaults to the machine's NATS. */
@@ -30,8 +30,8 @@ async function start(entry: string, env: Record<string, string>): Promise<Proc> 
   return { child, port, url: `http://127.0.0.1:${port}` };
 }
 
-export const startKeys = (env: Record<string, string>) => start("services/keys/src/main.ts", env);
-export const startUsage = (env: Record<string, string>) => start("services/usage/src/main.ts", env);
+export const startKeys = (env: Record<string, string>) => start(ENTRY.keys, env);
+export const startUsage = (env: Record<string, string>) => start(ENTRY.usage, env);
 export const startHello = (env: Record<string, string>) => start("bench/fixtures/hello.ts", env);
 export const startGuarded = (env: Record<string, string>) => start("bench/fixtures/guarded.ts", env);
 

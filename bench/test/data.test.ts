@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres, { type Sql } from "postgres";
 import { hashKey } from "@riskinmind/contracts";
 import { migrate } from "@riskinmind/runtime";
-import { createTestDb, type TestDb } from "../../test/support/harness";
 import { growUsage, loadKeys, usageCounts } from "../lib/data";
 import { benchKey, keyOwner, runTag } from "../lib/keys";
+import { createTestDb, type TestDb } from "@riskinmind/testkit";
 
 let db: TestDb;
 let sql: Sql;

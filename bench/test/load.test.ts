@@ -1,9 +1,9 @@
 /** The load generators against tiny real servers: counts, errors and CPU share are real. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect, type NatsConnection } from "nats";
-import { natsOptions, testTopology } from "../../test/support/harness";
 import { natsLoad } from "../lib/nats-load";
 import { httpLoad } from "../lib/http-load";
+import { natsOptions, testTopology } from "@riskinmind/testkit";
 
 let nc: NatsConnection;
 const subject = `${testTopology().prefix}echo`;

@@ -11,8 +11,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { RELOCATED_ROOT } from "../../scripts/lib/dev-pg-dir";
-import { freePort, spawnChild, waitFor, type Child } from "../support/harness";
-import { descendants, processesMentioning, runLine, stillAlive, stopDevStacks, walkthrough, type ProcRef } from "./support";
+import { type Child, descendants, freePort, processesMentioning, type ProcRef, runLine, spawnChild, stillAlive, stopDevStacks, waitFor, walkthrough } from "@riskinmind/testkit";
 
 const ROOT = join(import.meta.dir, "../..");
 const isRoot = userInfo().uid === 0;

@@ -9,8 +9,7 @@ import { mkdtempSync, rmSync, existsSync, chmodSync, readFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "nats";
-import { freePort, spawnChild, waitFor, type Child } from "../support/harness";
-import { descendants, processesMentioning, runLine, stillAlive, stopDevStacks, walkthrough, type ProcRef } from "./support";
+import { type Child, descendants, freePort, processesMentioning, type ProcRef, runLine, spawnChild, stillAlive, stopDevStacks, waitFor, walkthrough } from "@riskinmind/testkit";
 
 const ROOT = join(import.meta.dir, "../..");
 const dataRoot = mkdtempSync(join(tmpdir(), "rim-devx-"));

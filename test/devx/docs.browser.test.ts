@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
-import { createTestDb, freePort, serviceEnv, startService, testTopology, type Child, type TestDb } from "../support/harness";
+import { type Child, createTestDb, freePort, serviceEnv, startService, type TestDb, testTopology } from "@riskinmind/testkit";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = join(import.meta.dir, "../artifacts");

@@ -7,7 +7,7 @@ import postgres from "postgres";
 import { startEmbeddedPostgres, type RunningPostgres } from "../../scripts/lib/postgres";
 import { findNatsServer, NATS_INSTALL_HELP, PASSWORD_PATTERN, randomPasswords, startNatsServer } from "../../scripts/lib/nats";
 import { freePort } from "../../scripts/lib/ports";
-import { processesMentioning } from "./support";
+import { processesMentioning } from "@riskinmind/testkit";
 
 const scratch = mkdtempSync(join(tmpdir(), "rim-embedded-"));
 chmodSync(scratch, 0o755);

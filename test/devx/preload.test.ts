@@ -8,7 +8,7 @@ import { afterAll, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { processesMentioning } from "./support";
+import { processesMentioning } from "@riskinmind/testkit";
 
 const ROOT = join(import.meta.dir, "../..");
 const scratch = mkdtempSync(join(tmpdir(), "rim-preload-"));

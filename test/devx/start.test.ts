@@ -1,8 +1,7 @@
 /** `bun run start`: the production-style launcher forwards env and signals and dies with its children. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { createTestDb, freePort, spawnChild, startEnv, testTopology, waitFor, type Child, type TestDb } from "../support/harness";
-import { descendants, stillAlive } from "./support";
+import { type Child, createTestDb, descendants, freePort, spawnChild, startEnv, stillAlive, type TestDb, testTopology, waitFor } from "@riskinmind/testkit";
 
 const ROOT = join(import.meta.dir, "../..");
 let db: TestDb;

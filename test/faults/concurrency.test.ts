@@ -6,7 +6,7 @@
  * agrees with verification.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { deploy, newOwner, prng, req, verify, type Deployment } from "./support";
+import { deploy, type Deployment, newOwner, prng, req } from "@riskinmind/testkit";
 
 let d: Deployment;
 
@@ -62,7 +62,7 @@ describe("concurrent key mutations for one owner", () => {
       if (current.status !== 200) expect(current.status).toBe(404);
       let valid = 0;
       for (const k of issued) {
-        const v = await verify(d.nc, d.topo, { apiKey: k.apiKey });
+        const v = await d.verify(k.apiKey);
         if (k.keyId === activeId) {
           expect(v).toEqual({ valid: true, keyId: k.keyId, ownerId: owner.sub });
           valid++;

@@ -6,8 +6,7 @@
  * recording.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { waitFor } from "../support/harness";
-import { deploy, generate, newOwner, predict, req, startOwnNats, usageDuplicates, usageRows, type Deployment, type OwnNats } from "./support";
+import { deploy, type Deployment, issueKey, newOwner, type OwnNats, predict, req, startOwnNats, usageDuplicates, usageRows, waitFor } from "@riskinmind/testkit";
 
 let nats: OwnNats;
 let d: Deployment;
@@ -24,16 +23,16 @@ afterAll(async () => {
 describe("NATS restarted while requests flow", () => {
   test("services reconnect by themselves, buffered usage arrives, no protected request fails because of usage recording", async () => {
     const owner = await newOwner("natsrestart");
-    const { apiKey } = await generate(d.keys!.url, owner);
+    const { apiKey } = await issueKey(d.keys!, owner);
     // Cached in the guard before the outage.
-    expect((await predict(d.example!.url, apiKey)).status).toBe(200);
+    expect((await predict(d.example!, apiKey)).status).toBe(200);
 
     const outcomes: { status: number; code?: string; phase: string }[] = [];
     let phase = "before";
     let running = true;
     const loop = async () => {
       while (running) {
-        const r = await predict(d.example!.url, apiKey);
+        const r = await predict(d.example!, apiKey);
         outcomes.push({ status: r.status, code: r.body?.error?.code, phase });
       }
     };
@@ -78,8 +77,8 @@ describe("NATS restarted while requests flow", () => {
     expect(d.keys!.alive() && d.usage!.alive() && d.example!.alive()).toBe(true);
     // keys.verify answers again (an uncached, new key opens the route), and /logs reaches usage.
     const other2 = await newOwner("natsrestart2");
-    const fresh = await generate(d.keys!.url, other2);
-    expect((await predict(d.example!.url, fresh.apiKey)).status).toBe(200);
+    const fresh = await issueKey(d.keys!, other2);
+    expect((await predict(d.example!, fresh.apiKey)).status).toBe(200);
     const logs = await req(`${d.keys!.url}/api/v1/keys/logs?limit=5`, { headers: owner.headers });
     expect(logs.status).toBe(200);
     expect(logs.body.meta.total).toBe(ok + 1);

@@ -4,9 +4,7 @@
  * still answer 503 DATABASE_UNAVAILABLE rather than hang.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { waitFor } from "../support/harness";
-import { startPgRelay, type PgRelay } from "../support/pgrelay";
-import { deploy, generate, isEnvelope, newOwner, req, viaPort, type Deployment } from "./support";
+import { deploy, type Deployment, isEnvelope, issueKey, newOwner, type PgRelay, req, startPgRelay, viaPort, waitFor } from "@riskinmind/testkit";
 
 let relay: PgRelay;
 let d: Deployment;
@@ -24,7 +22,7 @@ afterAll(async () => {
 describe("Postgres reachable only through a relay that drops every connection", () => {
   test("GET /api/v1/keys/ answers 503 DATABASE_UNAVAILABLE (an answer, not a hang) and recovers", async () => {
     const owner = await newOwner("pgdrop");
-    await generate(d.keys!.url, owner);
+    await issueKey(d.keys!, owner);
     relay.cut("dropping");
     // The first request may meet the connection killed under it; the second must connect anew.
     await req(`${d.keys!.url}/api/v1/keys/`, { headers: owner.headers, timeoutMs: 6_000 }).catch(() => {});

@@ -8,9 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { newApiKey } from "../../services/keys/src/keys/mint";
-import { waitFor } from "../support/harness";
-import { startPgRelay, type PgRelay } from "../support/pgrelay";
-import { deploy, generate, isEnvelope, newOwner, predict, req, usageDuplicates, usageRows, verify, viaPort, type Deployment } from "./support";
+import { deploy, type Deployment, isEnvelope, issueKey, newOwner, type PgRelay, predict, req, startPgRelay, usageDuplicates, usageRows, viaPort, waitFor } from "@riskinmind/testkit";
 
 const STALE_MAX_MS = 6_000;
 let proxy: PgRelay;
@@ -41,10 +39,10 @@ const MANAGEMENT = [
 describe("Postgres cut while requests flow", () => {
   test("management answers 503 DATABASE_UNAVAILABLE at once and recovers; ingestion resumes with nothing lost; verification follows the stale-cache decision", async () => {
     const owner = await newOwner("pgcut");
-    const { apiKey, keyId } = await generate(d.keys!.url, owner);
+    const { apiKey, keyId } = await issueKey(d.keys!, owner);
     const unknown = newApiKey(); // well-formed, never issued
-    expect(await verify(d.nc, d.topo, { apiKey })).toEqual({ valid: true, keyId, ownerId: owner.sub });
-    expect((await predict(d.example!.url, apiKey)).status).toBe(200);
+    expect(await d.verify(apiKey)).toEqual({ valid: true, keyId, ownerId: owner.sub });
+    expect((await predict(d.example!, apiKey)).status).toBe(200);
     await waitFor(async () => (await usageRows(d.sql, owner.sub)) === 1, 10_000, "first usage row");
 
     // Background management traffic: every answer must come (no hang) as 200/404 or the 503.
@@ -67,8 +65,8 @@ describe("Postgres cut while requests flow", () => {
     proxy.cut("stopped");
     cutAt = Date.now();
     // Verification decision, taken first while the key's last confirmation is recent.
-    expect(await verify(d.nc, d.topo, { apiKey })).toEqual({ valid: true, keyId, ownerId: owner.sub });
-    expect(await verify(d.nc, d.topo, { apiKey: unknown })).toEqual({ valid: false, code: "VERIFY_UNAVAILABLE" });
+    expect(await d.verify(apiKey)).toEqual({ valid: true, keyId, ownerId: owner.sub });
+    expect(await d.verify(unknown)).toEqual({ valid: false, code: "VERIFY_UNAVAILABLE" });
 
     for (const [method, path] of MANAGEMENT) {
       const r = await req(`${d.keys!.url}${path}`, { method, headers: owner.headers, timeoutMs: 5_000 });
@@ -85,7 +83,7 @@ describe("Postgres cut while requests flow", () => {
     // Protected traffic keeps flowing (the guard has the key); its usage waits in JetStream.
     let served = 0;
     for (let i = 0; i < 40; i++) {
-      const r = await predict(d.example!.url, apiKey);
+      const r = await predict(d.example!, apiKey);
       expect(r.status).toBe(200);
       served++;
     }
@@ -93,14 +91,14 @@ describe("Postgres cut while requests flow", () => {
 
     // The stale window is bounded: once VERIFY_STALE_MAX_MS has passed since the last
     // confirmation, the cached key is no longer vouched for either.
-    await waitFor(async () => (await verify(d.nc, d.topo, { apiKey })).code === "VERIFY_UNAVAILABLE", STALE_MAX_MS + 5_000, "stale answer to expire");
+    await waitFor(async () => (await d.verify(apiKey)).code === "VERIFY_UNAVAILABLE", STALE_MAX_MS + 5_000, "stale answer to expire");
     expect(Date.now() - cutAt).toBeGreaterThanOrEqual(STALE_MAX_MS - 500);
 
     proxy.restore();
     // Everything recovers by itself: management, verification, ingestion.
     await waitFor(async () => (await req(`${d.keys!.url}/api/v1/keys/`, { headers: owner.headers })).status === 200, 15_000, "management back");
-    await waitFor(async () => (await verify(d.nc, d.topo, { apiKey })).valid === true, 10_000, "verification back");
-    expect(await verify(d.nc, d.topo, { apiKey: unknown })).toEqual({ valid: false, code: "KEY_NOT_FOUND" });
+    await waitFor(async () => (await d.verify(apiKey)).valid === true, 10_000, "verification back");
+    expect(await d.verify(unknown)).toEqual({ valid: false, code: "KEY_NOT_FOUND" });
     await waitFor(async () => (await usageRows(d.sql, owner.sub)) === served + 1, 30_000, `${served + 1} usage rows`);
     expect(await usageDuplicates(d.sql)).toBe(0);
     await waitFor(async () => (await req(`${d.keys!.url}/api/v1/keys/logs`, { headers: owner.headers })).status === 200, 15_000, "logs back");

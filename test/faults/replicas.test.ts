@@ -4,8 +4,7 @@
  * and by the guard within one second, though both had it cached as valid.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { waitFor } from "../support/harness";
-import { deploy, generate, newOwner, predict, req, verify, type Deployment, type Svc } from "./support";
+import { deploy, type Deployment, issueKey, newOwner, predict, req, type Svc, waitFor } from "@riskinmind/testkit";
 
 let d: Deployment;
 let a: Svc;
@@ -31,24 +30,24 @@ async function verified(s: Svc, result: string): Promise<number> {
 describe("revocation across replicas", () => {
   test("a key revoked through replica A is refused by replica B and by the guard within one second", async () => {
     const owner = await newOwner("replica");
-    const { apiKey } = await generate(a.url, owner);
+    const { apiKey } = await issueKey(a, owner);
     // Both replicas (queue group) and the guard have the key cached as valid.
     await waitFor(
       async () => {
-        await verify(d.nc, d.topo, { apiKey });
+        await d.verify(apiKey);
         return (await verified(a, "valid")) > 0 && (await verified(b, "valid")) > 0;
       },
       10_000,
       "both replicas answered valid",
     );
-    expect((await predict(d.example!.url, apiKey)).status).toBe(200);
+    expect((await predict(d.example!, apiKey)).status).toBe(200);
     const bValidBefore = await verified(b, "valid");
 
     expect((await req(`${a.url}/api/v1/keys/revoke`, { method: "POST", headers: owner.headers })).status).toBe(200);
     await waitFor(
       async () => {
-        const replies = await Promise.all(Array.from({ length: 8 }, () => verify(d.nc, d.topo, { apiKey })));
-        return replies.every((r) => r.valid === false && r.code === "KEY_REVOKED") && (await predict(d.example!.url, apiKey)).status === 401;
+        const replies = await Promise.all(Array.from({ length: 8 }, () => d.verify(apiKey)));
+        return replies.every((r) => r.valid === false && r.code === "KEY_REVOKED") && (await predict(d.example!, apiKey)).status === 401;
       },
       1_000,
       "revocation seen everywhere within 1 s",
@@ -57,7 +56,7 @@ describe("revocation across replicas", () => {
     // B answered for the key after the revoke, and never said "valid" again.
     await waitFor(
       async () => {
-        await verify(d.nc, d.topo, { apiKey });
+        await d.verify(apiKey);
         return (await verified(b, "KEY_REVOKED")) > 0;
       },
       5_000,
@@ -68,16 +67,12 @@ describe("revocation across replicas", () => {
 
   test("after regenerate through replica B, the old key is refused by A and the guard, the new one works", async () => {
     const owner = await newOwner("replica2");
-    const old = await generate(b.url, owner);
-    expect((await predict(d.example!.url, old.apiKey)).status).toBe(200);
+    const old = await issueKey(b, owner);
+    expect((await predict(d.example!, old.apiKey)).status).toBe(200);
     const r = await req(`${b.url}/api/v1/keys/regenerate`, { method: "POST", headers: owner.headers });
     expect(r.status).toBe(200);
-    await waitFor(
-      async () => (await predict(d.example!.url, old.apiKey)).status === 401 && (await verify(d.nc, d.topo, { apiKey: old.apiKey })).code === "KEY_REVOKED",
-      1_000,
-      "old key refused within 1 s",
-    );
+    await waitFor(async () => (await predict(d.example!, old.apiKey)).status === 401 && (await d.verify(old.apiKey)).code === "KEY_REVOKED", 1_000, "old key refused within 1 s");
     expect((await req(`${a.url}/api/v1/keys/`, { headers: owner.headers })).body.data.keyId).toBe(r.body.data.keyId);
-    expect((await predict(d.example!.url, r.body.data.apiKey)).status).toBe(200);
+    expect((await predict(d.example!, r.body.data.apiKey)).status).toBe(200);
   }, 30_000);
 });

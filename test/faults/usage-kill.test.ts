@@ -5,15 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { USAGE_CONSUMER } from "@riskinmind/contracts";
-import { serviceEnv, waitFor } from "../support/harness";
-import { event, usageFixture, type UsageFixture } from "../usage/support";
-import { ENTRY, spawnSvc, usageDuplicates, type Svc } from "./support";
+import { ENTRY, event, serviceEnv, spawnSvc, type Svc, usageDuplicates, usageStack, type UsageStack, waitFor } from "@riskinmind/testkit";
 
-let f: UsageFixture;
+let f: UsageStack;
 const svcs: Svc[] = [];
 
 beforeAll(async () => {
-  f = await usageFixture();
+  f = await usageStack();
 });
 afterAll(async () => {
   for (const s of svcs) if (s.alive()) await s.child.kill("SIGKILL");

@@ -14,8 +14,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { SignJWT } from "jose";
 import { ERROR_CODES } from "@riskinmind/contracts";
-import { JWT_SECRET, KEY_ROUTES, authHeader, token, unsignedToken } from "../support/harness";
-import { deploy, generate, isEnvelope, newOwner, prng, req, type Deployment, type Prng } from "../faults/support";
+import { authHeader, deploy, type Deployment, isEnvelope, issueKey, JWT_SECRET, KEY_ROUTES, newOwner, prng, type Prng, req, token, unsignedToken } from "@riskinmind/testkit";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261126);
 const COUNT = Number(process.env.FUZZ_COUNT ?? 5_200);
@@ -33,7 +32,7 @@ let badAuth: Record<string, string>[];
 beforeAll(async () => {
   d = await deploy({ services: ["usage", "keys", "example"], extra: { BODY_TIMEOUT_MS: String(BODY_TIMEOUT_MS) } });
   owner = await newOwner("fuzz");
-  ownerKey = await generate(d.keys!.url, owner);
+  ownerKey = await issueKey(d.keys!, owner);
   const now = Math.floor(Date.now() / 1000);
   const enc = new TextEncoder();
   const rs256Header = Buffer.from(JSON.stringify({ alg: "RS256", typ: "JWT" })).toString("base64url");

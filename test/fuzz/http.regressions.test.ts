@@ -2,8 +2,7 @@
  * Inputs the HTTP fuzz found, pinned one by one so each keeps its own name.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { deploy, generate, isEnvelope, newOwner, req, type Deployment } from "../faults/support";
-import { rawRequest } from "../support/raw-http";
+import { deploy, type Deployment, isEnvelope, issueKey, newOwner, rawRequest, req } from "@riskinmind/testkit";
 
 let d: Deployment;
 beforeAll(async () => {
@@ -19,7 +18,7 @@ const post = (path: string, headers: Record<string, string>, body: string) =>
 describe("HTTP fuzz findings", () => {
   test('a non-object JSON body (42, true, "x", [], 1e999) on generate/regenerate is 400 and rotates nothing', async () => {
     const owner = await newOwner("nonobj");
-    const key = await generate(d.keys!.url, owner);
+    const key = await issueKey(d.keys!, owner);
     for (const path of ["generate", "regenerate"]) {
       for (const body of ["42", "true", '"x"', "[]", "1e999", "-0"]) {
         const r = await post(path, owner.headers, body);

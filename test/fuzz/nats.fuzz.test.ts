@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { subjects } from "@riskinmind/contracts";
-import { deploy, pool, prng, type Deployment, type Prng } from "../faults/support";
+import { deploy, type Deployment, pool, type Prng, prng } from "@riskinmind/testkit";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261126);
 const enc = new TextEncoder();

@@ -8,8 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { USAGE_CONSUMER, subjects } from "@riskinmind/contracts";
-import { waitFor } from "../support/harness";
-import { deploy, generate, newOwner, pool, prng, type Deployment, type Prng } from "../faults/support";
+import { client, deploy, type Deployment, issueKey, newOwner, pool, prng, type Prng, waitFor } from "@riskinmind/testkit";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261126);
 const enc = new TextEncoder();
@@ -23,8 +22,8 @@ beforeAll(async () => {
   const keysUrl = d.keys!.url;
   const owner = await newOwner("fuzz");
   OWNER = owner.sub;
-  KEY_ID = (await generate(keysUrl, owner)).keyId;
-  OTHER_KEY_ID = (await generate(keysUrl, await newOwner("other"))).keyId;
+  KEY_ID = (await issueKey(client(keysUrl), owner)).keyId;
+  OTHER_KEY_ID = (await issueKey(client(keysUrl), await newOwner("other"))).keyId;
 });
 afterAll(async () => {
   await d?.close();

@@ -9,8 +9,7 @@ import { hashKey, subjects, type KeyRevokedEvent } from "@riskinmind/contracts";
 import { newApiKey } from "../../services/keys/src/keys/mint";
 import { keyHashHex, VerifyCache, type CachedKey } from "@riskinmind/guard";
 import { watchInvalidations } from "../../packages/guard/src/cache";
-import { testTopology, waitFor } from "../support/harness";
-import { connectTestNats, silentLog } from "./support";
+import { connectTestNats, silentLog, testTopology, waitFor } from "@riskinmind/testkit";
 
 /** The guard's connection (its own identity) and the test side's, which plays the keys service's broadcasts. */
 let guardNc: NatsConnection;

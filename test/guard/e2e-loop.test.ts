@@ -6,28 +6,26 @@
  * of it.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { waitFor } from "../support/harness";
-import { goodLoan } from "./support";
-import { http, issueKey, newOwner, startStack, type Stack } from "./stack";
+import { goodLoan, issueKey, newOwner, req, trioStack, type TrioStack, waitFor } from "@riskinmind/testkit";
 
-let stack: Stack;
+let stack: TrioStack;
 
 beforeAll(async () => {
-  stack = await startStack({ withUsage: true });
+  stack = await trioStack({ withUsage: true });
 });
 
 afterAll(async () => {
   await stack.close();
 });
 
-const predict = (apiKey: string, json: unknown = goodLoan) => http(`${stack.loansUrl}/api/v1/loans/predict`, { method: "POST", headers: { authorization: `Bearer ${apiKey}` }, json });
-const logs = (headers: Record<string, string>, query = "") => http(`${stack.keysUrl}/api/v1/keys/logs${query}`, { headers });
+const predict = (apiKey: string, json: unknown = goodLoan) => req(`${stack.loansUrl}/api/v1/loans/predict`, { method: "POST", headers: { authorization: `Bearer ${apiKey}` }, json });
+const logs = (headers: Record<string, string>, query = "") => req(`${stack.keysUrl}/api/v1/keys/logs${query}`, { headers });
 
 test("a call to the example with a fresh key shows up in the owner's logs with endpoint, method, status and timestamp; other owners see none of it", async () => {
   const alice = await newOwner();
   const bob = await newOwner();
-  const aliceKey = await issueKey(stack, alice);
-  const bobKey = await issueKey(stack, bob);
+  const aliceKey = await issueKey(stack.keys, alice);
+  const bobKey = await issueKey(stack.keys, bob);
 
   const t0 = Date.now();
   expect((await predict(aliceKey.apiKey)).status).toBe(200);

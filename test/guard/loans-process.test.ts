@@ -4,17 +4,15 @@
  * publishes the usage events it still holds before exiting 0.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { freePort, natsUrl, spawnChild, startService, waitFor, type Child } from "../support/harness";
-import { goodLoan, readUsageEvents } from "./support";
-import { http, issueKey, newOwner, startStack, type Stack } from "./stack";
+import { type Child, freePort, goodLoan, issueKey, natsUrl, newOwner, readUsageEvents, req, spawnChild, startService, trioStack, type TrioStack, waitFor } from "@riskinmind/testkit";
 
 const ENTRY = "examples/loans-api/src/main.ts";
-let stack: Stack;
+let stack: TrioStack;
 let child: Child | undefined;
 
 beforeAll(async () => {
   // The usage service would create the stream; here the test reads what the guard publishes.
-  stack = await startStack({ usageStream: true });
+  stack = await trioStack({ usageStream: true });
 });
 
 afterAll(async () => {
@@ -48,15 +46,15 @@ test("the example process guards predict and loses no usage event when stopped w
   const port = freePort();
   child = await startService(ENTRY, env(), port);
   const base = `http://127.0.0.1:${port}`;
-  expect((await http(`${base}/health`)).status).toBe(200);
-  expect((await http(`${base}/ready`)).status).toBe(200);
+  expect((await req(`${base}/health`)).status).toBe(200);
+  expect((await req(`${base}/ready`)).status).toBe(200);
   const metrics = await fetch(`${base}/metrics`);
   expect(metrics.status).toBe(200);
   expect(await metrics.text()).toContain("http_requests_total");
-  expect((await http(`${base}/api/v1/loans/predict`, { method: "POST", json: goodLoan })).status).toBe(401);
+  expect((await req(`${base}/api/v1/loans/predict`, { method: "POST", json: goodLoan })).status).toBe(401);
 
-  const key = await issueKey(stack, await newOwner());
-  const ok = await http(`${base}/api/v1/loans/predict`, { method: "POST", headers: { "x-api-key": key.apiKey }, json: goodLoan });
+  const key = await issueKey(stack.keys, await newOwner());
+  const ok = await req(`${base}/api/v1/loans/predict`, { method: "POST", headers: { "x-api-key": key.apiKey }, json: goodLoan });
   expect(ok.status).toBe(200);
   expect(ok.body.data.keyId).toBe(key.keyId);
 

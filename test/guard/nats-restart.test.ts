@@ -8,19 +8,16 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { subjects } from "@riskinmind/contracts";
 import { newApiKey } from "../../services/keys/src/keys/mint";
-import { waitFor } from "../support/harness";
-import { startOwnNats, type OwnNats } from "../faults/support";
-import { createUsageStream, goodLoan, readUsageEvents } from "./support";
-import { http, issueKey, newOwner, startStack, type Stack } from "./stack";
+import { createUsageStream, goodLoan, issueKey, newOwner, type OwnNats, readUsageEvents, req, startOwnNats, trioStack, type TrioStack, waitFor } from "@riskinmind/testkit";
 
 // Explicit budgets (the waits below allow 15-20 s): Bun applies the preload's setDefaultTimeout to the first file of a run only, so a whole-suite run gave these 5 s.
 let server: OwnNats;
-let stack: Stack;
+let stack: TrioStack;
 
 beforeAll(async () => {
   // The repository's nats-server.conf on a server of this test's own, so it can be stopped and started again.
   server = await startOwnNats();
-  stack = await startStack({ nats: server, guard: { verifyTimeoutMs: 500 } });
+  stack = await trioStack({ nats: server, guard: { verifyTimeoutMs: 500 } });
   const jsm = await stack.nc.jetstreamManager();
   await createUsageStream(jsm, stack.topo, subjects(stack.topo).usageEvents);
 }, 60_000);
@@ -31,8 +28,8 @@ afterAll(async () => {
 });
 
 test("through a NATS restart: no protected request fails, buffered usage events all arrive, cached keys are verified again", async () => {
-  const key = await issueKey(stack, await newOwner());
-  const predict = (k = key.apiKey) => http(`${stack.loansUrl}/api/v1/loans/predict`, { method: "POST", headers: { "x-api-key": k }, json: goodLoan });
+  const key = await issueKey(stack.keys, await newOwner());
+  const predict = (k = key.apiKey) => req(`${stack.loansUrl}/api/v1/loans/predict`, { method: "POST", headers: { "x-api-key": k }, json: goodLoan });
   const statuses: number[] = [];
   statuses.push((await predict()).status); // verified and cached
 
@@ -73,8 +70,8 @@ test("through a NATS restart: no protected request fails, buffered usage events 
 
 test("a key revoked while the guard was cut off from NATS (its event lost) is refused once the guard is back", async () => {
   const owner = await newOwner();
-  const key = await issueKey(stack, owner);
-  const predict = () => http(`${stack.loansUrl}/api/v1/loans/predict`, { method: "POST", headers: { "x-api-key": key.apiKey }, json: goodLoan });
+  const key = await issueKey(stack.keys, owner);
+  const predict = () => req(`${stack.loansUrl}/api/v1/loans/predict`, { method: "POST", headers: { "x-api-key": key.apiKey }, json: goodLoan });
   // Verified and cached by the guard (the keys service may still be reconnecting after the test before).
   await waitFor(async () => (await predict()).status === 200, 15_000, "key verified");
 
@@ -85,7 +82,7 @@ test("a key revoked while the guard was cut off from NATS (its event lost) is re
   await server.kill("SIGTERM");
   await waitFor(() => disconnected, 5_000, "guard's connection sees the disconnect");
   // The revoke commits in Postgres; its broadcast cannot reach anyone now.
-  const revoked = await http(`${stack.keysUrl}/api/v1/keys/revoke`, { method: "POST", headers: owner.headers });
+  const revoked = await req(`${stack.keysUrl}/api/v1/keys/revoke`, { method: "POST", headers: owner.headers });
   expect(revoked.status).toBe(200);
   // Still served from the cache while NATS is away: the guard cannot know yet.
   expect((await predict()).status).toBe(200);

@@ -9,8 +9,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, natsOptions, spawnChild, waitFor, type Child } from "../support/harness";
-import { http, issueKey, newOwner, startStack, type Stack } from "./stack";
+import { type Child, freePort, issueKey, natsOptions, newOwner, req, spawnChild, trioStack, type TrioStack, waitFor } from "@riskinmind/testkit";
 
 const ROOT = join(import.meta.dir, "../..");
 const ROOT_PKG = (await Bun.file(join(ROOT, "package.json")).json()) as { dependencies: Record<string, string> };
@@ -34,7 +33,7 @@ new Elysia()
 `;
 
 let dir: string;
-let stack: Stack;
+let stack: TrioStack;
 let child: Child | undefined;
 
 async function run(cmd: string[], cwd: string): Promise<void> {
@@ -46,7 +45,7 @@ async function run(cmd: string[], cwd: string): Promise<void> {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "rim-guard-pack-"));
   const [started] = await Promise.all([
-    startStack({ usageStream: true }),
+    trioStack({ usageStream: true }),
     run(["bun", "pm", "pack", "--destination", dir], join(ROOT, "packages/contracts")),
     run(["bun", "pm", "pack", "--destination", dir], join(ROOT, "packages/guard")),
   ]);
@@ -97,15 +96,15 @@ test("the packed guard, installed alone in a scratch app, answers 401 without a 
   await waitFor(async () => (await fetch(`${base}/health`).catch(() => null))?.status === 200, 10_000, `scratch app /health\n${child.output()}`);
 
   // The guard the app runs is the installed tarball, not the workspace's source.
-  const where = (await http(`${base}/health`)).body.guard as string;
+  const where = (await req(`${base}/health`)).body.guard as string;
   expect(where.startsWith(`file://${join(app, "node_modules/@riskinmind/guard")}`)).toBe(true);
 
-  const anonymous = await http(`${base}/hello`);
+  const anonymous = await req(`${base}/hello`);
   expect(anonymous.status).toBe(401);
   expect(anonymous.body).toMatchObject({ success: false, error: { code: "INVALID_API_KEY" } });
 
-  const key = await issueKey(stack, await newOwner());
-  const ok = await http(`${base}/hello`, { headers: { "x-api-key": key.apiKey } });
+  const key = await issueKey(stack.keys, await newOwner());
+  const ok = await req(`${base}/hello`, { headers: { "x-api-key": key.apiKey } });
   expect(ok.status).toBe(200);
   expect(ok.body).toEqual({ keyId: key.keyId });
 }, 30_000);

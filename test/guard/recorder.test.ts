@@ -7,8 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import type { JetStreamManager, NatsConnection } from "nats";
 import { subjects, type Topology, type UsageEvent } from "@riskinmind/contracts";
 import { UsageRecorder } from "@riskinmind/guard";
-import { testTopology, waitFor } from "../support/harness";
-import { connectTestNats, createUsageStream, readUsageEvents, silentLog } from "./support";
+import { connectTestNats, createUsageStream, readUsageEvents, silentLog, testTopology, waitFor } from "@riskinmind/testkit";
 
 /** The recorder's connection (identity "guard": it may publish events, not manage the stream) and the test side's. */
 let guardNc: NatsConnection;

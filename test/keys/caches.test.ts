@@ -3,30 +3,24 @@
  * each owner's current key (invalidated by the replica that changed it and,
  * through keys.events.owner-changed, by every other replica).
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { subjects } from "@riskinmind/contracts";
 import { newApiKey } from "../../services/keys/src/keys/mint";
-import { authHeader, token, waitFor } from "../support/harness";
-import { call, owner, setupEnv, type Env, type Instance } from "./support";
+import { authHeader, type KeysInstance, useKeysStack, newOwner, token, waitFor } from "@riskinmind/testkit";
 
-let env: Env;
-let a: Instance;
-let b: Instance;
-
+const env = useKeysStack({ RATE_LIMIT_PER_MINUTE: "1000" });
+let a: KeysInstance;
+let b: KeysInstance;
 beforeAll(async () => {
-  env = await setupEnv();
-  a = await env.start({ RATE_LIMIT_PER_MINUTE: "1000" });
+  a = env.a;
   b = await env.start({ RATE_LIMIT_PER_MINUTE: "1000" });
 });
-afterAll(async () => {
-  await env.close();
-});
 
-const get = (inst: Instance, headers: Record<string, string>) => call(inst.url, "GET", "/api/v1/keys/", { headers });
-const post = (inst: Instance, verb: string, headers: Record<string, string>) => call(inst.url, "POST", `/api/v1/keys/${verb}`, { headers });
+const get = (inst: KeysInstance, headers: Record<string, string>) => inst.call("GET", "/api/v1/keys/", { headers });
+const post = (inst: KeysInstance, verb: string, headers: Record<string, string>) => inst.call("POST", `/api/v1/keys/${verb}`, { headers });
 
 /** A GET answered without a database read: proves the owner's answer is cached on that replica. */
-async function getCached(inst: Instance, headers: Record<string, string>) {
+async function getCached(inst: KeysInstance, headers: Record<string, string>) {
   const before = inst.service.current.stats();
   const r = await get(inst, headers);
   const after = inst.service.current.stats();
@@ -74,7 +68,7 @@ describe("JWT verification cache", () => {
 
 describe("current-key cache (GET /api/v1/keys/)", () => {
   test("a cached answer costs no database read", async () => {
-    const o = await owner();
+    const o = await newOwner();
     const k = (await post(a, "generate", o.headers)).body.data;
     const before = a.service.current.stats();
     const first = await get(a, o.headers);
@@ -83,13 +77,13 @@ describe("current-key cache (GET /api/v1/keys/)", () => {
     expect(second.body).toEqual(first.body);
     expect(second.body.data.keyId).toBe(k.keyId);
     // "No active key" is cached too.
-    const none = await owner();
+    const none = await newOwner();
     expect((await get(a, none.headers)).status).toBe(404);
     expect((await getCached(a, none.headers)).status).toBe(404);
   });
 
   test("generate, regenerate and revoke show at once on the replica that made them and within a second on another that had the old answer cached", async () => {
-    const o = await owner();
+    const o = await newOwner();
     // Both replicas cache "no active key".
     for (const r of [a, b]) {
       expect((await get(r, o.headers)).status).toBe(404);
@@ -115,7 +109,7 @@ describe("current-key cache (GET /api/v1/keys/)", () => {
   });
 
   test("every key change is announced on keys.events.owner-changed with the owner id", async () => {
-    const o = await owner();
+    const o = await newOwner();
     const seen: unknown[] = [];
     const sub = env.nc.subscribe(subjects(env.topo).ownerKeyChanged, { callback: (_e, m) => seen.push(JSON.parse(new TextDecoder().decode(m.data))) });
     await env.nc.flush();
@@ -136,7 +130,7 @@ describe("current-key cache (GET /api/v1/keys/)", () => {
   });
 
   test("a malformed owner-changed event is ignored and the cache keeps serving", async () => {
-    const o = await owner();
+    const o = await newOwner();
     await post(a, "generate", o.headers);
     await get(a, o.headers);
     for (const junk of ["not json", "{}", '{"ownerId":42}', '{"ownerId":""}']) env.nc.publish(subjects(env.topo).ownerKeyChanged, new TextEncoder().encode(junk));
@@ -150,7 +144,7 @@ describe("current-key cache (GET /api/v1/keys/)", () => {
 
   test("with CURRENT_KEY_CACHE_TTL_MS=0 every GET reads Postgres", async () => {
     const c = await env.start({ CURRENT_KEY_CACHE_TTL_MS: "0" });
-    const o = await owner();
+    const o = await newOwner();
     await post(c, "generate", o.headers);
     const before = c.service.current.stats().dbReads;
     for (let i = 0; i < 3; i++) expect((await get(c, o.headers)).status).toBe(200);
@@ -161,7 +155,7 @@ describe("current-key cache (GET /api/v1/keys/)", () => {
 
   test("once Postgres is found unreachable, GET answers 503 DATABASE_UNAVAILABLE instead of a cached answer", async () => {
     const c = await env.start();
-    const o = await owner();
+    const o = await newOwner();
     await post(c, "generate", o.headers);
     await get(c, o.headers);
     expect((await getCached(c, o.headers)).status).toBe(200);

@@ -1,24 +1,14 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { isWellFormedKey, KEY_PATTERN } from "@riskinmind/contracts";
-import { waitFor } from "../support/harness";
-import { call, owner, setupEnv, type Env, type Instance } from "./support";
+import { useKeysStack, newOwner, waitFor, issueKey } from "@riskinmind/testkit";
 
-let env: Env;
-let a: Instance;
 const ISO_Z = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-beforeAll(async () => {
-  env = await setupEnv();
-  a = await env.start();
-});
-afterAll(async () => {
-  await env.close();
-});
+const env = useKeysStack();
 
 describe("key lifecycle over HTTP", () => {
   test("generate returns 201 with a well-formed key shown once, and GET / shows its snippet (with and without trailing slash)", async () => {
-    const o = await owner();
-    const g = await call(a.url, "POST", "/api/v1/keys/generate", { headers: o.headers, json: { label: "Production Application Key" } });
+    const o = await newOwner();
+    const g = await env.a.call("POST", "/api/v1/keys/generate", { headers: o.headers, json: { label: "Production Application Key" } });
     expect(g.status).toBe(201);
     expect(g.body.success).toBe(true);
     const k = g.body.data;
@@ -31,7 +21,7 @@ describe("key lifecycle over HTTP", () => {
     expect(g.headers.get("cache-control")).toBe("no-store");
 
     for (const path of ["/api/v1/keys/", "/api/v1/keys"]) {
-      const c = await call(a.url, "GET", path, { headers: o.headers });
+      const c = await env.a.call("GET", path, { headers: o.headers });
       expect(c.status).toBe(200);
       expect(c.body).toEqual({
         success: true,
@@ -42,17 +32,17 @@ describe("key lifecycle over HTTP", () => {
   });
 
   test("generate without a body issues a key with a null label", async () => {
-    const o = await owner();
-    const g = await call(a.url, "POST", "/api/v1/keys/generate", { headers: o.headers });
+    const o = await newOwner();
+    const g = await env.a.call("POST", "/api/v1/keys/generate", { headers: o.headers });
     expect(g.status).toBe(201);
     expect(g.body.data.label).toBeNull();
   });
 
   test("regenerate revokes the old key and issues a new active one; the old one is refused by keys.verify", async () => {
-    const o = await owner();
-    const first = (await call(a.url, "POST", "/api/v1/keys/generate", { headers: o.headers })).body.data;
+    const o = await newOwner();
+    const first = await issueKey(env.a, o);
     expect(await env.verify(first.apiKey)).toEqual({ valid: true, keyId: first.keyId, ownerId: o.sub });
-    const r = await call(a.url, "POST", "/api/v1/keys/regenerate", { headers: o.headers, json: { label: "rotated" } });
+    const r = await env.a.call("POST", "/api/v1/keys/regenerate", { headers: o.headers, json: { label: "rotated" } });
     expect(r.status).toBe(200);
     expect(r.body.data.message).toBe("Key regenerated successfully.");
     expect(r.body.data.apiKey).not.toBe(first.apiKey);
@@ -60,32 +50,32 @@ describe("key lifecycle over HTTP", () => {
     expect(r.body.data.createdAt).toMatch(ISO_Z);
     expect(await env.verify(first.apiKey)).toEqual({ valid: false, code: "KEY_REVOKED" });
     expect(await env.verify(r.body.data.apiKey)).toEqual({ valid: true, keyId: r.body.data.keyId, ownerId: o.sub });
-    const c = await call(a.url, "GET", "/api/v1/keys/", { headers: o.headers });
+    const c = await env.a.call("GET", "/api/v1/keys/", { headers: o.headers });
     expect(c.body.data.keyId).toBe(r.body.data.keyId);
   });
 
   test("regenerate with no active key simply issues one", async () => {
-    const o = await owner();
-    const r = await call(a.url, "POST", "/api/v1/keys/regenerate", { headers: o.headers });
+    const o = await newOwner();
+    const r = await env.a.call("POST", "/api/v1/keys/regenerate", { headers: o.headers });
     expect(r.status).toBe(200);
     expect(await env.verify(r.body.data.apiKey)).toMatchObject({ valid: true, ownerId: o.sub });
   });
 
   test("revoke answers 200 with the spec's message, then GET / is 404 and the key is refused", async () => {
-    const o = await owner();
-    const k = (await call(a.url, "POST", "/api/v1/keys/generate", { headers: o.headers })).body.data;
-    const r = await call(a.url, "POST", "/api/v1/keys/revoke", { headers: o.headers });
+    const o = await newOwner();
+    const k = await issueKey(env.a, o);
+    const r = await env.a.call("POST", "/api/v1/keys/revoke", { headers: o.headers });
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ success: true, message: "API Key revoked successfully." });
-    expect((await call(a.url, "GET", "/api/v1/keys/", { headers: o.headers })).status).toBe(404);
+    expect((await env.a.call("GET", "/api/v1/keys/", { headers: o.headers })).status).toBe(404);
     expect(await env.verify(k.apiKey)).toEqual({ valid: false, code: "KEY_REVOKED" });
     // After a revoke, generate is allowed again.
-    expect((await call(a.url, "POST", "/api/v1/keys/generate", { headers: o.headers })).status).toBe(201);
+    expect((await env.a.call("POST", "/api/v1/keys/generate", { headers: o.headers })).status).toBe(201);
   });
 
   test("the database stores only the SHA-256 of a key, never its plaintext", async () => {
-    const o = await owner();
-    const k = (await call(a.url, "POST", "/api/v1/keys/generate", { headers: o.headers })).body.data;
+    const o = await newOwner();
+    const k = await issueKey(env.a, o);
     const rows = await env.sql`select * from keys.api_keys`;
     const dump = JSON.stringify(rows, (_k, v) => (v && v.type === "Buffer" ? Buffer.from(v.data).toString("latin1") : v));
     expect(dump).not.toContain(k.apiKey);
@@ -95,18 +85,18 @@ describe("key lifecycle over HTTP", () => {
   });
 
   test("a verified key gets last_used_at written by the batched flush, and GET / shows it", async () => {
-    const o = await owner();
-    const k = (await call(a.url, "POST", "/api/v1/keys/generate", { headers: o.headers })).body.data;
+    const o = await newOwner();
+    const k = await issueKey(env.a, o);
     expect((await env.verify(k.apiKey)).valid).toBe(true);
     await waitFor(
       async () => {
-        const c = await call(a.url, "GET", "/api/v1/keys/", { headers: o.headers });
+        const c = await env.a.call("GET", "/api/v1/keys/", { headers: o.headers });
         return typeof c.body.data.lastUsedAt === "string";
       },
       15_000,
       "last_used_at flush",
     );
-    const c = await call(a.url, "GET", "/api/v1/keys/", { headers: o.headers });
+    const c = await env.a.call("GET", "/api/v1/keys/", { headers: o.headers });
     expect(c.body.data.lastUsedAt).toMatch(ISO_Z);
   });
 });

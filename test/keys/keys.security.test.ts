@@ -1,18 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { SignJWT } from "jose";
-import { JWT_SECRET, KEY_ROUTES, authHeader, token, unsignedToken } from "../support/harness";
-import { call, owner, setupEnv, type Env, type Instance } from "./support";
+import { authHeader, JWT_SECRET, KEY_ROUTES, useKeysStack, newOwner, token, unsignedToken, issueKey } from "@riskinmind/testkit";
 
-let env: Env;
-let a: Instance;
-
-beforeAll(async () => {
-  env = await setupEnv();
-  a = await env.start({ RATE_LIMIT_PER_MINUTE: "1000" });
-});
-afterAll(async () => {
-  await env.close();
-});
+const env = useKeysStack({ RATE_LIMIT_PER_MINUTE: "1000" });
 
 const ROUTES = KEY_ROUTES;
 
@@ -46,7 +36,7 @@ describe("every /api/v1/keys route refuses a bad credential with 401 UNAUTHORIZE
     test(name, async () => {
       const h = await headers();
       for (const [m, p] of ROUTES) {
-        const r = await call(a.url, m, p, { headers: h });
+        const r = await env.a.call(m, p, { headers: h });
         expect(r.status).toBe(401);
         expect(r.body).toMatchObject({ success: false, error: { code: "UNAUTHORIZED" } });
       }
@@ -55,13 +45,13 @@ describe("every /api/v1/keys route refuses a bad credential with 401 UNAUTHORIZE
   }
 
   test("an anonymous caller gets 401 before any body validation", async () => {
-    const r = await call(a.url, "POST", "/api/v1/keys/generate", { json: { label: 1 } });
+    const r = await env.a.call("POST", "/api/v1/keys/generate", { json: { label: 1 } });
     expect(r.status).toBe(401);
   });
 
   test("the 401 message echoes neither the token nor its claims", async () => {
     const t = await token("alice", { secret: "another-secret-that-is-long-enough-000000" });
-    const r = await call(a.url, "GET", "/api/v1/keys/", { headers: authHeader(t) });
+    const r = await env.a.call("GET", "/api/v1/keys/", { headers: authHeader(t) });
     expect(JSON.stringify(r.body)).not.toContain(t);
     expect(JSON.stringify(r.body)).not.toContain("alice");
   });
@@ -69,22 +59,22 @@ describe("every /api/v1/keys route refuses a bad credential with 401 UNAUTHORIZE
 
 describe("owner isolation", () => {
   test("one owner never sees, revokes or regenerates another's key", async () => {
-    const alice = await owner("alice");
-    const bob = await owner("bob");
-    const ak = (await call(a.url, "POST", "/api/v1/keys/generate", { headers: alice.headers })).body.data;
-    expect((await call(a.url, "GET", "/api/v1/keys/", { headers: bob.headers })).status).toBe(404);
-    expect((await call(a.url, "POST", "/api/v1/keys/revoke", { headers: bob.headers })).status).toBe(404);
-    const bk = (await call(a.url, "POST", "/api/v1/keys/regenerate", { headers: bob.headers })).body.data;
+    const alice = await newOwner("alice");
+    const bob = await newOwner("bob");
+    const ak = await issueKey(env.a, alice);
+    expect((await env.a.call("GET", "/api/v1/keys/", { headers: bob.headers })).status).toBe(404);
+    expect((await env.a.call("POST", "/api/v1/keys/revoke", { headers: bob.headers })).status).toBe(404);
+    const bk = (await env.a.call("POST", "/api/v1/keys/regenerate", { headers: bob.headers })).body.data;
     expect(await env.verify(ak.apiKey)).toEqual({ valid: true, keyId: ak.keyId, ownerId: alice.sub });
     expect(await env.verify(bk.apiKey)).toEqual({ valid: true, keyId: bk.keyId, ownerId: bob.sub });
-    expect((await call(a.url, "GET", "/api/v1/keys/", { headers: alice.headers })).body.data.keyId).toBe(ak.keyId);
+    expect((await env.a.call("GET", "/api/v1/keys/", { headers: alice.headers })).body.data.keyId).toBe(ak.keyId);
   });
 });
 
 describe("response hygiene", () => {
   test("responses carrying a key are no-store and have security headers", async () => {
-    const o = await owner();
-    const r = await call(a.url, "POST", "/api/v1/keys/generate", { headers: o.headers });
+    const o = await newOwner();
+    const r = await env.a.call("POST", "/api/v1/keys/generate", { headers: o.headers });
     expect(r.headers.get("cache-control")).toBe("no-store");
     expect(r.headers.get("x-content-type-options")).toBe("nosniff");
   });

@@ -1,17 +1,9 @@
 /** keys.lookup: the usage service's way to learn a key's real owner. */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { subjects, type KeyLookupReply } from "@riskinmind/contracts";
-import { call, owner, setupEnv, type Env, type Instance } from "./support";
+import { useKeysStack, newOwner } from "@riskinmind/testkit";
 
-let env: Env;
-let a: Instance;
-beforeAll(async () => {
-  env = await setupEnv();
-  a = await env.start();
-});
-afterAll(async () => {
-  await env?.close();
-});
+const env = useKeysStack();
 
 async function lookup(payload: unknown): Promise<KeyLookupReply> {
   const data = typeof payload === "string" ? payload : JSON.stringify(payload);
@@ -19,9 +11,9 @@ async function lookup(payload: unknown): Promise<KeyLookupReply> {
   return JSON.parse(new TextDecoder().decode(msg.data)) as KeyLookupReply;
 }
 
-async function issue(path = "/api/v1/keys/generate", o?: Awaited<ReturnType<typeof owner>>) {
-  const who = o ?? (await owner("lookup"));
-  const res = await call(a.url, "POST", path, { headers: who.headers });
+async function issue(path = "/api/v1/keys/generate", o?: Awaited<ReturnType<typeof newOwner>>) {
+  const who = o ?? (await newOwner("lookup"));
+  const res = await env.a.call("POST", path, { headers: who.headers });
   expect([200, 201]).toContain(res.status);
   return { sub: who.sub, keyId: res.body.data.keyId as string, who };
 }
@@ -53,13 +45,13 @@ describe("keys.lookup", () => {
 
   test("Postgres unreachable → DATABASE_UNAVAILABLE, an answer rather than a timeout", async () => {
     const c = await env.start();
-    await a.service.stop();
+    await env.a.service.stop();
     try {
       await c.sql.end({ timeout: 1 });
       expect(await lookup({ keyIds: ["key_any"] })).toMatchObject({ ok: false, code: "DATABASE_UNAVAILABLE" });
     } finally {
       await c.service.stop();
-      await a.service.start();
+      await env.a.service.start();
     }
   });
 });

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createSql, migrate } from "@riskinmind/runtime";
-import { authHeader, createTestDb, freePort, serviceEnv, spawnChild, startService, testTopology, token, type TestDb } from "../support/harness";
-import { MIGRATIONS } from "./support";
+import { authHeader, createTestDb, freePort, KEYS_MIGRATIONS, serviceEnv, spawnChild, startService, type TestDb, testTopology, token } from "@riskinmind/testkit";
 
 const ENTRY = "services/keys/src/main.ts";
 let db: TestDb;
@@ -59,7 +58,7 @@ describe("migrations", () => {
     const s1 = createSql(fresh.url, { max: 1 });
     const s2 = createSql(fresh.url, { max: 1 });
     try {
-      const [a, b] = await Promise.all([migrate(s1, "keys", MIGRATIONS), migrate(s2, "keys", MIGRATIONS)]);
+      const [a, b] = await Promise.all([migrate(s1, "keys", KEYS_MIGRATIONS), migrate(s2, "keys", KEYS_MIGRATIONS)]);
       expect([...a, ...b]).toEqual(["001_keys.sql", "002_revoked_at_index.sql"]);
       const idx = await s1`select indexname from pg_indexes where schemaname = 'keys' and indexname = 'api_keys_one_active_per_owner'`;
       expect(idx).toHaveLength(1);

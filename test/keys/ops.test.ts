@@ -1,39 +1,30 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { treaty } from "@elysiajs/eden";
 import type { KeysApp } from "../../services/keys/src/app";
-import { call, owner, setupEnv, type Env, type Instance } from "./support";
+import { useKeysStack, newOwner, issueKey } from "@riskinmind/testkit";
 
-let env: Env;
-let a: Instance;
-
-beforeAll(async () => {
-  env = await setupEnv();
-  a = await env.start();
-});
-afterAll(async () => {
-  await env.close();
-});
+const env = useKeysStack();
 
 describe("operations endpoints (no JWT)", () => {
   test("GET /health → 200 {status:'ok',service:'keys'}", async () => {
-    const r = await call(a.url, "GET", "/health");
+    const r = await env.a.call("GET", "/health");
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ status: "ok", service: "keys" });
   });
 
   test("GET /ready → 200 while Postgres and NATS are reachable", async () => {
-    const r = await call(a.url, "GET", "/ready");
+    const r = await env.a.call("GET", "/ready");
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ status: "ready", checks: { postgres: "up", nats: "up" } });
   });
 
   test("GET /metrics is Prometheus text with HTTP and keys.verify series by result", async () => {
-    const o = await owner();
-    const k = (await call(a.url, "POST", "/api/v1/keys/generate", { headers: o.headers })).body.data;
+    const o = await newOwner();
+    const k = await issueKey(env.a, o);
     await env.verify(k.apiKey);
     await env.verify(undefined, JSON.stringify({ keyHash: "junk" }));
-    const res = await fetch(a.url + "/metrics");
+    const res = await fetch(env.a.url + "/metrics");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/plain");
     const text = await res.text();
@@ -47,7 +38,7 @@ describe("operations endpoints (no JWT)", () => {
 
 describe("OpenAPI document", () => {
   test("/openapi.json is a valid OpenAPI document listing every route with its error responses and bearer security", async () => {
-    const doc = (await call(a.url, "GET", "/openapi.json")).body;
+    const doc = (await env.a.call("GET", "/openapi.json")).body;
     const v = new Validator();
     const result = await v.validate(doc);
     if (!result.valid) console.error(JSON.stringify(result.errors, null, 2).slice(0, 3000));
@@ -65,7 +56,7 @@ describe("OpenAPI document", () => {
   });
 
   test("the documented error envelope carries requestId and only the codes some path produces", async () => {
-    const doc = (await call(a.url, "GET", "/openapi.json")).body;
+    const doc = (await env.a.call("GET", "/openapi.json")).body;
     const envelope = doc.paths["/api/v1/keys/generate"].post.responses["401"].content["application/json"].schema;
     const error = envelope.properties.error;
     expect(error.required).toEqual(expect.arrayContaining(["code", "message", "requestId"]));
@@ -77,7 +68,7 @@ describe("OpenAPI document", () => {
   });
 
   test("/docs serves an HTML page", async () => {
-    const res = await fetch(a.url + "/docs");
+    const res = await fetch(env.a.url + "/docs");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/html");
   });
@@ -85,8 +76,8 @@ describe("OpenAPI document", () => {
 
 describe("typed client", () => {
   test("an eden treaty client generates a key and reads it back", async () => {
-    const o = await owner();
-    const api = treaty<KeysApp>(a.url, { headers: o.headers });
+    const o = await newOwner();
+    const api = treaty<KeysApp>(env.a.url, { headers: o.headers });
     const g = await api.api.v1.keys.generate.post({ label: "from eden" });
     expect(g.status).toBe(201);
     const issued = g.data!.data;

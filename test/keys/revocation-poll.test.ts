@@ -4,29 +4,20 @@
  * for the guards. The test revokes a key in the database behind the service's
  * back (so no broadcast was ever sent) and expects it refused anyway.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { subjects, type KeyRevokedEvent } from "@riskinmind/contracts";
-import { waitFor } from "../support/harness";
-import { call, owner, setupEnv, type Env, type Instance } from "./support";
+import { useKeysStack, newOwner, waitFor, issueKey } from "@riskinmind/testkit";
 
-let env: Env;
-let a: Instance;
-beforeAll(async () => {
-  env = await setupEnv();
-  a = await env.start({ REVOCATION_POLL_MS: "100" });
-});
-afterAll(async () => {
-  await env.close();
-});
+const env = useKeysStack({ REVOCATION_POLL_MS: "100" });
 
 describe("revocation poll", () => {
   test("a key revoked without any broadcast is refused by the replica that had it cached, and re-announced for the guards", async () => {
-    const who = await owner("poll");
-    const gen = await call(a.url, "POST", "/api/v1/keys/generate", { headers: who.headers });
+    const who = await newOwner("poll");
+    const gen = await env.a.call("POST", "/api/v1/keys/generate", { headers: who.headers });
     expect(gen.status).toBe(201);
     const { apiKey, keyId } = gen.body.data;
     expect(await env.verify(apiKey)).toMatchObject({ valid: true, keyId });
-    expect((await call(a.url, "GET", "/api/v1/keys/", { headers: who.headers })).status).toBe(200);
+    expect((await env.a.call("GET", "/api/v1/keys/", { headers: who.headers })).status).toBe(200);
 
     const announced: KeyRevokedEvent[] = [];
     const sub = env.nc.subscribe(subjects(env.topo).keyRevoked, { callback: (_e, m) => announced.push(m.json<KeyRevokedEvent>()) });
@@ -39,14 +30,14 @@ describe("revocation poll", () => {
     await waitFor(() => announced.some((e) => e.keyId === keyId), 5_000, "revocation re-announced");
     expect(announced.find((e) => e.keyId === keyId)).toMatchObject({ keyId, ownerId: who.sub });
     // The owner's cached "current key" was dropped too.
-    expect((await call(a.url, "GET", "/api/v1/keys/", { headers: who.headers })).status).toBe(404);
+    expect((await env.a.call("GET", "/api/v1/keys/", { headers: who.headers })).status).toBe(404);
     sub.unsubscribe();
   });
 
   test("each revocation is handled once, not on every poll", async () => {
     const revokeBehindTheBack = async (prefix: string) => {
-      const who = await owner(prefix);
-      const { keyId } = (await call(a.url, "POST", "/api/v1/keys/generate", { headers: who.headers })).body.data;
+      const who = await newOwner(prefix);
+      const { keyId } = await issueKey(env.a, who);
       await env.sql`update keys.api_keys set status = 'REVOKED', revoked_at = now() where id = ${keyId}`;
       return keyId as string;
     };

@@ -4,23 +4,14 @@
  * merged `victim\ud800`, `victim\udbff` and `victim\ufffd` into one owner)
  * is a 401, and a label with NUL or a lone surrogate is a 400 VALIDATION_ERROR.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { authHeader, token } from "../support/harness";
-import { call, owner, setupEnv, type Env, type Instance } from "./support";
+import { describe, expect, test } from "bun:test";
+import { authHeader, useKeysStack, newOwner, token } from "@riskinmind/testkit";
 
-let env: Env;
-let a: Instance;
-beforeAll(async () => {
-  env = await setupEnv();
-  a = await env.start();
-});
-afterAll(async () => {
-  await env?.close();
-});
+const env = useKeysStack();
 
 const raw = (label: string) => `{"label":"${label}"}`;
 const post = (path: string, headers: Record<string, string>, body?: string) =>
-  call(a.url, "POST", path, { headers: body === undefined ? headers : { ...headers, "content-type": "application/json" }, body });
+  env.a.call("POST", path, { headers: body === undefined ? headers : { ...headers, "content-type": "application/json" }, body });
 const activeKeys = async (sub: string) => (await env.sql`select id from keys.api_keys where owner_id = ${sub} and status = 'ACTIVE'`).map((r) => r.id as string);
 
 describe("owners that Postgres would merge", () => {
@@ -43,18 +34,18 @@ describe("owners that Postgres would merge", () => {
         ["POST", "/api/v1/keys/regenerate"],
         ["POST", "/api/v1/keys/revoke"],
       ] as const) {
-        const res = await call(a.url, method, path, { headers: attacker });
+        const res = await env.a.call(method, path, { headers: attacker });
         expect({ lone: escape(lone), path, status: res.status, code: res.body.error?.code }).toEqual({ lone: escape(lone), path, status: 401, code: "UNAUTHORIZED" });
       }
     }
     expect(await activeKeys(base)).toEqual([v.body.data.keyId]);
     expect(await activeKeys(`${base}\ufffd`)).toEqual([r.body.data.keyId]);
-    expect((await call(a.url, "GET", "/api/v1/keys/", { headers: victim })).body.data.keyId).toBe(v.body.data.keyId);
-    expect((await call(a.url, "GET", "/api/v1/keys/", { headers: replacement })).body.data.keyId).toBe(r.body.data.keyId);
+    expect((await env.a.call("GET", "/api/v1/keys/", { headers: victim })).body.data.keyId).toBe(v.body.data.keyId);
+    expect((await env.a.call("GET", "/api/v1/keys/", { headers: replacement })).body.data.keyId).toBe(r.body.data.keyId);
   });
 
   test("a sub with NUL is 401", async () => {
-    const res = await call(a.url, "GET", "/api/v1/keys/", { headers: authHeader(await token("nul\u0000owner")) });
+    const res = await env.a.call("GET", "/api/v1/keys/", { headers: authHeader(await token("nul\u0000owner")) });
     expect(res.status).toBe(401);
   });
 });
@@ -68,7 +59,7 @@ describe("labels Postgres cannot store as sent", () => {
   ];
   for (const [what, label] of bad) {
     test(`generate and regenerate with ${what} in the label → 400 VALIDATION_ERROR, nothing written`, async () => {
-      const o = await owner("label");
+      const o = await newOwner("label");
       const g = await post("/api/v1/keys/generate", o.headers, raw(label));
       expect({ status: g.status, code: g.body.error?.code }).toEqual({ status: 400, code: "VALIDATION_ERROR" });
       expect(await activeKeys(o.sub)).toEqual([]);
@@ -80,7 +71,7 @@ describe("labels Postgres cannot store as sent", () => {
   }
 
   test("a well-formed non-ASCII label (a real surrogate pair, U+FFFD) is stored as sent", async () => {
-    const o = await owner("label");
+    const o = await newOwner("label");
     const g = await post("/api/v1/keys/generate", o.headers, raw("prod \\ud83d\\ude80 \\ufffd é"));
     expect(g.status).toBe(201);
     expect(g.body.data.label).toBe("prod \u{1F680} \ufffd é");

@@ -1,23 +1,13 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { hashKey, subjects } from "@riskinmind/contracts";
 import { newApiKey } from "../../services/keys/src/keys/mint";
-import { waitFor } from "../support/harness";
-import { call, owner, setupEnv, type Env, type Instance } from "./support";
+import { type KeysInstance, useKeysStack, newOwner, waitFor, issueKey } from "@riskinmind/testkit";
 
-let env: Env;
-let a: Instance;
+const env = useKeysStack({ RATE_LIMIT_PER_MINUTE: "1000" });
 
-beforeAll(async () => {
-  env = await setupEnv();
-  a = await env.start({ RATE_LIMIT_PER_MINUTE: "1000" });
-});
-afterAll(async () => {
-  await env.close();
-});
-
-async function issue(inst: Instance = a) {
-  const o = await owner();
-  const k = (await call(inst.url, "POST", "/api/v1/keys/generate", { headers: o.headers })).body.data as { apiKey: string; keyId: string };
+async function issue(inst: KeysInstance = env.a) {
+  const o = await newOwner();
+  const k = await issueKey(inst, o);
   return { ...o, ...k };
 }
 
@@ -83,14 +73,14 @@ describe("keys.verify over NATS", () => {
   test("a revoked key is refused as soon as revoke has returned, even if it was cached", async () => {
     const k = await issue();
     expect((await env.verify(k.apiKey)).valid).toBe(true); // now cached
-    expect((await call(a.url, "POST", "/api/v1/keys/revoke", { headers: k.headers })).status).toBe(200);
+    expect((await env.a.call("POST", "/api/v1/keys/revoke", { headers: k.headers })).status).toBe(200);
     expect(await env.verify(k.apiKey)).toEqual({ valid: false, code: "KEY_REVOKED" });
   });
 
   test("a key replaced by regenerate is refused as soon as regenerate has returned, even if it was cached", async () => {
     const k = await issue();
     expect((await env.verify(k.apiKey)).valid).toBe(true);
-    expect((await call(a.url, "POST", "/api/v1/keys/regenerate", { headers: k.headers })).status).toBe(200);
+    expect((await env.a.call("POST", "/api/v1/keys/regenerate", { headers: k.headers })).status).toBe(200);
     expect(await env.verify(k.apiKey)).toEqual({ valid: false, code: "KEY_REVOKED" });
   });
 
@@ -101,7 +91,7 @@ describe("keys.verify over NATS", () => {
     const got = (async () => {
       for await (const m of sub) return JSON.parse(new TextDecoder().decode(m.data));
     })();
-    await call(a.url, "POST", "/api/v1/keys/revoke", { headers: k.headers });
+    await env.a.call("POST", "/api/v1/keys/revoke", { headers: k.headers });
     const ev = await got;
     expect(ev).toMatchObject({ keyId: k.keyId, ownerId: k.sub, keyHash: new Bun.CryptoHasher("sha256").update(k.apiKey).digest("hex") });
     expect(Number.isNaN(Date.parse(ev.revokedAt))).toBe(false);
@@ -109,19 +99,19 @@ describe("keys.verify over NATS", () => {
 
   test("two replicas sharing a topology: a key revoked through one is refused by the other within a second", async () => {
     const b = await env.start();
-    const k = await issue(a);
+    const k = await issue(env.a);
     // Only B answers keys.verify while A's responders are stopped: B caches the key as valid (60 s TTL).
-    await a.service.stop();
+    await env.a.service.stop();
     expect(await env.verify(k.apiKey)).toEqual({ valid: true, keyId: k.keyId, ownerId: k.sub });
-    await a.service.start();
-    expect((await call(a.url, "POST", "/api/v1/keys/revoke", { headers: k.headers })).status).toBe(200);
-    await a.service.stop(); // B alone again: only the broadcast event can make it refuse now
+    await env.a.service.start();
+    expect((await env.a.call("POST", "/api/v1/keys/revoke", { headers: k.headers })).status).toBe(200);
+    await env.a.service.stop(); // B alone again: only the broadcast event can make it refuse now
     try {
       await waitFor(async () => (await env.verify(k.apiKey)).valid === false, 1_000, "replica B refusing the revoked key");
       expect(await env.verify(k.apiKey)).toEqual({ valid: false, code: "KEY_REVOKED" });
     } finally {
       await b.close();
-      await a.service.start();
+      await env.a.service.start();
     }
   });
 });
@@ -131,7 +121,7 @@ describe("verification while Postgres is down", () => {
     // TTL 0: every verify would ask Postgres, so only the stale rule can answer once it is gone.
     const c = await env.start({ VERIFY_CACHE_TTL_MS: "0", VERIFY_STALE_MAX_MS: "600000" });
     const k = await issue(c);
-    await a.service.stop();
+    await env.a.service.stop();
     try {
       expect((await env.verify(k.apiKey)).valid).toBe(true);
       await c.sql.end({ timeout: 1 }); // this replica's database is now unreachable
@@ -139,14 +129,14 @@ describe("verification while Postgres is down", () => {
       expect(await env.verify(newApiKey())).toEqual({ valid: false, code: "VERIFY_UNAVAILABLE" });
     } finally {
       await c.service.stop();
-      await a.service.start();
+      await env.a.service.start();
     }
   });
 
   test("past VERIFY_STALE_MAX_MS a cached key is no longer vouched for", async () => {
     const c = await env.start({ VERIFY_CACHE_TTL_MS: "0", VERIFY_STALE_MAX_MS: "0" });
     const k = await issue(c);
-    await a.service.stop();
+    await env.a.service.stop();
     try {
       expect((await env.verify(k.apiKey)).valid).toBe(true);
       await c.sql.end({ timeout: 1 });
@@ -154,7 +144,7 @@ describe("verification while Postgres is down", () => {
       expect(await env.verify(k.apiKey)).toEqual({ valid: false, code: "VERIFY_UNAVAILABLE" });
     } finally {
       await c.service.stop();
-      await a.service.start();
+      await env.a.service.start();
     }
   });
 });

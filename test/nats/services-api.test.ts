@@ -11,21 +11,19 @@ import { hashKey, NATS_ENDPOINT, NATS_SERVICE, QUEUE, subjects } from "@riskinmi
 import { createLogger, startNatsService } from "@riskinmind/runtime";
 import keysPkg from "../../services/keys/package.json";
 import usagePkg from "../../services/usage/package.json";
-import { call, owner, setupEnv, type Env, type Instance } from "../keys/support";
-import { usageFixture, type RunningService, type UsageFixture } from "../usage/support";
-import { natsOptions, waitFor } from "../support/harness";
+import { keysStack, type KeysInstance, type KeysStack, natsOptions, newOwner, type UsageInstance, type UsageStack, usageStack, waitFor } from "@riskinmind/testkit";
 
-let env: Env;
-let keys: Instance;
-let usage: UsageFixture;
-let usageSvc: RunningService;
+let env: KeysStack;
+let keys: KeysInstance;
+let usage: UsageStack;
+let usageSvc: UsageInstance;
 let client: ServiceClient;
 const enc = new TextEncoder();
 
 beforeAll(async () => {
-  env = await setupEnv();
+  env = await keysStack();
   keys = await env.start();
-  usage = await usageFixture();
+  usage = await usageStack();
   usageSvc = await usage.startService();
   // One reply is all a question by instance id can get: stop at the first, not after a quiet spell.
   client = env.nc.services.client({ strategy: RequestStrategy.Count, maxMessages: 1, maxWait: 10_000 });
@@ -106,8 +104,8 @@ describe("stats and error headers", () => {
   test("after N verify requests, one malformed, stats count N requests and 1 error; only the malformed answer is a service error", async () => {
     const statsOf = async () => (await first(client.stats(NATS_SERVICE.keys, keys.service.natsServiceId!))).endpoints!.find((e) => e.name === NATS_ENDPOINT.verify)!;
     const before = await statsOf();
-    const o = await owner();
-    const generated = await call(keys.url, "POST", "/api/v1/keys/generate", { headers: o.headers });
+    const o = await newOwner();
+    const generated = await keys.call("POST", "/api/v1/keys/generate", { headers: o.headers });
     expect(generated.status).toBe(201);
     const apiKey = generated.body.data.apiKey as string;
     const ask = (payload: string) => env.nc.request(subjects(env.topo).verify, enc.encode(payload), { timeout: 5_000 });

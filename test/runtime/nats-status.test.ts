@@ -6,8 +6,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { connect, type NatsConnection } from "nats";
 import { watchNatsStatus } from "@riskinmind/runtime";
-import { natsOptions, waitFor } from "../support/harness";
-import { startPgRelay, type PgRelay } from "../support/pgrelay";
+import { natsOptions, type PgRelay, startPgRelay, waitFor } from "@riskinmind/testkit";
 
 let relay: PgRelay | undefined;
 let nc: NatsConnection | undefined;

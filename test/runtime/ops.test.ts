@@ -12,8 +12,7 @@ import { createLoansApp, LOANS_SERVICE } from "../../examples/loans-api/src/app"
 import { createKeysService } from "../../services/keys/src/app";
 import { keysEnv } from "../../services/keys/src/env";
 import { createUsageService } from "../../services/usage/src/app";
-import { createTestDb, freePort, type NatsUser, natsOptions, natsUrl, serviceEnv, type TestDb, testTopology, waitFor } from "../support/harness";
-import { usageTestConfig } from "../usage/support";
+import { createTestDb, freePort, type NatsUser, natsOptions, natsUrl, serviceEnv, type TestDb, testTopology, usageTestConfig, waitFor } from "@riskinmind/testkit";
 
 const log = createLogger("ops-test", "silent");
 const topo = testTopology();

@@ -11,10 +11,7 @@ import { Elysia } from "elysia";
 import type { NatsConnection } from "nats";
 import { createGuard } from "@riskinmind/guard";
 import { serve } from "@riskinmind/runtime";
-import { deploy, generate, LOAN, newOwner, type Deployment, type Svc } from "../faults/support";
-import { rawConnect, rawRequest } from "../support/raw-http";
-import { testTopology } from "../support/harness";
-import { connectTestNats, silentLog } from "../guard/support";
+import { connectTestNats, deploy, type Deployment, goodLoan, issueKey, newOwner, rawConnect, rawRequest, silentLog, type Svc, testTopology } from "@riskinmind/testkit";
 
 interface Answer {
   status: number;
@@ -39,9 +36,9 @@ beforeAll(async () => {
   d = await deploy({ services: ["usage", "keys", "example"] });
   strict = await d.spawn("keys", { RATE_LIMIT_PER_MINUTE: "1", BODY_TIMEOUT_MS: String(BODY_TIMEOUT_MS) });
   owner = await newOwner("rid");
-  apiKey = (await generate(d.keys!.url, owner)).apiKey;
+  apiKey = (await issueKey(d.keys!, owner)).apiKey;
   const gone = await newOwner("rid-revoked");
-  revokedKey = (await generate(d.keys!.url, gone)).apiKey;
+  revokedKey = (await issueKey(d.keys!, gone)).apiKey;
   expect((await fetch(`${d.keys!.url}/api/v1/keys/revoke`, { method: "POST", headers: gone.headers })).status).toBe(200);
 }, 60_000);
 afterAll(async () => {
@@ -117,18 +114,23 @@ function probes(): [string, number, string, Probe][] {
     ["usage: 431", 431, "HEADERS_TOO_LARGE", (h) => viaFetch(`${U}/health`, { headers: { ...h, "x-big": "a".repeat(9_000) } })],
     ["usage: malformed Host (serve)", 400, "VALIDATION_ERROR", (h) => viaRaw(U, "GET /health HTTP/1.1\r\nHost: a@b", h)],
     ["example: no key, no body (guard plugin)", 401, "INVALID_API_KEY", (h) => viaFetch(`${X}/api/v1/loans/predict`, { method: "POST", headers: h })],
-    ["example: no key, with a body (guard before the body)", 401, "INVALID_API_KEY", (h) => viaFetch(`${X}/api/v1/loans/predict`, { method: "POST", headers: json(h), body: JSON.stringify(LOAN) })],
+    [
+      "example: no key, with a body (guard before the body)",
+      401,
+      "INVALID_API_KEY",
+      (h) => viaFetch(`${X}/api/v1/loans/predict`, { method: "POST", headers: json(h), body: JSON.stringify(goodLoan) }),
+    ],
     [
       "example: revoked key (asked the keys service)",
       401,
       "INVALID_API_KEY",
-      (h) => viaFetch(`${X}/api/v1/loans/predict`, { method: "POST", headers: json({ "x-api-key": revokedKey, ...h }), body: JSON.stringify(LOAN) }),
+      (h) => viaFetch(`${X}/api/v1/loans/predict`, { method: "POST", headers: json({ "x-api-key": revokedKey, ...h }), body: JSON.stringify(goodLoan) }),
     ],
     [
       "example: body validation",
       400,
       "VALIDATION_ERROR",
-      (h) => viaFetch(`${X}/api/v1/loans/predict`, { method: "POST", headers: json({ "x-api-key": apiKey, ...h }), body: JSON.stringify({ ...LOAN, extra: 1 }) }),
+      (h) => viaFetch(`${X}/api/v1/loans/predict`, { method: "POST", headers: json({ "x-api-key": apiKey, ...h }), body: JSON.stringify({ ...goodLoan, extra: 1 }) }),
     ],
     ["example: unknown route", 404, "NOT_FOUND", (h) => viaFetch(`${X}/nowhere`, { headers: h })],
     ["example: malformed Host (serve)", 400, "VALIDATION_ERROR", (h) => viaRaw(X, "GET /health HTTP/1.1\r\nHost: a@b", h)],

@@ -5,7 +5,7 @@
  * deadline, and a start that fails.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type Child, createTestDb, freePort, natsUrl, spawnChild, startService, type TestDb, waitFor } from "../support/harness";
+import { type Child, createTestDb, freePort, natsUrl, spawnChild, startService, type TestDb, waitFor } from "@riskinmind/testkit";
 
 const ENTRY = "test/runtime/fixtures/svc.ts";
 let db: TestDb;

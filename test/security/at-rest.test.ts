@@ -9,8 +9,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { hashKey, KEY_PREFIX } from "@riskinmind/contracts";
-import { waitFor } from "../support/harness";
-import { deploy, generate, newOwner, predict, req, usageRows, verify, type Deployment } from "../faults/support";
+import { deploy, type Deployment, issueKey, newOwner, predict, req, usageRows, waitFor } from "@riskinmind/testkit";
 
 let d: Deployment;
 beforeAll(async () => {
@@ -42,13 +41,13 @@ describe("keys at rest", () => {
     const issued: string[] = [];
     for (let i = 0; i < 4; i++) {
       const owner = await newOwner("atrest");
-      const k = await generate(d.keys!.url, owner);
+      const k = await issueKey(d.keys!, owner);
       issued.push(k.apiKey);
-      expect((await predict(d.example!.url, k.apiKey)).status).toBe(200);
+      expect((await predict(d.example!, k.apiKey)).status).toBe(200);
       const r = await req(`${d.keys!.url}/api/v1/keys/regenerate`, { method: "POST", headers: owner.headers, json: { label: `label ${i}` } });
       issued.push(r.body.data.apiKey);
-      expect((await predict(d.example!.url, r.body.data.apiKey)).status).toBe(200);
-      await verify(d.nc, d.topo, { apiKey: k.apiKey });
+      expect((await predict(d.example!, r.body.data.apiKey)).status).toBe(200);
+      await d.verify(k.apiKey);
       if (i % 2 === 0) await req(`${d.keys!.url}/api/v1/keys/revoke`, { method: "POST", headers: owner.headers });
       await waitFor(async () => (await usageRows(d.sql, owner.sub)) === 2, 10_000, "usage rows");
     }
@@ -75,7 +74,7 @@ describe("keys at rest", () => {
     expect(names).toEqual(["id", "owner_id", "key_hash", "key_last4", "label", "status", "created_at", "revoked_at", "last_used_at"]);
     expect(cols.find((c) => c.column_name === "key_hash")!.data_type).toBe("bytea");
     const owner = await newOwner("hashlen");
-    const k = await generate(d.keys!.url, owner);
+    const k = await issueKey(d.keys!, owner);
     const [row] = await d.sql`select octet_length(key_hash) as len, key_hash, key_last4 from keys.api_keys where id = ${k.keyId}`;
     expect(row!.len).toBe(32);
     expect(Buffer.from(row!.key_hash).equals(createHash("sha256").update(k.apiKey).digest())).toBe(true);

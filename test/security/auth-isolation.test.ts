@@ -6,8 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { SignJWT } from "jose";
-import { JWT_SECRET, KEY_ROUTES, authHeader, token, unsignedToken, waitFor } from "../support/harness";
-import { deploy, generate, isEnvelope, newOwner, predict, req, usageRows, verify, type Deployment } from "../faults/support";
+import { authHeader, deploy, type Deployment, isEnvelope, issueKey, JWT_SECRET, KEY_ROUTES, newOwner, predict, req, token, unsignedToken, usageRows, waitFor } from "@riskinmind/testkit";
 
 let d: Deployment;
 beforeAll(async () => {
@@ -82,8 +81,8 @@ describe("owner isolation on every route", () => {
   test("owner B cannot read, revoke, regenerate or see the logs of owner A; A's key keeps working", async () => {
     const a = await newOwner("iso_a");
     const b = await newOwner("iso_b");
-    const ak = await generate(d.keys!.url, a);
-    for (let i = 0; i < 3; i++) expect((await predict(d.example!.url, ak.apiKey)).status).toBe(200);
+    const ak = await issueKey(d.keys!, a);
+    for (let i = 0; i < 3; i++) expect((await predict(d.example!, ak.apiKey)).status).toBe(200);
     await waitFor(async () => (await usageRows(d.sql, a.sub)) === 3, 10_000, "A's usage rows");
 
     // Read: B has nothing, and nothing of A's shows through.
@@ -102,17 +101,17 @@ describe("owner isolation on every route", () => {
     // Regenerate: B gets a key of its own; A's key is untouched.
     const bReg = await req(`${d.keys!.url}/api/v1/keys/regenerate`, { method: "POST", headers: b.headers });
     expect(bReg.status).toBe(200);
-    expect(await verify(d.nc, d.topo, { apiKey: ak.apiKey })).toEqual({ valid: true, keyId: ak.keyId, ownerId: a.sub });
-    expect(await verify(d.nc, d.topo, { apiKey: bReg.body.data.apiKey })).toMatchObject({ valid: true, ownerId: b.sub });
+    expect(await d.verify(ak.apiKey)).toEqual({ valid: true, keyId: ak.keyId, ownerId: a.sub });
+    expect(await d.verify(bReg.body.data.apiKey)).toMatchObject({ valid: true, ownerId: b.sub });
     // Generate: B's second generate conflicts with B's own key, never with A's.
     expect((await req(`${d.keys!.url}/api/v1/keys/generate`, { method: "POST", headers: b.headers })).body.error.code).toBe("ACTIVE_KEY_EXISTS");
     // B revoking its own key leaves A's alone.
     expect((await req(`${d.keys!.url}/api/v1/keys/revoke`, { method: "POST", headers: b.headers })).status).toBe(200);
-    expect((await predict(d.example!.url, ak.apiKey)).status).toBe(200);
+    expect((await predict(d.example!, ak.apiKey)).status).toBe(200);
     const aGet = await req(`${d.keys!.url}/api/v1/keys/`, { headers: a.headers });
     expect(aGet.body.data.keyId).toBe(ak.keyId);
     // A's logs are A's only: B's calls with its own key are not in them.
-    expect((await predict(d.example!.url, bReg.body.data.apiKey)).status).toBe(401); // revoked above
+    expect((await predict(d.example!, bReg.body.data.apiKey)).status).toBe(401); // revoked above
     await waitFor(async () => (await req(`${d.keys!.url}/api/v1/keys/logs?limit=100`, { headers: a.headers })).body.meta.total === 4, 10_000, "A's 4 rows");
     const aLogs = await req(`${d.keys!.url}/api/v1/keys/logs?limit=100`, { headers: a.headers });
     expect(aLogs.body.data.every((e: { keyId: string }) => e.keyId === ak.keyId)).toBe(true);

@@ -5,15 +5,14 @@
  * hold a connection. Raw sockets, since fetch always sends what it announces.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { rawConnect, rawRequest } from "../support/raw-http";
-import { owner, setupEnv, type Env, type Instance } from "../keys/support";
+import { type KeysInstance, type KeysStack, keysStack, newOwner, rawConnect, rawRequest } from "@riskinmind/testkit";
 
 const BODY_TIMEOUT_MS = 400;
-let env: Env;
-let a: Instance;
+let env: KeysStack;
+let a: KeysInstance;
 let port: number;
 beforeAll(async () => {
-  env = await setupEnv();
+  env = await keysStack();
   a = await env.start({ BODY_TIMEOUT_MS: String(BODY_TIMEOUT_MS) });
   port = Number(new URL(a.url).port);
 });
@@ -53,7 +52,7 @@ describe("anonymous callers get 401 before any body is read", () => {
 
 describe("a body that does not arrive in time gets 408 and the connection closes", () => {
   test("announces 16000 bytes, sends 100: 408 REQUEST_TIMEOUT, Connection: close, socket closed, nothing written", async () => {
-    const o = await owner("slow");
+    const o = await newOwner("slow");
     const c = rawConnect(port);
     c.send(head("/api/v1/keys/generate", { ...o.headers, "content-type": "application/json", "content-length": "16000" }) + `{"label":"${"x".repeat(88)}`);
     const r = await c.reply;
@@ -66,7 +65,7 @@ describe("a body that does not arrive in time gets 408 and the connection closes
   });
 
   test("a body dripped a byte at a time is cut off at the deadline: 408 and closed before the drip ends", async () => {
-    const o = await owner("drip");
+    const o = await newOwner("drip");
     const body = JSON.stringify({ label: "drip".repeat(10) });
     const c = rawConnect(port);
     c.send(head("/api/v1/keys/generate", { ...o.headers, "content-type": "application/json", "content-length": String(body.length) }));
@@ -90,7 +89,7 @@ describe("a body that does not arrive in time gets 408 and the connection closes
   });
 
   test("a body sent in time is served as usual (the deadline is not a per-request cost)", async () => {
-    const o = await owner("ok");
+    const o = await newOwner("ok");
     const body = JSON.stringify({ label: "fine" });
     const r = await rawRequest(port, head("/api/v1/keys/generate", { ...o.headers, "content-type": "application/json", "content-length": String(body.length), connection: "close" }) + body);
     expect(r.status).toBe(201);

@@ -6,7 +6,7 @@
  * Retry-After) is proven by test/keys/keys.error.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { deploy, generate, isEnvelope, LOAN, newOwner, req, type Deployment, type Reply } from "../faults/support";
+import { deploy, type Deployment, goodLoan, isEnvelope, issueKey, newOwner, type Reply, req } from "@riskinmind/testkit";
 
 let d: Deployment;
 beforeAll(async () => {
@@ -34,7 +34,7 @@ function securityHeaders(r: Reply): Record<string, string | null> {
 describe("security headers", () => {
   test("every response of every service carries them, whatever its status", async () => {
     const owner = await newOwner("hdr");
-    const key = await generate(d.keys!.url, owner);
+    const key = await issueKey(d.keys!, owner);
     const K = d.keys!.url;
     const calls: [string, () => Promise<Reply>][] = [
       ["keys GET / 200", () => req(`${K}/api/v1/keys/`, { headers: owner.headers })],
@@ -53,9 +53,9 @@ describe("security headers", () => {
       ["usage /ready", () => req(`${d.usage!.url}/ready`)],
       ["usage /metrics", () => req(`${d.usage!.url}/metrics`)],
       ["usage 404", () => req(`${d.usage!.url}/api/v1/keys/`)],
-      ["example 200", () => req(`${d.example!.url}/api/v1/loans/predict`, { method: "POST", headers: { "x-api-key": key.apiKey }, json: LOAN })],
-      ["example 401", () => req(`${d.example!.url}/api/v1/loans/predict`, { method: "POST", json: LOAN })],
-      ["example 400", () => req(`${d.example!.url}/api/v1/loans/predict`, { method: "POST", headers: { "x-api-key": key.apiKey }, json: { ...LOAN, extra: 1 } })],
+      ["example 200", () => req(`${d.example!.url}/api/v1/loans/predict`, { method: "POST", headers: { "x-api-key": key.apiKey }, json: goodLoan })],
+      ["example 401", () => req(`${d.example!.url}/api/v1/loans/predict`, { method: "POST", json: goodLoan })],
+      ["example 400", () => req(`${d.example!.url}/api/v1/loans/predict`, { method: "POST", headers: { "x-api-key": key.apiKey }, json: { ...goodLoan, extra: 1 } })],
       ["example /health", () => req(`${d.example!.url}/health`)],
       ["example 404", () => req(`${d.example!.url}/nope`)],
     ];
@@ -83,7 +83,7 @@ describe("request size limits", () => {
 
   test("a body over 16 KiB is 413 PAYLOAD_TOO_LARGE on every POST route, declared or streamed without a length", async () => {
     const owner = await newOwner("big");
-    const key = await generate(d.keys!.url, owner);
+    const key = await issueKey(d.keys!, owner);
     const targets: [string, Record<string, string>][] = [
       [`${d.keys!.url}/api/v1/keys/generate`, owner.headers],
       [`${d.keys!.url}/api/v1/keys/regenerate`, owner.headers],

@@ -6,9 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { createTestDb, freePort, spawnChild, startEnv, testTopology, waitFor, type Child, type TestDb } from "../support/harness";
-import { rawRequest, type RawReply } from "../support/raw-http";
-import { owner } from "../keys/support";
+import { type Child, createTestDb, freePort, newOwner, type RawReply, rawRequest, spawnChild, startEnv, type TestDb, testTopology, waitFor } from "@riskinmind/testkit";
 
 const ROOT = join(import.meta.dir, "../..");
 let db: TestDb;
@@ -107,7 +105,7 @@ describe("Host header variants", () => {
   });
 
   test("keys routes route by path alone: an owner's GET / works under any well-formed Host", async () => {
-    const o = await owner("host");
+    const o = await newOwner("host");
     const auth = `Authorization: ${o.headers.authorization}\r\n`;
     for (const host of [null, "", "x", "abc", "keys.example.com", "[::1]:3000", "127.0.0.1:1"]) {
       const r = await rawRequest(ports.keys, request(host === null ? "1.0" : "1.1", "GET", "/api/v1/keys/", host, auth));

@@ -12,8 +12,7 @@ import { join } from "node:path";
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
 import { DEV_JWT_SECRET } from "@riskinmind/runtime";
 import { keysEnv } from "../../services/keys/src/env";
-import { JWT_SECRET, authHeader, serviceEnv, spawnChild, testTopology } from "../support/harness";
-import { call, setupEnv, type Env, type Instance } from "../keys/support";
+import { authHeader, JWT_SECRET, type KeysInstance, type KeysStack, keysStack, serviceEnv, spawnChild, testTopology } from "@riskinmind/testkit";
 
 type Alg = "EdDSA" | "ES256" | "RS256";
 const ALGS: Alg[] = ["EdDSA", "ES256", "RS256"];
@@ -24,18 +23,18 @@ interface Signer {
   jwk: JWK;
 }
 
-let env: Env;
+let env: KeysStack;
 let dir: string;
 let jwksServer: ReturnType<typeof Bun.serve>;
 const signers = {} as Record<Alg, Signer>;
 /** Same kids and algorithms, other keys: what an attacker without the provider's keys can sign. */
 const impostors = {} as Record<Alg, Signer>;
 let jwksFile: string;
-let withFile: Instance;
-let withUrl: Instance;
-let checked: Instance;
-let noJwks: Instance;
-let noSecret: Instance;
+let withFile: KeysInstance;
+let withUrl: KeysInstance;
+let checked: KeysInstance;
+let noJwks: KeysInstance;
+let noSecret: KeysInstance;
 
 async function signer(alg: Alg, kid: string): Promise<Signer> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
@@ -62,16 +61,16 @@ function sign(key: Uint8Array | Signer, c: Claims = {}): Promise<string> {
   return jwt.setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "JWT" }).sign(key.privateKey);
 }
 const secret = new TextEncoder().encode(JWT_SECRET);
-const get = (i: Instance, jwt: string) => call(i.url, "GET", "/api/v1/keys/", { headers: authHeader(jwt) });
+const get = (i: KeysInstance, jwt: string) => i.call("GET", "/api/v1/keys/", { headers: authHeader(jwt) });
 /** 404 KEY_NOT_FOUND means the token was accepted (the owner simply has no key). */
-const accepted = async (i: Instance, jwt: string) => (await get(i, jwt)).status === 404;
-const refused = async (i: Instance, jwt: string) => {
+const accepted = async (i: KeysInstance, jwt: string) => (await get(i, jwt)).status === 404;
+const refused = async (i: KeysInstance, jwt: string) => {
   const r = await get(i, jwt);
   return r.status === 401 && r.body.error.code === "UNAUTHORIZED";
 };
 
 beforeAll(async () => {
-  env = await setupEnv();
+  env = await keysStack();
   for (const alg of ALGS) {
     signers[alg] = await signer(alg, `kid-${alg}`);
     impostors[alg] = await signer(alg, `kid-${alg}`);

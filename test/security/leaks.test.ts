@@ -6,9 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { KEY_PREFIX } from "@riskinmind/contracts";
-import { JWT_SECRET, authHeader, token, unsignedToken, waitFor } from "../support/harness";
-import { deploy, newOwner, predict, req, usageRows, verify, type Deployment, type Reply } from "../faults/support";
-import { rawRequest } from "../support/raw-http";
+import { authHeader, deploy, type Deployment, JWT_SECRET, newOwner, predict, rawRequest, type Reply, req, token, unsignedToken, usageRows, waitFor } from "@riskinmind/testkit";
 
 let d: Deployment;
 beforeAll(async () => {
@@ -35,13 +33,13 @@ describe("secrets never leak", () => {
     const k3: string = (await req(`${d.keys!.url}/api/v1/keys/generate`, { method: "POST", headers: o2.headers })).body.data.apiKey;
     secrets.push(k1, k2, k3, ...[k1, k2, k3].map((k) => k.slice(KEY_PREFIX.length)));
     for (const k of [k1, k2, k3]) {
-      keep(await predict(d.example!.url, k));
+      keep(await predict(d.example!, k));
       keep(await req(`${d.example!.url}/api/v1/loans/predict`, { method: "POST", headers: { authorization: `Bearer ${k}` }, json: { amount: -1 } }));
       keep(await req(`${d.example!.url}/api/v1/loans/predict`, { method: "POST", headers: { "x-api-key": k + "x" }, json: {} }));
-      await verify(d.nc, d.topo, { apiKey: k });
+      await d.verify(k);
     }
     keep(await req(`${d.keys!.url}/api/v1/keys/revoke`, { method: "POST", headers: o2.headers }));
-    keep(await predict(d.example!.url, k3));
+    keep(await predict(d.example!, k3));
     // Refusals that carry a token or key in the request.
     const forged = [await token(o1.sub, { secret: "another-secret-that-is-long-enough-000000" }), await token(o1.sub, { expSeconds: -1 }), unsignedToken({ sub: o1.sub })];
     secrets.push(...forged);
@@ -52,7 +50,7 @@ describe("secrets never leak", () => {
     keep(await req(`${d.keys!.url}/api/v1/keys/${k1}`, { headers: o1.headers }));
     keep(await req(`${d.keys!.url}/api/v1/keys/?apiKey=${k1}`, { method: "DELETE", headers: { ...o1.headers, "x-api-key": k1, cookie: `k=${k1}` } }));
     keep(await req(`${d.keys!.url}/api/v1/keys/logs`, { headers: o1.headers }));
-    await verify(d.nc, d.topo, null, JSON.stringify({ apiKey: k1 + "junk" }));
+    await d.verify(undefined, JSON.stringify({ apiKey: k1 + "junk" }));
     await d.nc
       .jetstream()
       .publish(`${d.topo.prefix}usage.events`, new TextEncoder().encode(JSON.stringify([{ keyId: k1, ownerId: k2, endpoint: `/${k3}`, method: "POST", statusCode: 999, timestamp: "never" }])));

@@ -6,8 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect } from "nats";
-import { freePort, spawnChild, waitFor } from "../support/harness";
-import { deploy, generate, newOwner, predict, req, startOwnNats, usageRows, type Deployment, type OwnNats } from "../faults/support";
+import { deploy, type Deployment, freePort, issueKey, newOwner, type OwnNats, predict, req, spawnChild, startOwnNats, usageRows, waitFor } from "@riskinmind/testkit";
 
 let nats: OwnNats;
 let d: Deployment;
@@ -24,8 +23,8 @@ afterAll(async () => {
 describe("NATS with a user and password per service", () => {
   test("the services authenticate with their own credentials from NATS_URL and work end to end, no password ever printed", async () => {
     const owner = await newOwner("natsauth");
-    const { apiKey } = await generate(d.keys!.url, owner);
-    expect((await predict(d.example!.url, apiKey)).status).toBe(200);
+    const { apiKey } = await issueKey(d.keys!, owner);
+    expect((await predict(d.example!, apiKey)).status).toBe(200);
     await waitFor(async () => (await usageRows(d.sql, owner.sub)) === 1, 10_000, "usage row");
     expect((await req(`${d.keys!.url}/api/v1/keys/logs`, { headers: owner.headers })).body.meta.total).toBe(1);
     const passwords = (["keys", "usage", "guard", "admin"] as const).map((u) => decodeURIComponent(new URL(nats.url(u)).password));

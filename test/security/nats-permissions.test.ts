@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { AckPolicy, connect, nanos, StorageType, type NatsConnection, type NatsError, type Status, type Subscription } from "nats";
 import { NATS_SERVICE, subjects, USAGE_CONSUMER, type Topology } from "@riskinmind/contracts";
-import { natsOptions, testTopology, waitFor, type NatsUser } from "../support/harness";
+import { natsOptions, type NatsUser, testTopology, waitFor } from "@riskinmind/testkit";
 
 const PERMISSIONS_VIOLATION = "PERMISSIONS_VIOLATION";
 

@@ -8,9 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect, type Msg, type NatsConnection } from "nats";
 import { hashKey, KEY_PREFIX, subjects } from "@riskinmind/contracts";
-import { natsOptions, waitFor } from "../support/harness";
-import { http, issueKey, newOwner, startStack, type Stack } from "../guard/stack";
-import { goodLoan } from "../guard/support";
+import { goodLoan, issueKey, natsOptions, newOwner, req, trioStack, type TrioStack, waitFor } from "@riskinmind/testkit";
 
 interface Captured {
   subject: string;
@@ -18,7 +16,7 @@ interface Captured {
   text: string;
 }
 
-let stack: Stack;
+let stack: TrioStack;
 let spy: NatsConnection;
 const onVerify: Captured[] = [];
 const onTopology: Captured[] = [];
@@ -35,7 +33,7 @@ const capture = (into: Captured[]) => (err: unknown, m: Msg) => {
 };
 
 beforeAll(async () => {
-  stack = await startStack({ usageStream: true });
+  stack = await trioStack({ usageStream: true });
   spy = await connect(natsOptions("admin", { name: "test-bus-spy" }));
   // Plain subscriptions, no queue group: the spy gets a copy of every message without answering any.
   spy.subscribe(subjects(stack.topo).verify, { callback: capture(onVerify) });
@@ -51,17 +49,17 @@ afterAll(async () => {
 describe("no plaintext key on NATS", () => {
   test("a guard verifying, metering and losing (revocation) a real key puts only its SHA-256 on the bus: keys.verify carries {keyHash}, no message carries the key or its random body", async () => {
     const owner = await newOwner();
-    const key = await issueKey(stack, owner);
+    const key = await issueKey(stack.keys, owner);
     const hex = hashKey(key.apiKey).toString("hex");
     const body = key.apiKey.slice(KEY_PREFIX.length, -6); // the 43 random characters (the last 6 are the checksum)
-    const predict = () => http(`${stack.loansUrl}/api/v1/loans/predict`, { method: "POST", headers: { "x-api-key": key.apiKey }, json: goodLoan });
+    const predict = () => req(`${stack.loansUrl}/api/v1/loans/predict`, { method: "POST", headers: { "x-api-key": key.apiKey }, json: goodLoan });
 
     // A cache miss in the guard: one keys.verify request, then the metered call on usage.events.
     expect((await predict()).status).toBe(200);
     await waitFor(() => onVerify.some((c) => c.text.includes(hex)), 5_000, "the verify request seen by the spy");
     await waitFor(() => onTopology.some((c) => c.subject === subjects(stack.topo).usageEvents && c.text.includes(key.keyId)), 5_000, "the usage event seen by the spy");
     // Revocation: the broadcast reaches the guard, which asks again on the next call and is refused.
-    expect((await http(`${stack.keysUrl}/api/v1/keys/revoke`, { method: "POST", headers: owner.headers })).status).toBe(200);
+    expect((await req(`${stack.keysUrl}/api/v1/keys/revoke`, { method: "POST", headers: owner.headers })).status).toBe(200);
     await waitFor(async () => (await predict()).status === 401, 5_000, "the revoked key refused by the guard");
     await waitFor(() => onTopology.some((c) => c.subject === subjects(stack.topo).keyRevoked && c.text.includes(hex)), 5_000, "the revocation seen by the spy");
     await spy.flush();

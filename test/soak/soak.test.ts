@@ -8,8 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { USAGE_CONSUMER } from "@riskinmind/contracts";
-import { waitFor } from "../support/harness";
-import { deploy, generate, newOwner, predict, prng, req, rssKb, usageDuplicates, type Deployment } from "../faults/support";
+import { deploy, type Deployment, issueKey, newOwner, predict, prng, req, rssKb, usageDuplicates, waitFor } from "@riskinmind/testkit";
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 50);
 const WARMUP_MS = 8_000;
@@ -30,9 +29,9 @@ describe("soak", () => {
     async () => {
       const users = await Promise.all(Array.from({ length: 6 }, () => newOwner("soak")));
       const keys = new Map<string, string>();
-      for (const u of users) keys.set(u.sub, (await generate(d.keys!.url, u)).apiKey);
+      for (const u of users) keys.set(u.sub, (await issueKey(d.keys!, u)).apiKey);
       const rotators = await Promise.all(Array.from({ length: 2 }, () => newOwner("soakrot")));
-      for (const u of rotators) keys.set(u.sub, (await generate(d.keys!.url, u)).apiKey);
+      for (const u of rotators) keys.set(u.sub, (await issueKey(d.keys!, u)).apiKey);
 
       const errors: string[] = [];
       const served = new Map<string, number>();
@@ -46,7 +45,7 @@ describe("soak", () => {
         while (running()) {
           const u = r.pick(users);
           try {
-            const res = await predict(d.example!.url, keys.get(u.sub)!);
+            const res = await predict(d.example!, keys.get(u.sub)!);
             if (res.status !== 200) fail(`predict ${res.status} ${res.text.slice(0, 120)}`);
             else served.set(u.sub, (served.get(u.sub) ?? 0) + 1);
           } catch (e) {
@@ -63,7 +62,7 @@ describe("soak", () => {
             const reg = await req(`${d.keys!.url}/api/v1/keys/regenerate`, { method: "POST", headers: u.headers, json: { label: `rot ${counts.manage}` } });
             if (reg.status !== 200) fail(`regenerate ${reg.status} ${reg.text.slice(0, 120)}`);
             keys.set(u.sub, reg.body.data.apiKey);
-            const use = await predict(d.example!.url, reg.body.data.apiKey);
+            const use = await predict(d.example!, reg.body.data.apiKey);
             if (use.status !== 200) fail(`new key predict ${use.status}`);
             else served.set(u.sub, (served.get(u.sub) ?? 0) + 1);
             const cur = await req(`${d.keys!.url}/api/v1/keys/`, { headers: u.headers });

@@ -6,14 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { subjects, USAGE_CONSUMER, type LogsQueryReply } from "@riskinmind/contracts";
-import { waitFor } from "../support/harness";
-import { captureLogger, event, keyIdFor, metricValue, usageFixture, type RunningService, type UsageFixture } from "./support";
+import { captureLogger, event, keyIdFor, metricValue, type UsageInstance, usageStack, type UsageStack, waitFor } from "@riskinmind/testkit";
 
-let f: UsageFixture;
-let svc: RunningService;
+let f: UsageStack;
+let svc: UsageInstance;
 let lines: string[];
 beforeAll(async () => {
-  f = await usageFixture();
+  f = await usageStack();
   const cap = captureLogger();
   lines = cap.lines;
   svc = await f.startService({ log: cap.log, lookupTimeoutMs: 500 });

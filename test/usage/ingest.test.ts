@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { waitFor } from "../support/harness";
-import { captureLogger, event, metricValue, usageFixture, type RunningService, type UsageFixture } from "./support";
+import { captureLogger, event, metricValue, type UsageInstance, usageStack, type UsageStack, waitFor } from "@riskinmind/testkit";
 
-let f: UsageFixture;
-let svc: RunningService;
+let f: UsageStack;
+let svc: UsageInstance;
 
 beforeAll(async () => {
-  f = await usageFixture();
+  f = await usageStack();
   svc = await f.startService();
 });
 afterAll(async () => {
@@ -101,7 +100,7 @@ describe("usage ingestion", () => {
 
   test("a refused message is logged once, with sizes and reasons but none of its contents", async () => {
     const { log, lines } = captureLogger();
-    const f2 = await usageFixture();
+    const f2 = await usageStack();
     try {
       await f2.startService({ log });
       const secret = "sk_live_" + "Z".repeat(49);

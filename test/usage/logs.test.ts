@@ -4,16 +4,15 @@ import postgres from "postgres";
 import { check, subjects, type LogEntry, type LogsQueryReply } from "@riskinmind/contracts";
 import { createLogger, createMetrics } from "@riskinmind/runtime";
 import { createUsageService } from "../../services/usage/src/app";
-import { natsOptions, testTopology, waitFor } from "../support/harness";
-import { event, usageFixture, usageTestConfig, type UsageFixture } from "./support";
+import { event, natsOptions, testTopology, usageStack, type UsageStack, usageTestConfig, waitFor } from "@riskinmind/testkit";
 
-let f: UsageFixture;
+let f: UsageStack;
 let query: (req: unknown) => Promise<LogsQueryReply>;
 const TOTAL = 23;
 const base = Date.now() - 3600_000;
 
 beforeAll(async () => {
-  f = await usageFixture();
+  f = await usageStack();
   await f.startService({ batchMax: 7 });
   const subject = subjects(f.topo).logsQuery;
   query = async (req) => {

@@ -1,15 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { subjects, USAGE_CONSUMER } from "@riskinmind/contracts";
-import { freePort, serviceEnv, startService, waitFor, type Child } from "../support/harness";
-import { startPgRelay, type PgRelay } from "../support/pgrelay";
-import { event, usageFixture, type UsageFixture } from "./support";
+import { type Child, event, freePort, type PgRelay, serviceEnv, startPgRelay, startService, usageStack, type UsageStack, waitFor } from "@riskinmind/testkit";
 
-let f: UsageFixture;
+let f: UsageStack;
 let proxy: PgRelay;
 let child: Child | undefined;
 
 beforeAll(async () => {
-  f = await usageFixture();
+  f = await usageStack();
   const real = new URL(f.db.url);
   proxy = startPgRelay({ host: real.hostname, port: Number(real.port || 5432) });
 });

@@ -6,13 +6,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { USAGE_CONSUMER } from "@riskinmind/contracts";
 import { writeBatch } from "../../services/usage/src/ingest/writer";
-import { waitFor } from "../support/harness";
-import { event, metricValue, usageFixture, type RunningService, type UsageFixture } from "./support";
+import { event, metricValue, type UsageInstance, usageStack, type UsageStack, waitFor } from "@riskinmind/testkit";
 
-let f: UsageFixture;
-let svc: RunningService;
+let f: UsageStack;
+let svc: UsageInstance;
 beforeAll(async () => {
-  f = await usageFixture();
+  f = await usageStack();
   // A real Postgres refusal for an event that passes every check of ours.
   await f.sql.unsafe(`
     create table usage.disk_full (x int);

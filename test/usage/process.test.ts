@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { USAGE_CONSUMER } from "@riskinmind/contracts";
-import { freePort, serviceEnv, startService, waitFor, type Child } from "../support/harness";
-import { event, usageFixture, type UsageFixture } from "./support";
+import { type Child, event, freePort, serviceEnv, startService, usageStack, type UsageStack, waitFor } from "@riskinmind/testkit";
 
 const ENTRY = "services/usage/src/main.ts";
-let f: UsageFixture;
+let f: UsageStack;
 const children: Child[] = [];
 
 beforeAll(async () => {
-  f = await usageFixture();
+  f = await usageStack();
 });
 afterAll(async () => {
   for (const c of children) if (c.proc.exitCode === null && !c.proc.killed) await c.kill("SIGKILL");

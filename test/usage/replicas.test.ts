@@ -1,19 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { USAGE_CONSUMER } from "@riskinmind/contracts";
 import { parseUsageMessage } from "../../services/usage/src/ingest/parse";
 import { writeBatch } from "../../services/usage/src/ingest/writer";
 import { ensureIngestConsumer } from "../../services/usage/src/ingest/stream";
-import { waitFor } from "../support/harness";
-import { event, metricValue, usageFixture, type UsageFixture } from "./support";
+import { event, metricValue, useUsageStack, waitFor } from "@riskinmind/testkit";
 
-let f: UsageFixture;
-
-beforeAll(async () => {
-  f = await usageFixture();
-});
-afterAll(async () => {
-  await f?.cleanup();
-});
+const f = useUsageStack();
 
 describe("usage replicas and redelivery", () => {
   test("a message committed by a replica that died before acking is not stored twice when redelivered", async () => {

@@ -1,16 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { nanos } from "nats";
-import { waitFor } from "../support/harness";
-import { event, usageFixture, type UsageFixture } from "./support";
+import { event, useUsageStack, waitFor } from "@riskinmind/testkit";
 
-let f: UsageFixture;
-
-beforeAll(async () => {
-  f = await usageFixture();
-});
-afterAll(async () => {
-  await f?.cleanup();
-});
+const f = useUsageStack();
 
 describe("usage stream setup", () => {
   test("events published before the service existed are ingested once it starts, and the stream takes the service's config", async () => {

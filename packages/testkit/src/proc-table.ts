@@ -1,7 +1,6 @@
-/** Process bookkeeping for the devx tests (which processes a launcher left behind), and the dev walkthrough as printed. */
-import { expect } from "bun:test";
+/** Process bookkeeping for the launcher tests: which processes `bun run dev`/`start` left behind, read from /proc. */
 import { readdirSync, readFileSync } from "node:fs";
-import type { Child } from "../support/harness";
+import type { Child } from "./procs";
 
 export interface ProcRef {
   pid: number;
@@ -67,22 +66,6 @@ export function stillAlive(procs: ProcRef[]): ProcRef[] {
     const s = stat(p.pid);
     return s !== undefined && s.start === p.start && s.state !== "Z";
   });
-}
-
-/** Runs one printed walkthrough line with bash, as a user pasting it would. */
-export async function runLine(line: string, env: Record<string, string>): Promise<string> {
-  const p = Bun.spawn(["bash", "-c", line], { env: { PATH: process.env.PATH ?? "", ...env }, stdout: "pipe", stderr: "pipe" });
-  const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
-  expect(code).toBe(0);
-  return out;
-}
-
-/** The token and the three curl lines of the walkthrough `bun run dev` printed. */
-export function walkthrough(output: string) {
-  const lines = output.split("\n");
-  const token = lines.find((l) => l.startsWith("export TOKEN="))?.slice("export TOKEN=".length);
-  const curl = (part: string) => lines.find((l) => l.startsWith("curl ") && l.includes(part));
-  return { token, generate: curl("/api/v1/keys/generate"), predict: curl("/api/v1/loans/predict"), logs: curl("/api/v1/keys/logs") };
 }
 
 /** Stops dev stacks a failed test left up: SIGTERM lets dev stop its children (SIGKILL would orphan them), SIGKILL after 20 s. */
