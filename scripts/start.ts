@@ -52,7 +52,7 @@ const children: ManagedChild[] = [];
 let stopping: Promise<never> | undefined;
 function stopAll(code: number): Promise<never> {
   stopping ??= (async () => {
-    await Promise.all(children.map((c) => c.stop(15_000)));
+    await Promise.all(children.map((c) => c.stop(25_000)));
     process.exit(code);
   })();
   return stopping;

@@ -71,8 +71,8 @@ describe("secrets never leak", () => {
       }
     }
 
-    // The example serves no /metrics; the two services do.
-    const metrics = await Promise.all([d.keys!, d.usage!].map(async (s) => (await req(`${s.url}/metrics`)).text));
+    // Every service's /metrics, the example's too.
+    const metrics = await Promise.all([d.keys!, d.usage!, d.example!].map(async (s) => (await req(`${s.url}/metrics`)).text));
     expect(metrics.every((m) => m.includes("# TYPE"))).toBe(true);
     // A graceful stop flushes every log line (shutdown lines included) before we read them.
     for (const s of [d.example!, d.keys!, d.usage!]) expect(await s.child.kill("SIGTERM")).toBe(0);

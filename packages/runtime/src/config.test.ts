@@ -29,6 +29,14 @@ describe("field.url", () => {
 });
 
 describe("field.port and field.int", () => {
+  test("an empty value means unset (the default); only plain decimal digits count", () => {
+    expect(value(field.port(3000), "")).toBe(3000);
+    expect(value(field.int(1000, 0, 60_000), "")).toBe(1000);
+    expect(value(field.int(1000, 0, 60_000), " 250 ")).toBe(250);
+    for (const v of ["0x10", "1e3", "+5", "12abc"]) expect(verdict(field.int(1000, 0, 60_000), v)).toBe("must be an integer 0..60000");
+    expect(verdict(field.port(3000), "0x50")).toBe("must be a port number 0..65535");
+  });
+
   test("a port defaults, and is an integer 0..65535", () => {
     expect(value(field.port(3000), undefined)).toBe(3000);
     expect(value(field.port(3000), "0")).toBe(0);

@@ -14,6 +14,17 @@ export function parseConfig<S extends z.ZodObject>(schema: S, env: Record<string
 }
 
 /** Reusable field parsers for the variables every service shares. */
+/**
+ * A number written in plain decimal digits; an empty value means unset (compose
+ * files and shells pass `X=` for "not given"). `Number()` alone would read ""
+ * as 0 (silently disabling a poll or a cache) and accept "0x10" or "1e3".
+ */
+function decimal(v: string, fallback: number): number {
+  const t = v.trim();
+  if (t === "") return fallback;
+  return /^\d+$/.test(t) ? Number(t) : Number.NaN;
+}
+
 export const field = {
   url: (protocols: string[]) =>
     z
@@ -33,13 +44,13 @@ export const field = {
     z
       .string()
       .default(String(fallback))
-      .transform(Number)
+      .transform((v) => decimal(v, fallback))
       .refine((n) => Number.isInteger(n) && n >= 0 && n <= 65535, "must be a port number 0..65535"),
   int: (fallback: number, min: number, max: number) =>
     z
       .string()
       .default(String(fallback))
-      .transform(Number)
+      .transform((v) => decimal(v, fallback))
       .refine((n) => Number.isInteger(n) && n >= min && n <= max, `must be an integer ${min}..${max}`),
   logLevel: () => z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   /** Subject prefix for isolation: empty, or dot-terminated NATS tokens. */

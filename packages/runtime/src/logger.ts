@@ -13,6 +13,9 @@ export function createLogger(service: string, level: string = "info", destinatio
       base: { service },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      // `err` is already errFields' { name, message, code? }: keep that shape (pino's default
+      // serializer would recast it with a type and a stack); a raw Error still gets the same shape.
+      serializers: { err: (e: unknown) => (e instanceof Error ? errFields(e).err : e) },
       redact: {
         paths: ["apiKey", "*.apiKey", "token", "*.token", "authorization", "*.authorization", "headers", "*.headers", "secret", "*.secret", "password", "*.password"],
         censor: "[redacted]",

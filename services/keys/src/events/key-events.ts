@@ -50,11 +50,6 @@ export class KeyEvents implements KeyChanges {
 
   constructor(private readonly d: KeyEventsDeps) {}
 
-  /** True while NATS is connected (for /ready). */
-  natsUp(): boolean {
-    return this.status ? this.status.up() : !this.d.nc.isClosed();
-  }
-
   async changed(ownerId: string, revoked: RevokedRow | undefined): Promise<void> {
     this.forget(ownerId, revoked);
     const { nc, subjects, log } = this.d;
