@@ -5,34 +5,24 @@
  * guard buffered arrive, and no protected request failed because of usage
  * recording.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { deploy, type Deployment, issueKey, newOwner, type OwnNats, predict, req, startOwnNats, usageDuplicates, usageRows, waitFor } from "@riskinmind/testkit";
+import { describe, expect, test } from "bun:test";
+import { issueKey, newOwner, predict, req, usageDuplicates, usageRows, useOwnNatsDeployment, waitFor } from "@riskinmind/testkit";
 
-let nats: OwnNats;
-let d: Deployment;
-
-beforeAll(async () => {
-  nats = await startOwnNats();
-  d = await deploy({ nats, services: ["usage", "keys", "example"] });
-});
-afterAll(async () => {
-  await d?.close();
-  await nats?.stop();
-});
+const s = useOwnNatsDeployment(["usage", "keys", "example"]);
 
 describe("NATS restarted while requests flow", () => {
   test("services reconnect by themselves, buffered usage arrives, no protected request fails because of usage recording", async () => {
     const owner = await newOwner("natsrestart");
-    const { apiKey } = await issueKey(d.keys!, owner);
+    const { apiKey } = await issueKey(s.d.keys!, owner);
     // Cached in the guard before the outage.
-    expect((await predict(d.example!, apiKey)).status).toBe(200);
+    expect((await predict(s.d.example!, apiKey)).status).toBe(200);
 
     const outcomes: { status: number; code?: string; phase: string }[] = [];
     let phase = "before";
     let running = true;
     const loop = async () => {
       while (running) {
-        const r = await predict(d.example!, apiKey);
+        const r = await predict(s.d.example!, apiKey);
         outcomes.push({ status: r.status, code: r.body?.error?.code, phase });
       }
     };
@@ -40,15 +30,15 @@ describe("NATS restarted while requests flow", () => {
     await waitFor(() => outcomes.length >= 50, 10_000, "traffic before the outage");
 
     phase = "down";
-    await nats.kill();
+    await s.nats.kill();
     const downAt = outcomes.length;
     await waitFor(() => outcomes.length >= downAt + 100, 15_000, "traffic while NATS is down");
 
     phase = "restarting";
-    await nats.start();
+    await s.nats.start();
     // Every service finds the server again on its own.
-    await waitFor(async () => (await req(`${d.keys!.url}/ready`)).status === 200, 15_000, "keys ready again");
-    await waitFor(async () => (await req(`${d.usage!.url}/ready`)).status === 200, 15_000, "usage ready again");
+    await waitFor(async () => (await req(`${s.d.keys!.url}/ready`)).status === 200, 15_000, "keys ready again");
+    await waitFor(async () => (await req(`${s.d.usage!.url}/ready`)).status === 200, 15_000, "usage ready again");
     phase = "after";
     const afterAt = outcomes.length;
     await waitFor(() => outcomes.length >= afterAt + 50, 15_000, "traffic after the restart");
@@ -68,18 +58,18 @@ describe("NATS restarted while requests flow", () => {
     expect(byPhase["after:200"]).toBeGreaterThanOrEqual(50);
 
     // The events buffered while NATS was away arrive: one row per served request (+1 warm-up).
-    await waitFor(async () => (await usageRows(d.sql, owner.sub)) >= ok + 1, 30_000, `${ok + 1} usage rows`);
+    await waitFor(async () => (await usageRows(s.d.sql, owner.sub)) >= ok + 1, 30_000, `${ok + 1} usage rows`);
     await Bun.sleep(200); // nothing more may trickle in
-    expect(await usageRows(d.sql, owner.sub)).toBe(ok + 1);
-    expect(await usageDuplicates(d.sql)).toBe(0);
+    expect(await usageRows(s.d.sql, owner.sub)).toBe(ok + 1);
+    expect(await usageDuplicates(s.d.sql)).toBe(0);
 
     // No process was restarted: the same ones answer.
-    expect(d.keys!.alive() && d.usage!.alive() && d.example!.alive()).toBe(true);
+    expect(s.d.keys!.alive() && s.d.usage!.alive() && s.d.example!.alive()).toBe(true);
     // keys.verify answers again (an uncached, new key opens the route), and /logs reaches usage.
     const other2 = await newOwner("natsrestart2");
-    const fresh = await issueKey(d.keys!, other2);
-    expect((await predict(d.example!, fresh.apiKey)).status).toBe(200);
-    const logs = await req(`${d.keys!.url}/api/v1/keys/logs?limit=5`, { headers: owner.headers });
+    const fresh = await issueKey(s.d.keys!, other2);
+    expect((await predict(s.d.example!, fresh.apiKey)).status).toBe(200);
+    const logs = await req(`${s.d.keys!.url}/api/v1/keys/logs?limit=5`, { headers: owner.headers });
     expect(logs.status).toBe(200);
     expect(logs.body.meta.total).toBe(ok + 1);
     console.log(`[nats-restart] ${outcomes.length} requests by phase:status ${JSON.stringify(byPhase)}`);

@@ -10,7 +10,8 @@ import type { Topology, VerifyReply } from "@riskinmind/contracts";
 import { verifyKey } from "../bus";
 import { client, type Client } from "../client";
 import { createTestDb, type TestDb } from "../db";
-import { testNats, testTopology, type NatsAccess } from "../nats";
+import { type NatsAccess, type OwnNats, startOwnNats, testNats, testTopology } from "../nats";
+import { forFile } from "../per-file";
 import { freePort } from "../ports";
 import { ENTRY, IDENTITY, serviceEnv, startService, type Child } from "../procs";
 import { RECONNECTING } from "./services";
@@ -95,4 +96,18 @@ export async function deploy(opts: { nats?: NatsAccess; databaseUrl?: (db: TestD
   // Usage first: it creates the stream the guard publishes to; keys then serves /logs.
   for (const which of opts.services ?? []) d[which] = await d.spawn(which);
   return d;
+}
+
+/** A deployment on a nats-server of the file's own (for files that stop, restart or inspect that server), for one test file. */
+export function useOwnNatsDeployment(services: (keyof typeof ENTRY)[]): { nats: OwnNats; d: Deployment } {
+  return forFile(
+    async () => {
+      const nats = await startOwnNats();
+      return { nats, d: await deploy({ nats, services }) };
+    },
+    async ({ nats, d }) => {
+      await d.close();
+      await nats.stop();
+    },
+  );
 }
