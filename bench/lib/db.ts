@@ -1,32 +1,12 @@
 import postgres, { type Sql } from "postgres";
+import { createTestDb, type TestDb } from "@riskinmind/testkit";
 
-export interface BenchDb {
-  url: string;
-  name: string;
-  drop(): Promise<void>;
-}
+/** The run's own database: the kit's, named `rim_bench_<rand>`. */
+export type BenchDb = TestDb;
 
-function adminUrl(): string {
-  return process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-}
-
-/** A database of the run's own (`rim_bench_<rand>`), dropped by `drop()`. */
-export async function createBenchDb(): Promise<BenchDb> {
-  const name = `rim_bench_${Math.random().toString(36).slice(2, 10)}`;
-  const admin = postgres(adminUrl(), { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl());
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    name,
-    async drop() {
-      const a = postgres(adminUrl(), { max: 1, onnotice: () => {} });
-      await a.unsafe(`drop database if exists ${name} with (force)`);
-      await a.end();
-    },
-  };
+export function createBenchDb(): Promise<BenchDb> {
+  process.env.DATABASE_URL ??= "postgres://postgres@127.0.0.1:5432/postgres";
+  return createTestDb("rim_bench");
 }
 
 /** The bench's own pool: a few connections, prepared statements. */

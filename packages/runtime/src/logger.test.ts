@@ -6,8 +6,11 @@
 import { describe, expect, test } from "bun:test";
 import { createLogger, errFields, redactSecrets } from "./logger";
 
-const KEY = "sk_live_3hKq9ZrB8xA5Tq2wWc1Jp0oY3n9ZrB8xA5Tq2wWc1Jp0oY3n9Zr";
-const JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJvd25lciJ9.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+// Made per run (no key- or token-shaped literal in the repository): the same shapes the guard and the edge see.
+const B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const KEY = `sk_live_${Array.from(crypto.getRandomValues(new Uint8Array(49)), (b) => B62[b % 62]).join("")}`;
+const b64url = (v: string | Uint8Array) => Buffer.from(v).toString("base64url");
+const JWT = [b64url('{"alg":"HS256"}'), b64url('{"sub":"owner"}'), b64url(crypto.getRandomValues(new Uint8Array(32)))].join(".");
 
 describe("redactSecrets", () => {
   test("an API key, wherever it sits in the text, becomes [redacted]", () => {

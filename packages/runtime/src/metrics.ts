@@ -79,13 +79,7 @@ export class FastHistogram<L extends string> {
 
   /** The series for `labels`, bound on first use and kept (label values must come from a bounded set). */
   labels(labels: Record<L, string>): { observe(value: number): void } {
-    const key = labelKey(labels);
-    let series = this.bound.get(key);
-    if (series === undefined) {
-      series = this.child(labels);
-      this.bound.set(key, series);
-    }
-    return series;
+    return boundOnce(this.bound, labels, (l) => this.child(l));
   }
 
   async get() {
@@ -141,13 +135,7 @@ export class FastCounter<L extends string> {
 
   /** The series for `labels`, bound on first use and kept (label values must come from a bounded set). */
   labels(labels: Record<L, string>): { inc(by?: number): void } {
-    const key = labelKey(labels);
-    let series = this.bound.get(key);
-    if (series === undefined) {
-      series = this.child(labels);
-      this.bound.set(key, series);
-    }
-    return series;
+    return boundOnce(this.bound, labels, (l) => this.child(l));
   }
 
   async get() {
@@ -161,6 +149,17 @@ export class FastCounter<L extends string> {
 }
 
 /** A stable key for a label set, whatever order its properties were written in. */
+/** The series kept in `bound` for `labels`, made with `child` the first time. */
+function boundOnce<L extends string, S>(bound: Map<string, S>, labels: Record<L, string>, child: (labels: Record<L, string>) => S): S {
+  const key = labelKey(labels);
+  let series = bound.get(key);
+  if (series === undefined) {
+    series = child(labels);
+    bound.set(key, series);
+  }
+  return series;
+}
+
 function labelKey(labels: Record<string, string>): string {
   return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

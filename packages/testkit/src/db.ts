@@ -28,10 +28,10 @@ export interface TestDb {
   drop(): Promise<void>;
 }
 
-/** A fresh database for one test file, dropped by `drop()`. */
-export async function createTestDb(): Promise<TestDb> {
+/** A fresh database for one test file (or the benchmark: `prefix` "rim_bench"), dropped by `drop()`. */
+export async function createTestDb(prefix = "rim_test"): Promise<TestDb> {
   const admin = postgres(adminDatabaseUrl(), { max: 1, onnotice: () => {} });
-  const name = `rim_test_${uniqueSuffix()}`;
+  const name = `${prefix}_${uniqueSuffix()}`;
   await admin.unsafe(`create database ${name}`);
   await admin.end();
   const url = new URL(adminDatabaseUrl());
