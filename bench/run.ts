@@ -23,7 +23,7 @@ import { managementRows } from "./cases/management";
 import { growthRows, measureGrowthPoint, type GrowthPoint } from "./cases/growth";
 import { revocationRows } from "./cases/revocation";
 import { fairnessRows } from "./cases/fairness";
-import { type Child } from "@riskinmind/testkit";
+import type { Child } from "@riskinmind/testkit";
 
 const argv = process.argv.slice(2);
 const args = new Set(argv);

@@ -5,7 +5,7 @@ import { subjects, type Subjects, type Topology } from "@riskinmind/contracts";
 import type { BenchDb } from "./db";
 import type { Proc } from "./procs";
 import type { UsageShape } from "./data";
-import { type Child } from "@riskinmind/testkit";
+import type { Child } from "@riskinmind/testkit";
 
 export interface Sizes {
   /** Keys in the database for the main rows, and for the small growth point. */

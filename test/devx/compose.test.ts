@@ -55,7 +55,7 @@ describe("docker-compose.yml", () => {
     const r = await compose(["config"], FULL);
     expect(r.code).toBe(0);
     for (const svc of ["postgres", "nats", "keys", "usage", "example"]) {
-      const block = r.stdout.split(/\n  (?=\S)/).find((b) => b.startsWith(`${svc}:`));
+      const block = r.stdout.split(/\n {2}(?=\S)/).find((b) => b.startsWith(`${svc}:`));
       expect(block, svc).toBeDefined();
       expect(block!, svc).toContain("healthcheck:");
     }

@@ -13,6 +13,9 @@ describe("codes and statuses", () => {
     expect(ERROR_STATUS).toEqual({
       UNAUTHORIZED: 401,
       INVALID_API_KEY: 401,
+      KEY_EXPIRED: 401,
+      IP_NOT_ALLOWED: 403,
+      INSUFFICIENT_SCOPE: 403,
       VALIDATION_ERROR: 400,
       MALFORMED_JSON: 400,
       KEY_NOT_FOUND: 404,
@@ -23,6 +26,7 @@ describe("codes and statuses", () => {
       HEADERS_TOO_LARGE: 431,
       UNSUPPORTED_MEDIA_TYPE: 415,
       RATE_LIMITED: 429,
+      QUOTA_EXCEEDED: 429,
       INTERNAL: 500,
       DATABASE_UNAVAILABLE: 503,
       USAGE_UNAVAILABLE: 503,

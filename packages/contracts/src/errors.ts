@@ -9,6 +9,12 @@ import { Type, type Static } from "@sinclair/typebox";
 export const ERROR_STATUS = {
   UNAUTHORIZED: 401,
   INVALID_API_KEY: 401,
+  /** An expired key, or a rotated-out key past its grace period. */
+  KEY_EXPIRED: 401,
+  /** The caller's address is outside the key's ipAllowlist. */
+  IP_NOT_ALLOWED: 403,
+  /** The route needs a scope the key does not have. */
+  INSUFFICIENT_SCOPE: 403,
   VALIDATION_ERROR: 400,
   MALFORMED_JSON: 400,
   KEY_NOT_FOUND: 404,
@@ -19,6 +25,8 @@ export const ERROR_STATUS = {
   HEADERS_TOO_LARGE: 431,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
+  /** The key's quota for the period is spent (Retry-After: until it resets). */
+  QUOTA_EXCEEDED: 429,
   INTERNAL: 500,
   DATABASE_UNAVAILABLE: 503,
   USAGE_UNAVAILABLE: 503,

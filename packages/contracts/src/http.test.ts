@@ -5,7 +5,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
-import { GenerateBody, LogsQuery } from "./http";
+import { LogsQuery } from "./http";
+import { GenerateBody } from "./policy";
 
 const query = TypeCompiler.Compile(LogsQuery);
 const generate = TypeCompiler.Compile(GenerateBody);

@@ -6,3 +6,5 @@ export * from "./subjects";
 export * from "./key-format";
 export * from "./validate";
 export * from "./text";
+export * from "./policy";
+export * from "./ip";

@@ -4,7 +4,7 @@
  * are pinned to fixed values: keys already issued must stay well-formed forever.
  */
 import { describe, expect, test } from "bun:test";
-import { hashKey, isWellFormedKey, KEY_LENGTH, KEY_PATTERN, KEY_PREFIX, keyChecksum, keySnippet } from "./key-format";
+import { hashKey, isWellFormedKey, KEY_LENGTH, KEY_PATTERN, KEY_PREFIX, keyChecksum, keyModeOf, keySnippet, snippetOf } from "./key-format";
 
 /** 43 base62 characters, as a minted key's random part. */
 const BODY = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefg";
@@ -40,7 +40,17 @@ describe("isWellFormedKey", () => {
 
   test("wrong prefix, even with a correct body and checksum", () => {
     const rest = BODY + keyChecksum(BODY);
-    for (const prefix of ["sk_test_", "SK_LIVE_", "pk_live_", "sk-live-"]) expect(isWellFormedKey(prefix + rest)).toBe(false);
+    for (const prefix of ["sk_tst_x", "SK_LIVE_", "SK_TEST_", "pk_live_", "sk-live-", "sk_prod_"]) expect(isWellFormedKey(prefix + rest)).toBe(false);
+  });
+
+  test("a test key (sk_test_) has the same format and checksum; its mode and snippet follow the prefix", () => {
+    const test_ = `sk_test_${BODY}${keyChecksum(BODY)}`;
+    expect(isWellFormedKey(test_)).toBe(true);
+    expect(test_).toMatch(KEY_PATTERN);
+    expect(keyModeOf(test_)).toBe("test");
+    expect(keyModeOf(KEY)).toBe("live");
+    expect(keySnippet(test_)).toBe(`sk_test_...${test_.slice(-4)}`);
+    expect(snippetOf("test", "abcd")).toBe("sk_test_...abcd");
   });
 
   test("bad checksum: any changed character in the body or the checksum is refused", () => {

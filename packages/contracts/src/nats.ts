@@ -1,5 +1,6 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { LogEntry } from "./http";
+import { KeyModeSchema, VerifiedPolicy } from "./policy";
 import { Text } from "./text";
 
 /** Lowercase hex SHA-256 of an API key (see `hashKey`). */
@@ -25,10 +26,26 @@ export type VerifyRequest = Static<typeof VerifyRequest>;
  * decide" (the keys database is down and the key is not cached): callers
  * answer 503, not 401.
  */
-export const VerifyFailure = Type.Union([Type.Literal("MALFORMED"), Type.Literal("KEY_NOT_FOUND"), Type.Literal("KEY_REVOKED"), Type.Literal("VERIFY_UNAVAILABLE")]);
+export const VerifyFailure = Type.Union([
+  Type.Literal("MALFORMED"),
+  Type.Literal("KEY_NOT_FOUND"),
+  Type.Literal("KEY_REVOKED"),
+  /** Past its expiresAt, or a rotated-out key past its grace period. */
+  Type.Literal("KEY_EXPIRED"),
+  Type.Literal("VERIFY_UNAVAILABLE"),
+]);
 export type VerifyFailure = Static<typeof VerifyFailure>;
 
-export const VerifyReply = Type.Union([Type.Object({ valid: Type.Literal(true), keyId: Type.String(), ownerId: Type.String() }), Type.Object({ valid: Type.Literal(false), code: VerifyFailure })]);
+/**
+ * A valid answer carries the key's policy for the guard to enforce locally
+ * (expiry, scopes, allowlist; rate limit and quota through keys.limits.take).
+ * The policy fields are optional so a guard still reads an answer from a keys
+ * service that predates them (absent = no restriction, mode live).
+ */
+export const VerifyReply = Type.Union([
+  Type.Object({ valid: Type.Literal(true), keyId: Type.String(), ownerId: Type.String(), ...VerifiedPolicy }),
+  Type.Object({ valid: Type.Literal(false), code: VerifyFailure }),
+]);
 export type VerifyReply = Static<typeof VerifyReply>;
 
 /** keys.events.revoked: a key stopped being valid; every cache drops it. */
@@ -41,6 +58,17 @@ export const KeyRevokedEvent = Type.Object({
 });
 export type KeyRevokedEvent = Static<typeof KeyRevokedEvent>;
 
+/**
+ * keys.events.changed: a key's policy changed (PATCH); every cache drops its
+ * verdict for it and asks again. Same fields as a revocation, minus the time.
+ */
+export const KeyChangedEvent = Type.Object({
+  keyId: Type.String({ maxLength: 64 }),
+  keyHash: Type.String({ pattern: KEY_HASH_PATTERN }),
+  ownerId: Text({ minLength: 1, maxLength: 255 }),
+});
+export type KeyChangedEvent = Static<typeof KeyChangedEvent>;
+
 /** keys.events.owner-changed: the owner's active key is no longer what a cache may hold. */
 export const OwnerKeyChangedEvent = Type.Object({ ownerId: Text({ minLength: 1, maxLength: 255 }) });
 export type OwnerKeyChangedEvent = Static<typeof OwnerKeyChangedEvent>;
@@ -50,6 +78,8 @@ export const LogsQueryRequest = Type.Object({
   ownerId: Text({ minLength: 1, maxLength: 255 }),
   page: Type.Integer({ minimum: 1, maximum: 999_999_999 }),
   limit: Type.Integer({ minimum: 1, maximum: 100 }),
+  /** Which key mode's logs (default live: a keys replica that predates modes sends none). */
+  mode: Type.Optional(KeyModeSchema),
 });
 export type LogsQueryRequest = Static<typeof LogsQueryRequest>;
 
@@ -83,7 +113,7 @@ export type KeyLookupRequest = Static<typeof KeyLookupRequest>;
 
 /** The keys that exist (whatever their status: a call made before a revocation is still billed); unknown ids are absent. */
 export const KeyLookupReply = Type.Union([
-  Type.Object({ ok: Type.Literal(true), keys: Type.Array(Type.Object({ keyId: Type.String(), ownerId: Type.String() })) }),
+  Type.Object({ ok: Type.Literal(true), keys: Type.Array(Type.Object({ keyId: Type.String(), ownerId: Type.String(), mode: Type.Optional(KeyModeSchema) })) }),
   Type.Object({ ok: Type.Literal(false), code: ResponderFailure, message: Type.String() }),
 ]);
 export type KeyLookupReply = Static<typeof KeyLookupReply>;

@@ -8,6 +8,8 @@ describe("subjects", () => {
       verify: "keys.verify",
       keyLookup: "keys.lookup",
       keyRevoked: "keys.events.revoked",
+      keyChanged: "keys.events.changed",
+      limitsTake: "keys.limits.take",
       ownerKeyChanged: "keys.events.owner-changed",
       usageEvents: "usage.events",
       logsQuery: "usage.logs.query",

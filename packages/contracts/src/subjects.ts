@@ -20,7 +20,7 @@ export const QUEUE = { keys: "keys", usage: "usage" } as const;
  */
 export const NATS_SERVICE = { keys: "riskinmind-keys", usage: "riskinmind-usage" } as const;
 /** Endpoint names in $SRV info and stats (each serves one subject below). */
-export const NATS_ENDPOINT = { verify: "verify", keyLookup: "lookup", logsQuery: "logs-query" } as const;
+export const NATS_ENDPOINT = { verify: "verify", keyLookup: "lookup", limitsTake: "limits-take", logsQuery: "logs-query" } as const;
 
 /**
  * Each NATS identity's reply inbox. The server's permissions let an identity
@@ -40,6 +40,10 @@ export function subjects(t: Topology) {
     keyLookup: `${t.prefix}keys.lookup`,
     /** broadcast: a key stopped being valid; every cache drops it. */
     keyRevoked: `${t.prefix}keys.events.revoked`,
+    /** broadcast: a key's policy changed; every cache drops its verdict for it. */
+    keyChanged: `${t.prefix}keys.events.changed`,
+    /** request/reply: guards take rate-limit and quota units in batches (see limits.ts). */
+    limitsTake: `${t.prefix}keys.limits.take`,
     /** broadcast: an owner's active key changed (issued, rotated, revoked); caches of "the owner's current key" drop it. */
     ownerKeyChanged: `${t.prefix}keys.events.owner-changed`,
     /** JetStream: usage events, one or an array per message. */

@@ -1,4 +1,5 @@
 import { Type, type Static } from "@sinclair/typebox";
+import { KeyModeSchema } from "./policy";
 import { Text } from "./text";
 
 export const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] as const;
@@ -21,6 +22,11 @@ export const UsageEvent = Type.Object({
     pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$",
   }),
   durationMs: Type.Optional(Type.Number({ minimum: 0, maximum: 86_400_000 })),
+  /**
+   * The key's mode as the guard saw it. Like ownerId, informative only: the
+   * usage service files the event under the mode keys.lookup reports.
+   */
+  mode: Type.Optional(KeyModeSchema),
 });
 export type UsageEvent = Static<typeof UsageEvent>;
 

@@ -29,11 +29,15 @@ describe("keys.verify request", () => {
 });
 
 describe("keys.verify reply", () => {
-  test("valid carries keyId and ownerId; a refusal carries one of the four codes", () => {
+  test("valid carries keyId and ownerId (policy optional, as an older keys service sends none); a refusal carries one of the five codes", () => {
     expect(check.verifyReply.Check({ valid: true, keyId: "key_1", ownerId: "o" })).toBe(true);
+    const policy = { mode: "test", expiresAt: 1_900_000_000_000, scopes: ["*"], ipAllowlist: ["10.0.0.0/8"], rateLimit: { limit: 5, windowSeconds: 1 }, quota: { limit: 10, period: "day" } };
+    expect(check.verifyReply.Check({ valid: true, keyId: "key_1", ownerId: "o", ...policy })).toBe(true);
+    expect(check.verifyReply.Check({ valid: true, keyId: "key_1", ownerId: "o", ...policy, mode: "prod" })).toBe(false);
+    expect(check.verifyReply.Check({ valid: true, keyId: "key_1", ownerId: "o", ...policy, quota: { limit: 10, period: "week" } })).toBe(false);
     expect(check.verifyReply.Check({ valid: true, keyId: "key_1" })).toBe(false);
-    for (const code of ["MALFORMED", "KEY_NOT_FOUND", "KEY_REVOKED", "VERIFY_UNAVAILABLE"]) expect(check.verifyReply.Check({ valid: false, code })).toBe(true);
-    for (const code of ["KEY_EXPIRED", "INTERNAL", "", undefined]) expect(check.verifyReply.Check({ valid: false, code })).toBe(false);
+    for (const code of ["MALFORMED", "KEY_NOT_FOUND", "KEY_REVOKED", "KEY_EXPIRED", "VERIFY_UNAVAILABLE"]) expect(check.verifyReply.Check({ valid: false, code })).toBe(true);
+    for (const code of ["INTERNAL", "", undefined]) expect(check.verifyReply.Check({ valid: false, code })).toBe(false);
   });
 });
 

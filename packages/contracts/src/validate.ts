@@ -1,6 +1,6 @@
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { FormatRegistry } from "@sinclair/typebox";
-import { KeyLookupReply, KeyLookupRequest, KeyRevokedEvent, LogsQueryReply, OwnerKeyChangedEvent, LogsQueryRequest, VerifyReply, VerifyRequest } from "./nats";
+import { KeyChangedEvent, KeyLookupReply, KeyLookupRequest, KeyRevokedEvent, LogsQueryReply, OwnerKeyChangedEvent, LogsQueryRequest, VerifyReply, VerifyRequest } from "./nats";
 import "./text";
 import { UsageEvent } from "./usage";
 
@@ -13,6 +13,7 @@ export const check = {
   verifyRequest: TypeCompiler.Compile(VerifyRequest),
   verifyReply: TypeCompiler.Compile(VerifyReply),
   keyRevoked: TypeCompiler.Compile(KeyRevokedEvent),
+  keyChanged: TypeCompiler.Compile(KeyChangedEvent),
   ownerKeyChanged: TypeCompiler.Compile(OwnerKeyChangedEvent),
   logsQueryRequest: TypeCompiler.Compile(LogsQueryRequest),
   logsQueryReply: TypeCompiler.Compile(LogsQueryReply),

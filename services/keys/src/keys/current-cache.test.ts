@@ -6,6 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import type { CurrentKey } from "@riskinmind/contracts";
 import { CurrentKeyCache } from "./current-cache";
+import { NO_POLICY } from "./issue";
 
 const view = (keyId: string): CurrentKey => ({
   keyId,
@@ -14,6 +15,7 @@ const view = (keyId: string): CurrentKey => ({
   createdAt: "2026-01-01T00:00:00.000Z",
   label: null,
   lastUsedAt: null,
+  ...NO_POLICY,
 });
 
 describe("current-key cache", () => {

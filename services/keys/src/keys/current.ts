@@ -2,7 +2,7 @@ import { AppError, KEY_PREFIX, type CurrentKey } from "@riskinmind/contracts";
 import type { Sql } from "@riskinmind/runtime";
 import type { DbHealth } from "../db-health";
 import type { CurrentKeyCache } from "./current-cache";
-import type { OwnerInput } from "./issue";
+import { NO_POLICY, type OwnerInput } from "./issue";
 import { findActive, withDb, type KeyRow } from "./repo";
 
 export interface CurrentDeps {
@@ -50,5 +50,6 @@ function toView(row: KeyRow): CurrentKey {
     createdAt: row.created_at.toISOString(),
     label: row.label,
     lastUsedAt: row.last_used_at ? row.last_used_at.toISOString() : null,
+    ...NO_POLICY,
   };
 }

@@ -1,4 +1,4 @@
-import { hashKey, keySnippet, type IssuedKey } from "@riskinmind/contracts";
+import { hashKey, keySnippet, type IssuedKey, type PolicyView } from "@riskinmind/contracts";
 import { newApiKey, newId } from "./mint";
 import type { Sql } from "@riskinmind/runtime";
 import type { KeyChanges } from "../events/key-events";
@@ -18,6 +18,9 @@ export interface IssueInput extends OwnerInput {
   label: string | null;
 }
 
+/** The policy view of a key without restrictions (placeholder until policies are stored). */
+export const NO_POLICY: PolicyView = { mode: "live", expiresAt: null, scopes: ["*"], ipAllowlist: [], rateLimit: null, quota: null, previousKey: null };
+
 /** A fresh key: the plaintext (returned once) and the row that stores only its hash. */
 export function mintKey(ownerId: string, label: string | null): { apiKey: string; row: NewKey } {
   const apiKey = newApiKey();
@@ -29,5 +32,5 @@ export function mintKey(ownerId: string, label: string | null): { apiKey: string
 
 /** The wire form of a just-issued key. */
 export function issued(apiKey: string, row: KeyRow): IssuedKey {
-  return { apiKey, keyId: row.id, keySnippet: keySnippet(apiKey), createdAt: row.created_at.toISOString(), label: row.label };
+  return { apiKey, keyId: row.id, keySnippet: keySnippet(apiKey), createdAt: row.created_at.toISOString(), label: row.label, ...NO_POLICY };
 }

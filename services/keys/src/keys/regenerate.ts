@@ -1,4 +1,4 @@
-import { type IssuedKey } from "@riskinmind/contracts";
+import type { IssuedKey } from "@riskinmind/contracts";
 import { issued, mintKey, type IssueInput, type KeyVerbDeps } from "./issue";
 import { insertKey, isActiveKeyConflict, lockOwner, revokeActive, withDb, type KeyRow, type RevokedRow } from "./repo";
 

@@ -1,5 +1,5 @@
 import { Elysia, t } from "elysia";
-import { AppError, CurrentKeyResponse, GenerateBody, GenerateResponse, REGENERATED_MESSAGE, REVOKED_MESSAGE, RegenerateResponse, RevokeResponse } from "@riskinmind/contracts";
+import { AppError, CurrentKeyResponse, GenerateBody, RegenerateBody, GenerateResponse, REGENERATED_MESSAGE, REVOKED_MESSAGE, RegenerateResponse, RevokeResponse } from "@riskinmind/contracts";
 import { jwtAuth, type Authenticator } from "../auth/jwt";
 import { BEARER, errorResponses, inline } from "../docs";
 import type { RateLimiter } from "../ratelimit";
@@ -17,7 +17,7 @@ const objectBody = <T extends object>(body: T | null | undefined): T | undefined
   }
   return body;
 };
-const labelOf = (body: { label?: string } | null | undefined): string | null => objectBody(body)?.label ?? null;
+const labelOf = (body: { label?: string | null } | null | undefined): string | null => objectBody(body)?.label ?? null;
 /** /revoke takes no fields: nothing but an empty body or `{}`. */
 const RevokeBody = t.Object({}, { additionalProperties: false });
 
@@ -63,7 +63,7 @@ export function keyRoutes(deps: KeyRoutesDeps) {
         return { success: true as const, data: { ...data, message: REGENERATED_MESSAGE } };
       },
       {
-        body: t.Optional(inline(GenerateBody)),
+        body: t.Optional(inline(RegenerateBody)),
         response: { 200: inline(RegenerateResponse), ...errorResponses(400, 401, 408, 413, 415, 429, 503) },
         detail: { summary: "Revoke the active key and issue a new one, atomically", tags: ["keys"], security: BEARER },
       },
