@@ -20,7 +20,7 @@ export interface KeyRow {
 export type NewKey = Pick<KeyRow, "id" | "owner_id" | "key_hash" | "key_last4" | "label">;
 export type RevokedRow = Pick<KeyRow, "id" | "owner_id" | "key_hash" | "revoked_at">;
 
-export const ONE_ACTIVE_INDEX = "api_keys_one_active_per_owner";
+export const ONE_ACTIVE_INDEX = "api_keys_one_active_per_owner_mode";
 
 /** True when the error is the partial unique index refusing a second active key. */
 export function isActiveKeyConflict(err: unknown): boolean {
