@@ -61,7 +61,9 @@ describe("migrations", () => {
     try {
       const [a, b] = await Promise.all([migrate(s1, "keys", KEYS_MIGRATIONS), migrate(s2, "keys", KEYS_MIGRATIONS)]);
       // Every file once, in order, whichever of the two applied it.
-      const files = readdirSync(KEYS_MIGRATIONS).filter((f) => f.endsWith(".sql")).sort();
+      const files = readdirSync(KEYS_MIGRATIONS)
+        .filter((f) => f.endsWith(".sql"))
+        .sort();
       expect(files.slice(0, 3)).toEqual(["001_keys.sql", "002_revoked_at_index.sql", "003_policies.sql"]);
       expect([...a, ...b].sort()).toEqual(files);
       const idx = await s1`select indexname from pg_indexes where schemaname = 'keys' and indexname = 'api_keys_one_active_per_owner_mode'`;
