@@ -96,10 +96,14 @@ describe("PATCH changes the current key's policies", () => {
     // Ask until b has answered (the queue group spreads requests over a and b), so both caches hold the old scopes.
     for (let i = 0; i < 10; i++) expect(await env.verify(g.body.data.apiKey)).toMatchObject({ scopes: ["a"] });
     await b.call("PATCH", "/api/v1/keys/", { headers: o.headers, json: { scopes: ["b"] } });
-    await waitFor(async () => {
-      for (let i = 0; i < 10; i++) if ((await env.verify(g.body.data.apiKey)).scopes?.[0] !== "b") return false;
-      return true;
-    }, "every replica answers the new scopes");
+    await waitFor(
+      async () => {
+        for (let i = 0; i < 10; i++) if ((await env.verify(g.body.data.apiKey)).scopes?.[0] !== "b") return false;
+        return true;
+      },
+      10_000,
+      "every replica answers the new scopes",
+    );
   });
 });
 
@@ -154,11 +158,11 @@ describe("regenerate: carry-over and rotation grace", () => {
     // The grace end as the database sees it, moved into the past (no waiting), then announced as the change poll would.
     await env.sql`update keys.api_keys set grace_until = now() - interval '1 second', changed_at = now() where id = ${k1.keyId}`;
     await env.a.call("PATCH", "/api/v1/keys/", { headers: o.headers, json: {} }); // drops this owner's cached answers
-    await waitFor(async () => (await env.verify(k1.apiKey)).code === "KEY_EXPIRED", "the old key is KEY_EXPIRED");
+    await waitFor(async () => (await env.verify(k1.apiKey)).code === "KEY_EXPIRED", 10_000, "the old key is KEY_EXPIRED");
     expect((await get(o.headers)).body.data.previousKey).toBeNull();
 
     await env.sql`update keys.api_keys set expires_at = now() - interval '1 second', changed_at = now() where id = ${k2.keyId}`;
-    await waitFor(async () => (await env.verify(k2.apiKey)).code === "KEY_EXPIRED", "the expired key is KEY_EXPIRED");
+    await waitFor(async () => (await env.verify(k2.apiKey)).code === "KEY_EXPIRED", 10_000, "the expired key is KEY_EXPIRED");
     // An expired key no longer blocks a generate: it is replaced.
     const g = await env.a.call("POST", "/api/v1/keys/generate", { headers: o.headers });
     expect(g.status).toBe(201);
