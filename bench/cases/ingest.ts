@@ -108,7 +108,7 @@ async function rawCopy(ctx: Ctx, evs: UsageEvent[]): Promise<number> {
     const owner = `cpy_${e.ownerId}`;
     const seq = (perOwner.get(owner) ?? 0) + 1;
     perOwner.set(owner, seq);
-    text += `${owner}\t${seq}\tc:${ctx.tag}:${i}\t${e.keyId}\t${e.endpoint}\t${e.method}\t${e.statusCode}\t${e.timestamp}\t${e.durationMs}\n`;
+    text += `${owner}\tlive\t${seq}\tc:${ctx.tag}:${i}\t${e.keyId}\t${e.endpoint}\t${e.method}\t${e.statusCode}\t${e.timestamp}\t${e.durationMs}\n`;
     if (text.length > 256_000) {
       chunks.push(text);
       text = "";
@@ -116,7 +116,7 @@ async function rawCopy(ctx: Ctx, evs: UsageEvent[]): Promise<number> {
   });
   if (text) chunks.push(text);
   const t = performance.now();
-  const w = await ctx.sql`copy usage.events (owner_id, seq, event_key, key_id, endpoint, method, status_code, ts, duration_ms) from stdin`.writable();
+  const w = await ctx.sql`copy usage.events (owner_id, mode, seq, event_key, key_id, endpoint, method, status_code, ts, duration_ms) from stdin`.writable();
   await pipeline(Readable.from(chunks), w);
   return (evs.length / (performance.now() - t)) * 1000;
 }

@@ -55,31 +55,32 @@ export function usageCounts(shape: UsageShape, total: number) {
 const T0 = Date.parse("2026-01-01T00:00:00Z") / 1000;
 
 /**
- * Grows the usage table from `fromTotal` to `toTotal` rows: per-owner seq
- * continues where it stopped, so every owner's seq stays 1..total, and the
- * owner counters are set to match.
+ * Grows the usage table from `fromTotal` to `toTotal` rows, all of live keys
+ * (the mode /logs reads by default): per-owner seq continues where it
+ * stopped, so every owner's seq stays 1..total, and the owner counters are
+ * set to match.
  */
 export async function growUsage(sql: Sql, shape: UsageShape, fromTotal: number, toTotal: number): Promise<void> {
   const a = usageCounts(shape, fromTotal);
   const b = usageCounts(shape, toTotal);
   const heavy = sql`
-    insert into usage.events (owner_id, seq, event_key, key_id, endpoint, method, status_code, ts, duration_ms)
-    select ${shape.heavyOwner}, s, 'h:' || lpad(s::text, 10, '0'), 'key_heavy', '/api/v1/loans/predict', 'POST', 200, to_timestamp(${T0}::float8 + s), (s % 50)::float8
+    insert into usage.events (owner_id, mode, seq, event_key, key_id, endpoint, method, status_code, ts, duration_ms)
+    select ${shape.heavyOwner}, 'live', s, 'h:' || lpad(s::text, 10, '0'), 'key_heavy', '/api/v1/loans/predict', 'POST', 200, to_timestamp(${T0}::float8 + s), (s % 50)::float8
     from generate_series(${a.heavy + 1}::bigint, ${b.heavy}::bigint) s`;
   // Owners split in two halves so two backends share the work (two cores).
   const half = Math.ceil(shape.owners / 2);
   const others = [0, half].map(
     (lo) => sql`
-      insert into usage.events (owner_id, seq, event_key, key_id, endpoint, method, status_code, ts, duration_ms)
-      select 'uo_' || lpad(j::text, 5, '0'), s, 'o' || lpad(j::text, 5, '0') || ':' || lpad(s::text, 10, '0'), 'key_other', '/api/v1/loans/predict', 'GET', 200, to_timestamp(${T0}::float8 + s * 7), (s % 30)::float8
+      insert into usage.events (owner_id, mode, seq, event_key, key_id, endpoint, method, status_code, ts, duration_ms)
+      select 'uo_' || lpad(j::text, 5, '0'), 'live', s, 'o' || lpad(j::text, 5, '0') || ':' || lpad(s::text, 10, '0'), 'key_other', '/api/v1/loans/predict', 'GET', 200, to_timestamp(${T0}::float8 + s * 7), (s % 30)::float8
       from generate_series(${lo}::int, ${Math.min(shape.owners, lo + half) - 1}::int) j, generate_series(${a.perOwner + 1}::bigint, ${b.perOwner}::bigint) s`,
   );
   await Promise.all([heavy, ...others]);
   await sql`
-    insert into usage.owner_counters (owner_id, total)
-    select ${shape.heavyOwner}, ${b.heavy}::bigint
+    insert into usage.owner_counters (owner_id, mode, total)
+    select ${shape.heavyOwner}, 'live', ${b.heavy}::bigint
     union all
-    select 'uo_' || lpad(j::text, 5, '0'), ${b.perOwner}::bigint from generate_series(0, ${shape.owners - 1}) j
-    on conflict (owner_id) do update set total = excluded.total`;
+    select 'uo_' || lpad(j::text, 5, '0'), 'live', ${b.perOwner}::bigint from generate_series(0, ${shape.owners - 1}) j
+    on conflict (owner_id, mode) do update set total = excluded.total`;
   await sql`analyze usage.events`;
 }

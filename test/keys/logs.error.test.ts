@@ -27,6 +27,23 @@ describe("GET /api/v1/keys/logs query validation", () => {
   }
 });
 
+describe("GET /api/v1/keys/logs ?mode= validation", () => {
+  for (const q of ["mode=prod", "mode=", "mode=TEST", "mode=Live", "mode=test%00", "mode=live,test", "mode=*"]) {
+    test(`${q} → 400 VALIDATION_ERROR, and the usage service is never asked`, async () => {
+      const o = await newOwner();
+      const u = await fakeLogsResponder(env.nc, env.topo, () => ({ ok: true, data: [], total: 0 }));
+      try {
+        const r = await env.a.call("GET", `/api/v1/keys/logs?${q}`, { headers: o.headers });
+        expect(r.status).toBe(400);
+        expect(r.body).toMatchObject({ success: false, error: { code: "VALIDATION_ERROR" } });
+        expect(u.seen).toEqual([]);
+      } finally {
+        u.stop();
+      }
+    });
+  }
+});
+
 describe("GET /api/v1/keys/logs edge mapping of broken replies (against a stand-in responder)", () => {
   test("a reply that breaks the contract → 503 USAGE_UNAVAILABLE", async () => {
     const r = await logsAnsweredWith(() => "{not json");

@@ -44,19 +44,23 @@ export async function fetchLogs(deps: LogsDeps, req: LogsQueryRequest): Promise<
   return { success: true, data: reply.data, meta: { total: reply.total, page: req.page, limit: req.limit } };
 }
 
-/** GET /api/v1/keys/logs: the owner (from the JWT) reads its own usage, a page at a time. */
+/**
+ * GET /api/v1/keys/logs: the owner (from the JWT) reads its own usage, a page
+ * at a time, one key mode at a time (`?mode=live|test`, default live).
+ */
 export function logsRoute(deps: LogsDeps) {
   return new Elysia({ prefix: "/api/v1/keys" }).use(jwtAuth(deps.auth)).get(
     "/logs",
     ({ ownerId, query }) => {
       deps.readLimiter.take(ownerId);
       // The schema's patterns already bound page and limit; Number() cannot fail here.
-      return deps.inFlight.run(ownerId, () => fetchLogs(deps, { ownerId, page: Number(query.page ?? 1), limit: Number(query.limit ?? 10) }));
+      const req: LogsQueryRequest = { ownerId, page: Number(query.page ?? 1), limit: Number(query.limit ?? 10), mode: query.mode ?? "live" };
+      return deps.inFlight.run(ownerId, () => fetchLogs(deps, req));
     },
     {
       query: inline(LogsQuery),
       response: { 200: inline(LogsResponse), ...errorResponses(400, 401, 429, 503) },
-      detail: { summary: "Usage logs of the owner's keys, newest first", tags: ["keys"], security: BEARER },
+      detail: { summary: "Usage logs of the owner's keys in one mode (default live), newest first", tags: ["keys"], security: BEARER },
     },
   );
 }

@@ -179,7 +179,8 @@ export class Ingestor {
 
   /**
    * Usage rows are attributed by the system, not by the publisher: each
-   * event's keyId is resolved to its real owner (keys.lookup, cached). An
+   * event's keyId is resolved to its real owner and mode (keys.lookup,
+   * cached); the event is filed under that mode whatever it says. An
    * unknown key or an ownerId that is not the key's owner is refused and
    * counted; a message left with no event is terminated. Returns the entries
    * still to write. Throws when the keys service cannot answer.
@@ -193,10 +194,14 @@ export class Ingestor {
     const kept: Entry[] = [];
     for (const entry of batch.entries) {
       const events = entry.events.filter((ev) => {
-        const owner = owners.get(ev.keyId);
-        if (owner == null) unknown++;
-        else if (owner !== ev.ownerId) mismatch++;
-        else return true;
+        const key = owners.get(ev.keyId);
+        if (key == null) unknown++;
+        else if (key.ownerId !== ev.ownerId) mismatch++;
+        else {
+          // Filed under the key's real mode: a forged `mode` moves nothing.
+          ev.mode = key.mode;
+          return true;
+        }
         return false;
       });
       if (events.length === 0) entry.msg.term();

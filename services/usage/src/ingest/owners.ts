@@ -1,4 +1,4 @@
-import { check, MAX_LOOKUP_KEYS, parseJson, type KeyLookupRequest } from "@riskinmind/contracts";
+import { check, MAX_LOOKUP_KEYS, parseJson, type KeyLookupRequest, type KeyMode } from "@riskinmind/contracts";
 import { LRUCache } from "lru-cache";
 import type { NatsConnection } from "nats";
 
@@ -18,14 +18,20 @@ export const UNKNOWN_TTL_MS = 2_000;
 
 const encoder = new TextEncoder();
 
+/** What attribution needs of a key: who owns it and which mode it is. */
+export interface KeyFacts {
+  ownerId: string;
+  mode: KeyMode;
+}
+
 /**
- * Who really owns a key id, asked of the keys service over `keys.lookup` and
- * cached: a key's owner never changes once it is issued, so entries live until
- * pushed out by the count bound (least recently used first, so the keys that
- * keep calling stay).
+ * Who really owns a key id and in which mode, asked of the keys service over
+ * `keys.lookup` and cached: neither ever changes once a key is issued (the
+ * mode is the key's prefix), so entries live until pushed out by the count
+ * bound (least recently used first, so the keys that keep calling stay).
  */
 export class OwnerResolver {
-  private readonly owners: LRUCache<string, string>;
+  private readonly owners: LRUCache<string, KeyFacts>;
   /** Key id → until when it counts as unknown. */
   private readonly unknown: LRUCache<string, number>;
 
@@ -35,12 +41,12 @@ export class OwnerResolver {
   }
 
   /**
-   * The owner of each key id (null: no such key). Cache misses cost one
+   * The owner and mode of each key id (null: no such key). Cache misses cost one
    * request per MAX_LOOKUP_KEYS ids, sent together. Throws KeysUnavailable
    * when the keys service cannot answer.
    */
-  async resolve(keyIds: Iterable<string>): Promise<Map<string, string | null>> {
-    const out = new Map<string, string | null>();
+  async resolve(keyIds: Iterable<string>): Promise<Map<string, KeyFacts | null>> {
+    const out = new Map<string, KeyFacts | null>();
     const misses: string[] = [];
     const now = Date.now();
     for (const id of keyIds) {
@@ -58,7 +64,7 @@ export class OwnerResolver {
     for (let i = 0; i < misses.length; i += MAX_LOOKUP_KEYS) chunks.push(misses.slice(i, i + MAX_LOOKUP_KEYS));
     const answers = await Promise.all(chunks.map((c) => this.ask(c)));
     const until = Date.now() + UNKNOWN_TTL_MS;
-    for (const found of answers) for (const [id, owner] of found) this.remember(id, owner), out.set(id, owner);
+    for (const found of answers) for (const [id, facts] of found) out.set(id, facts);
     for (const id of misses) {
       if (out.get(id) !== null) continue;
       this.unknown.set(id, until);
@@ -66,7 +72,7 @@ export class OwnerResolver {
     return out;
   }
 
-  private async ask(keyIds: string[]): Promise<Map<string, string>> {
+  private async ask(keyIds: string[]): Promise<Map<string, KeyFacts>> {
     let data: Uint8Array;
     try {
       const req: KeyLookupRequest = { keyIds };
@@ -79,13 +85,17 @@ export class OwnerResolver {
     const reply = parseJson(data);
     if (!check.keyLookupReply.Check(reply)) throw new KeysUnavailable("malformed reply");
     if (!reply.ok) throw new KeysUnavailable(reply.code);
-    const found = new Map<string, string>();
-    for (const k of reply.keys) found.set(k.keyId, k.ownerId);
+    const found = new Map<string, KeyFacts>();
+    for (const k of reply.keys) {
+      const facts: KeyFacts = { ownerId: k.ownerId, mode: k.mode ?? "live" };
+      found.set(k.keyId, facts);
+      this.unknown.delete(k.keyId);
+      // A keys replica that predates modes answers without one. During a
+      // rolling upgrade it reads the same table yet cannot tell a test key
+      // from a live one, so its answer is used (as live) for this batch only
+      // and asked again next time, until an upgraded replica answers.
+      if (k.mode !== undefined) this.owners.set(k.keyId, facts);
+    }
     return found;
-  }
-
-  private remember(id: string, owner: string): void {
-    this.unknown.delete(id);
-    this.owners.set(id, owner);
   }
 }

@@ -1,4 +1,4 @@
-import { check, eventTime, MAX_EVENTS_PER_MESSAGE, parseJson, type UsageEvent } from "@riskinmind/contracts";
+import { check, eventTime, MAX_EVENTS_PER_MESSAGE, parseJson, type KeyMode, type UsageEvent } from "@riskinmind/contracts";
 
 /** A validated event, ready for the batch writer. */
 export interface IngestEvent {
@@ -11,6 +11,12 @@ export interface IngestEvent {
   /** epoch ms */
   ts: number;
   durationMs: number | null;
+  /**
+   * The key's mode as keys.lookup reports it, set by attribution; the
+   * event's own `mode` is never read (a publisher could write anything).
+   * Absent means live: what every key was before test keys existed.
+   */
+  mode?: KeyMode;
 }
 
 export type InvalidReason = "not_json" | "bad_shape" | "empty_array" | "too_many_events" | "schema" | "timestamp" | "unknown_key" | "owner_mismatch" | "unstorable";

@@ -1,3 +1,4 @@
+import type { KeyMode } from "@riskinmind/contracts";
 import type { Sql } from "@riskinmind/runtime";
 import type { IngestEvent } from "./parse";
 
@@ -8,9 +9,10 @@ const MAX_ATTEMPTS = 5;
 /**
  * Writes a batch in one transaction and returns how many rows it added.
  * Events already stored (or repeated within the batch) are dropped, so a
- * redelivered message is harmless. Each owner's counter is bumped once and
- * the new rows take seqs total-n+1..total, keeping seq gap-free so log pages
- * are pure arithmetic.
+ * redelivered message is harmless. Usage is kept per owner and key mode (an
+ * event without a mode is live): each (owner, mode) counter is bumped once
+ * and the new rows take seqs total-n+1..total, keeping seq gap-free so log
+ * pages are pure arithmetic.
  */
 export async function writeBatch(sql: Sql, events: IngestEvent[], order?: SeqOrder): Promise<number> {
   // First try optimistic (no look-up of existing keys); a batch that meets a
@@ -47,6 +49,14 @@ export interface SeqOrder {
   done(): void;
 }
 
+/** One (owner, mode) log's share of a batch. */
+interface Log {
+  id: string;
+  ownerId: string;
+  mode: KeyMode;
+  events: IngestEvent[];
+}
+
 async function writeOnce(sql: Sql, events: IngestEvent[], order: SeqOrder | undefined, precheck: boolean): Promise<number> {
   const unique = new Map<string, IngestEvent>();
   for (const e of events) if (!unique.has(e.key)) unique.set(e.key, e);
@@ -66,40 +76,46 @@ async function writeOnce(sql: Sql, events: IngestEvent[], order: SeqOrder | unde
       }
     }
 
-    // Per owner, in (timestamp, key) order: in-order traffic reads in time order.
-    const byOwner = new Map<string, IngestEvent[]>();
+    // Per (owner, mode), in (timestamp, key) order: in-order traffic reads in time order.
+    const byLog = new Map<string, Log>();
     for (const e of unique.values()) {
-      const list = byOwner.get(e.ownerId);
-      if (list) list.push(e);
-      else byOwner.set(e.ownerId, [e]);
+      const mode = e.mode ?? "live";
+      // NUL never occurs in a stored owner id (validation refuses it), so the pair is unambiguous.
+      const id = `${e.ownerId}\0${mode}`;
+      const log = byLog.get(id);
+      if (log) log.events.push(e);
+      else byLog.set(id, { id, ownerId: e.ownerId, mode, events: [e] });
     }
-    // Owners locked in sorted order so two replicas' batches cannot deadlock.
-    const owners = [...byOwner.keys()].sort();
-    const counts = owners.map((o) => byOwner.get(o)!.length);
+    // Counters locked in sorted order so two replicas' batches cannot deadlock.
+    const logs = [...byLog.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const owners = logs.map((l) => l.ownerId);
+    const modes = logs.map((l) => l.mode);
+    const counts = logs.map((l) => l.events.length);
     await order?.turn();
-    // Totals come back tied to each owner's position in `owners` (idx), not to
+    // Totals come back tied to each log's position in `logs` (idx), not to
     // the text Postgres returns: a value Postgres normalises on the way in
     // must never make a counter row unrecognisable to us.
     const totals = await tx<{ idx: string; total: string }[]>`
       with input as (
-        select owner_id, n, idx from unnest(${owners}::text[], ${counts}::int8[]) with ordinality as t(owner_id, n, idx)
+        select owner_id, mode, n, idx from unnest(${owners}::text[], ${modes}::text[], ${counts}::int8[]) with ordinality as t(owner_id, mode, n, idx)
       ), bumped as (
-        insert into usage.owner_counters (owner_id, total)
-        select owner_id, n from input order by idx
-        on conflict (owner_id) do update set total = usage.owner_counters.total + excluded.total
-        returning owner_id, total
+        insert into usage.owner_counters (owner_id, mode, total)
+        select owner_id, mode, n from input order by idx
+        on conflict (owner_id, mode) do update set total = usage.owner_counters.total + excluded.total
+        returning owner_id, mode, total
       )
-      select input.idx, bumped.total from input join bumped using (owner_id)`;
+      select input.idx, bumped.total from input join bumped using (owner_id, mode)`;
     order?.done();
-    if (totals.length !== owners.length) throw new Error(`counter rows: expected ${owners.length}, got ${totals.length}`);
+    if (totals.length !== logs.length) throw new Error(`counter rows: expected ${logs.length}, got ${totals.length}`);
 
-    const rows: { e: IngestEvent; seq: number }[] = [];
+    const rows: { e: IngestEvent; mode: KeyMode; seq: number }[] = [];
     for (const { idx, total } of totals) {
-      const list = byOwner.get(owners[Number(idx) - 1]!);
-      if (!list) throw new Error("counter row out of range");
+      const log = logs[Number(idx) - 1];
+      if (!log) throw new Error("counter row out of range");
+      const list = log.events;
       list.sort((a, b) => a.ts - b.ts || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
       const first = Number(total) - list.length + 1;
-      for (let i = 0; i < list.length; i++) rows.push({ e: list[i]!, seq: first + i });
+      for (let i = 0; i < list.length; i++) rows.push({ e: list[i]!, mode: log.mode, seq: first + i });
     }
     // Inserted in event_key order: two batches racing on the same keys then
     // wait on each other in one direction only (no unique-index deadlock).
@@ -107,6 +123,7 @@ async function writeOnce(sql: Sql, events: IngestEvent[], order: SeqOrder | unde
 
     const n = rows.length;
     const ownerCol = new Array<string>(n);
+    const modeCol = new Array<string>(n);
     const seqCol = new Array<number>(n);
     const keyCol = new Array<string>(n);
     const keyIdCol = new Array<string>(n);
@@ -116,8 +133,9 @@ async function writeOnce(sql: Sql, events: IngestEvent[], order: SeqOrder | unde
     const tsCol = new Array<string>(n);
     const durCol = new Array<number | null>(n);
     for (let i = 0; i < n; i++) {
-      const { e, seq } = rows[i]!;
+      const { e, mode, seq } = rows[i]!;
       ownerCol[i] = e.ownerId;
+      modeCol[i] = mode;
       seqCol[i] = seq;
       keyCol[i] = e.key;
       keyIdCol[i] = e.keyId;
@@ -131,9 +149,9 @@ async function writeOnce(sql: Sql, events: IngestEvent[], order: SeqOrder | unde
     // the conflict clause and detected by the count: the whole transaction is
     // then rolled back, so seq never has a gap.
     const inserted = await tx`
-      insert into usage.events (owner_id, seq, event_key, key_id, endpoint, method, status_code, ts, duration_ms)
+      insert into usage.events (owner_id, mode, seq, event_key, key_id, endpoint, method, status_code, ts, duration_ms)
       select * from unnest(
-        ${ownerCol}::text[], ${seqCol}::int8[], ${keyCol}::text[], ${keyIdCol}::text[], ${endpointCol}::text[],
+        ${ownerCol}::text[], ${modeCol}::text[], ${seqCol}::int8[], ${keyCol}::text[], ${keyIdCol}::text[], ${endpointCol}::text[],
         ${methodCol}::text[], ${statusCol}::int4[], ${tsCol}::timestamptz[], ${durCol}::float8[])
       on conflict (event_key) do nothing`;
     if (inserted.count !== n) throw new AlreadyStored();

@@ -16,9 +16,10 @@ interface Row {
 }
 
 /**
- * One page of an owner's logs, newest (most recently recorded) first. The
- * total is the owner's counter row and the page is a primary-key range of
- * seq, so every page, first or last, costs the same two index lookups.
+ * One page of an owner's logs in one key mode (live unless the query says
+ * test), newest (most recently recorded) first. The total is the (owner,
+ * mode) counter row and the page is a primary-key range of seq, so every
+ * page, first or last, costs the same two index lookups.
  *
  * Two statements on purpose: with the bounds as plain values the planner
  * always picks the primary-key range scan. Joined to the counter in one
@@ -26,7 +27,8 @@ interface Row {
  * large share of the table, Postgres chose a sequential scan (seconds).
  */
 export async function readLogsPage(sql: Sql, q: LogsQueryRequest): Promise<LogsPage> {
-  const [counter] = await sql<{ total: string }[]>`select total from usage.owner_counters where owner_id = ${q.ownerId}`;
+  const mode = q.mode ?? "live";
+  const [counter] = await sql<{ total: string }[]>`select total from usage.owner_counters where owner_id = ${q.ownerId} and mode = ${mode}`;
   const total = counter ? Number(counter.total) : 0;
   const hi = total - (q.page - 1) * q.limit;
   if (hi < 1) return { data: [], total };
@@ -34,7 +36,7 @@ export async function readLogsPage(sql: Sql, q: LogsQueryRequest): Promise<LogsP
   const rows = await sql<Row[]>`
     select endpoint, method, status_code, ts, key_id, duration_ms
     from usage.events
-    where owner_id = ${q.ownerId} and seq between ${lo}::int8 and ${hi}::int8
+    where owner_id = ${q.ownerId} and mode = ${mode} and seq between ${lo}::int8 and ${hi}::int8
     order by seq desc`;
   const data: LogEntry[] = rows.map((r) => ({
     endpoint: r.endpoint,

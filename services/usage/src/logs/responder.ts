@@ -12,9 +12,10 @@ interface LogsAnswer extends JsonAnswer {
 }
 
 /**
- * usage.logs.query: a page of one owner's usage logs. An invalid query, an
- * unreachable database or a bug is a service error whose body is the same
- * `{ok: false, code, message}` as ever.
+ * usage.logs.query: a page of one owner's usage logs in one key mode
+ * (`mode`, default live: a keys replica that predates modes sends none).
+ * An invalid query, an unreachable database or a bug is a service error
+ * whose body is the same `{ok: false, code, message}` as ever.
  */
 export function logsQueryEndpoint(deps: { sql: Sql; log: Logger; m: UsageMetrics; subject: string }): EndpointSpec<LogsAnswer> {
   const { sql, log, m } = deps;
@@ -26,7 +27,7 @@ export function logsQueryEndpoint(deps: { sql: Sql; log: Logger; m: UsageMetrics
       if (!check.logsQueryRequest.Check(req)) {
         const first = [...check.logsQueryRequest.Errors(req)][0];
         const where = first?.path ? ` '${first.path.replace(/^\//, "")}'` : "";
-        const message = `Invalid logs query${where}: ${first?.message ?? "expected {ownerId, page, limit}"}.`;
+        const message = `Invalid logs query${where}: ${first?.message ?? "expected {ownerId, page, limit, mode?}"}.`;
         return { ...jsonAnswer({ ok: false, code: "VALIDATION_ERROR", message }), outcome: "invalid" };
       }
       return read(req);
