@@ -51,7 +51,7 @@ describe("refused by the guard alone (no keys service)", () => {
       "sk_live_short",
       good.slice(0, -1) + (good.endsWith("A") ? "B" : "A"), // checksum mismatch
       good + "x",
-      "sk_prod_" + good.slice(8), // an unknown prefix (sk_test_ + the same body is well-formed since test keys exist)
+      "sk_prod_" + good.slice(8), // an unknown mode
       "sk_" + "x".repeat(300),
       "sk_live_" + "ä".repeat(49),
     ];

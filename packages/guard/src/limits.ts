@@ -22,9 +22,7 @@ export interface RateHeaders {
   resetSeconds: number;
 }
 
-export type LimitOutcome =
-  | { ok: true; rate: RateHeaders | null }
-  | { ok: false; code: "RATE_LIMITED" | "QUOTA_EXCEEDED"; retryAfterSeconds: number; rate: RateHeaders | null };
+export type LimitOutcome = { ok: true; rate: RateHeaders | null } | { ok: false; code: "RATE_LIMITED" | "QUOTA_EXCEEDED"; retryAfterSeconds: number; rate: RateHeaders | null };
 
 const OK: LimitOutcome = { ok: true, rate: null };
 
