@@ -225,7 +225,9 @@ function makeCase(r: Prng): Case {
       // A wrong method on every path (with the valid token too: it must not matter).
       const path = r.pick(ALL_PATHS);
       const isPost = /generate|regenerate|revoke/.test(path);
-      const method = r.pick(isPost ? ["GET", "PUT", "DELETE", "PATCH"] : ["POST", "PUT", "DELETE", "PATCH"]);
+      // PATCH is the key root's own method (issue 11: policies), a wrong one everywhere else.
+      const isRoot = /^\/api\/v1\/keys\/?$/.test(path);
+      const method = r.pick(isPost ? ["GET", "PUT", "DELETE", "PATCH"] : isRoot ? ["POST", "PUT", "DELETE"] : ["POST", "PUT", "DELETE", "PATCH"]);
       return { kind: "wrong-method", method, path, headers: r.chance(0.5) ? { ...valid } : {} };
     }
     case 6: {

@@ -51,7 +51,7 @@ describe("refused by the guard alone (no keys service)", () => {
       "sk_live_short",
       good.slice(0, -1) + (good.endsWith("A") ? "B" : "A"), // checksum mismatch
       good + "x",
-      "sk_test_" + good.slice(8),
+      "sk_prod_" + good.slice(8), // an unknown mode
       "sk_" + "x".repeat(300),
       "sk_live_" + "ä".repeat(49),
     ];

@@ -27,7 +27,7 @@ describe("one active key per owner under concurrency", () => {
     expect(winner).toHaveLength(1);
     for (const k of returned) {
       const v = await env.verify(k.apiKey);
-      if (k.keyId === active[0]!.id) expect(v).toEqual({ valid: true, keyId: k.keyId, ownerId: o.sub });
+      if (k.keyId === active[0]!.id) expect(v).toMatchObject({ valid: true, keyId: k.keyId, ownerId: o.sub });
       else expect(v).toEqual({ valid: false, code: "KEY_REVOKED" });
     }
     const current = await env.a.call("GET", "/api/v1/keys/", { headers: o.headers });

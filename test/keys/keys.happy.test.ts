@@ -5,6 +5,8 @@ import { useKeysStack, newOwner, waitFor, issueKey } from "@riskinmind/testkit";
 const ISO_Z = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const env = useKeysStack();
 
+const UNRESTRICTED = { mode: "live", expiresAt: null, scopes: ["*"], ipAllowlist: [], rateLimit: null, quota: null, previousKey: null };
+
 describe("key lifecycle over HTTP", () => {
   test("generate returns 201 with a well-formed key shown once, and GET / shows its snippet (with and without trailing slash)", async () => {
     const o = await newOwner();
@@ -18,6 +20,7 @@ describe("key lifecycle over HTTP", () => {
     expect(k.createdAt).toMatch(ISO_Z);
     expect(k.keySnippet).toBe(`sk_live_...${k.apiKey.slice(-4)}`);
     expect(k.label).toBe("Production Application Key");
+    expect(k).toMatchObject(UNRESTRICTED);
     expect(g.headers.get("cache-control")).toBe("no-store");
 
     for (const path of ["/api/v1/keys/", "/api/v1/keys"]) {
@@ -25,7 +28,16 @@ describe("key lifecycle over HTTP", () => {
       expect(c.status).toBe(200);
       expect(c.body).toEqual({
         success: true,
-        data: { keyId: k.keyId, keySnippet: k.keySnippet, status: "ACTIVE", createdAt: k.createdAt, label: "Production Application Key", lastUsedAt: null },
+        // The spec's fields, then the policy fields a caller who sends nothing new gets: no restriction, live.
+        data: {
+          keyId: k.keyId,
+          keySnippet: k.keySnippet,
+          status: "ACTIVE",
+          createdAt: k.createdAt,
+          label: "Production Application Key",
+          lastUsedAt: null,
+          ...UNRESTRICTED,
+        },
       });
       expect(JSON.stringify(c.body)).not.toContain(k.apiKey);
     }
@@ -41,7 +53,7 @@ describe("key lifecycle over HTTP", () => {
   test("regenerate revokes the old key and issues a new active one; the old one is refused by keys.verify", async () => {
     const o = await newOwner();
     const first = await issueKey(env.a, o);
-    expect(await env.verify(first.apiKey)).toEqual({ valid: true, keyId: first.keyId, ownerId: o.sub });
+    expect(await env.verify(first.apiKey)).toMatchObject({ valid: true, keyId: first.keyId, ownerId: o.sub });
     const r = await env.a.call("POST", "/api/v1/keys/regenerate", { headers: o.headers, json: { label: "rotated" } });
     expect(r.status).toBe(200);
     expect(r.body.data.message).toBe("Key regenerated successfully.");
@@ -49,7 +61,7 @@ describe("key lifecycle over HTTP", () => {
     expect(r.body.data.label).toBe("rotated");
     expect(r.body.data.createdAt).toMatch(ISO_Z);
     expect(await env.verify(first.apiKey)).toEqual({ valid: false, code: "KEY_REVOKED" });
-    expect(await env.verify(r.body.data.apiKey)).toEqual({ valid: true, keyId: r.body.data.keyId, ownerId: o.sub });
+    expect(await env.verify(r.body.data.apiKey)).toMatchObject({ valid: true, keyId: r.body.data.keyId, ownerId: o.sub });
     const c = await env.a.call("GET", "/api/v1/keys/", { headers: o.headers });
     expect(c.body.data.keyId).toBe(r.body.data.keyId);
   });

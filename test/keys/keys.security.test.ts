@@ -65,8 +65,8 @@ describe("owner isolation", () => {
     expect((await env.a.call("GET", "/api/v1/keys/", { headers: bob.headers })).status).toBe(404);
     expect((await env.a.call("POST", "/api/v1/keys/revoke", { headers: bob.headers })).status).toBe(404);
     const bk = (await env.a.call("POST", "/api/v1/keys/regenerate", { headers: bob.headers })).body.data;
-    expect(await env.verify(ak.apiKey)).toEqual({ valid: true, keyId: ak.keyId, ownerId: alice.sub });
-    expect(await env.verify(bk.apiKey)).toEqual({ valid: true, keyId: bk.keyId, ownerId: bob.sub });
+    expect(await env.verify(ak.apiKey)).toMatchObject({ valid: true, keyId: ak.keyId, ownerId: alice.sub });
+    expect(await env.verify(bk.apiKey)).toMatchObject({ valid: true, keyId: bk.keyId, ownerId: bob.sub });
     expect((await env.a.call("GET", "/api/v1/keys/", { headers: alice.headers })).body.data.keyId).toBe(ak.keyId);
   });
 });

@@ -23,7 +23,7 @@ describe("revocation poll", () => {
     const sub = env.nc.subscribe(subjects(env.topo).keyRevoked, { callback: (_e, m) => announced.push(m.json<KeyRevokedEvent>()) });
     await env.nc.flush();
     // Behind the service's back: the row changes, nobody publishes anything.
-    await env.sql`update keys.api_keys set status = 'REVOKED', revoked_at = now() where id = ${keyId}`;
+    await env.sql`update keys.api_keys set status = 'REVOKED', revoked_at = now(), changed_at = now() where id = ${keyId}`;
 
     await waitFor(async () => (await env.verify(apiKey)).valid === false, 5_000, "revoked key refused");
     expect(await env.verify(apiKey)).toEqual({ valid: false, code: "KEY_REVOKED" });
@@ -38,7 +38,7 @@ describe("revocation poll", () => {
     const revokeBehindTheBack = async (prefix: string) => {
       const who = await newOwner(prefix);
       const { keyId } = await issueKey(env.a, who);
-      await env.sql`update keys.api_keys set status = 'REVOKED', revoked_at = now() where id = ${keyId}`;
+      await env.sql`update keys.api_keys set status = 'REVOKED', revoked_at = now(), changed_at = now() where id = ${keyId}`;
       return keyId as string;
     };
     const announced: string[] = [];

@@ -71,7 +71,29 @@ describe("keys at rest", () => {
   test("the keys table has a 32-byte SHA-256 key_hash and no column that could hold a plaintext key", async () => {
     const cols = await d.sql`select column_name, data_type from information_schema.columns where table_schema = 'keys' and table_name = 'api_keys' order by ordinal_position`;
     const names = cols.map((c) => c.column_name);
-    expect(names).toEqual(["id", "owner_id", "key_hash", "key_last4", "label", "status", "created_at", "revoked_at", "last_used_at"]);
+    expect(names).toEqual([
+      "id",
+      "owner_id",
+      "key_hash",
+      "key_last4",
+      "label",
+      "status",
+      "created_at",
+      "revoked_at",
+      "last_used_at",
+      // issue 11: policies, none of which could hold a key (text[] of scopes and canonical addresses, numbers, dates)
+      "mode",
+      "expires_at",
+      "scopes",
+      "ip_allowlist",
+      "rate_limit",
+      "rate_window_s",
+      "quota_limit",
+      "quota_period",
+      "quota_anchor_day",
+      "grace_until",
+      "changed_at",
+    ]);
     expect(cols.find((c) => c.column_name === "key_hash")!.data_type).toBe("bytea");
     const owner = await newOwner("hashlen");
     const k = await issueKey(d.keys!, owner);
@@ -92,7 +114,7 @@ describe("keys at rest", () => {
     const repo = readFileSync(join(root, "keys/repo.ts"), "utf8");
     const verifySrc = readFileSync(join(root, "verify/verify.ts"), "utf8");
     const responderSrc = readFileSync(join(root, "verify/responder.ts"), "utf8");
-    expect(repo).toMatch(/select id, owner_id, status from keys\.api_keys where key_hash = \$\{hash\}/);
+    expect(repo).toMatch(/select id, owner_id, status, mode, grace_until, \$\{sql\(POLICY_COLUMNS\)\} from keys\.api_keys where key_hash = \$\{hash\}/);
     expect(verifySrc).toMatch(/const digest = Buffer\.from\(keyHash, "hex"\)/);
     expect(verifySrc).toMatch(/findByHash\(deps\.sql, digest\)/);
     expect(responderSrc).toMatch(/verifyKey\(deps, \{ keyHash: req\.keyHash \}\)/);

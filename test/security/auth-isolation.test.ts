@@ -101,7 +101,7 @@ describe("owner isolation on every route", () => {
     // Regenerate: B gets a key of its own; A's key is untouched.
     const bReg = await req(`${d.keys!.url}/api/v1/keys/regenerate`, { method: "POST", headers: b.headers });
     expect(bReg.status).toBe(200);
-    expect(await d.verify(ak.apiKey)).toEqual({ valid: true, keyId: ak.keyId, ownerId: a.sub });
+    expect(await d.verify(ak.apiKey)).toMatchObject({ valid: true, keyId: ak.keyId, ownerId: a.sub });
     expect(await d.verify(bReg.body.data.apiKey)).toMatchObject({ valid: true, ownerId: b.sub });
     // Generate: B's second generate conflicts with B's own key, never with A's.
     expect((await req(`${d.keys!.url}/api/v1/keys/generate`, { method: "POST", headers: b.headers })).body.error.code).toBe("ACTIVE_KEY_EXISTS");

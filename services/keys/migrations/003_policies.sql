@@ -7,7 +7,7 @@ alter table keys.api_keys
   add column ip_allowlist text[] not null default '{}' check (cardinality(ip_allowlist) <= 100),
   add column rate_limit integer check (rate_limit between 1 and 1000000),
   add column rate_window_s integer check (rate_window_s between 1 and 3600),
-  add column quota_limit bigint check (quota_limit between 1 and 1000000000),
+  add column quota_limit integer check (quota_limit between 1 and 1000000000),
   add column quota_period text check (quota_period in ('day', 'month')),
   -- The UTC day of the month the quota was set: a monthly quota resets then (clamped to the month's end).
   add column quota_anchor_day smallint check (quota_anchor_day between 1 and 31),

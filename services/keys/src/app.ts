@@ -9,6 +9,7 @@ import { buildEdge } from "./edge";
 import type { KeysConfig } from "./env";
 import { KeyEvents } from "./events/key-events";
 import { CurrentKeyCache } from "./keys/current-cache";
+import { quotaReader } from "./limits/repo";
 import { limitsTakeEndpoint } from "./limits/responder";
 import { keyLookupEndpoint } from "./lookup/responder";
 import { VerifyCache } from "./verify/cache";
@@ -46,7 +47,8 @@ export function createKeysService(deps: KeysServiceDeps) {
   const lastUsed = new LastUsed({ sql, log, current });
   const events = new KeyEvents({ nc, sql, log, subjects: topo, cache, current, pollMs: config.REVOCATION_POLL_MS });
   const auth = createAuthenticator(config, tokens);
-  const app = buildEdge({ ...deps, topo, auth, current, db, events });
+  const quota = quotaReader(sql);
+  const app = buildEdge({ ...deps, topo, auth, current, db, events, quota });
   const verifyMetrics = createVerifyMetrics(deps.metrics);
   let responders: NatsService | undefined;
 

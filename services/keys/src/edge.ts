@@ -9,6 +9,7 @@ import { docsAssets, scalarConfig } from "./docs-ui";
 import type { KeysConfig } from "./env";
 import type { KeyEvents } from "./events/key-events";
 import type { CurrentKeyCache } from "./keys/current-cache";
+import type { QuotaReader } from "./keys/policy";
 import { keyRoutes } from "./keys/routes";
 import { logsRoute } from "./logs/route";
 import { createInFlightLimit, createRateLimiter } from "./ratelimit";
@@ -24,6 +25,8 @@ export interface EdgeDeps {
   current: CurrentKeyCache;
   db: DbHealth;
   events: KeyEvents;
+  /** quota.used and quota.resetsAt for the answers that show a key. */
+  quota: QuotaReader;
 }
 
 /** The HTTP edge as an Elysia app (not listening). Its type drives the eden client. */
@@ -60,6 +63,7 @@ export function buildEdge(d: EdgeDeps) {
         limiter: createRateLimiter(d.config.RATE_LIMIT_PER_MINUTE),
         readLimiter,
         events: d.events,
+        quota: d.quota,
         current: d.current,
         db: d.db,
       }),

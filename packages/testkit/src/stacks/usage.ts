@@ -10,6 +10,7 @@ import postgres from "postgres";
 import { isStorableText, subjects, type Topology } from "@riskinmind/contracts";
 import type { Logger, Sql } from "@riskinmind/runtime";
 import { insertKey, lockOwner, revokeActive } from "@riskinmind/keys-service/src/keys/repo";
+import { NO_RESTRICTIONS } from "@riskinmind/keys-service/src/keys/policy";
 import type { KeysService } from "@riskinmind/keys-service/src/app";
 import { createTestDb, migrateSchemas, type TestDb } from "../db";
 import { natsOptions, testNats, testTopology } from "../nats";
@@ -57,9 +58,9 @@ export async function usageStack(): Promise<UsageStack> {
       await sql.begin(async (tx) => {
         // The owner's previous key is revoked, as regenerate would: any number of keys per owner, one active.
         await lockOwner(tx, ownerId);
-        await revokeActive(tx, ownerId);
+        await revokeActive(tx, { ownerId, mode: "live" });
         const hash = createHash("sha256").update(`test-key:${keyId}`).digest();
-        await insertKey(tx, { id: keyId, owner_id: ownerId, key_hash: hash, key_last4: keyId.slice(-4).padStart(4, "0"), label: null });
+        await insertKey(tx, { id: keyId, owner_id: ownerId, key_hash: hash, key_last4: keyId.slice(-4).padStart(4, "0"), label: null, mode: "live", ...NO_RESTRICTIONS });
       });
       issued.set(keyId, ownerId);
     }

@@ -1,10 +1,10 @@
-import { check, parseJson, type KeyRevokedEvent, type OwnerKeyChangedEvent, type Subjects } from "@riskinmind/contracts";
+import { check, parseJson, type KeyChangedEvent, type KeyRevokedEvent, type OwnerKeyChangedEvent, type Subjects } from "@riskinmind/contracts";
 import { watchNatsStatus, withTimeout, type Logger, type NatsStatusWatcher, type Sql, errFields } from "@riskinmind/runtime";
 import type { Msg, NatsConnection, NatsError, Subscription } from "nats";
 import type { CurrentKeyCache } from "../keys/current-cache";
-import type { RevokedRow } from "../keys/repo";
+import type { ChangedRow, KeyRow, RevokedRow } from "../keys/repo";
 import { hashToCacheKey, type VerifyCache } from "../verify/cache";
-import { pollRevocations } from "./revocation-poll";
+import { pollChanges } from "./change-poll";
 
 const FLUSH_TIMEOUT_MS = 2_000;
 const encoder = new TextEncoder();
@@ -14,16 +14,18 @@ export interface KeyChanges {
   /**
    * Called after a transaction that changed the owner's active key committed,
    * before the answer returns: drops cached answers here and on every replica.
-   * `revoked` is the key it ended, if any.
+   * `revoked` are the keys it ended or put in a grace period (they must be verified again).
    */
-  changed(ownerId: string, revoked: RevokedRow | undefined): Promise<void>;
+  changed(ownerId: string, revoked: RevokedRow[]): Promise<void>;
+  /** Called after a committed PATCH: every cache drops the key's verdict, every replica the owner's view. */
+  policyChanged(row: Pick<KeyRow, "id" | "owner_id" | "key_hash">): Promise<void>;
 }
 
 export interface KeyEventsDeps {
   nc: NatsConnection;
   sql: Sql;
   log: Logger;
-  subjects: Pick<Subjects, "keyRevoked" | "ownerKeyChanged">;
+  subjects: Pick<Subjects, "keyRevoked" | "keyChanged" | "ownerKeyChanged">;
   /** The verification cache and the `GET /api/v1/keys/` cache these events invalidate. */
   cache: VerifyCache;
   current: CurrentKeyCache;
@@ -50,17 +52,31 @@ export class KeyEvents implements KeyChanges {
 
   constructor(private readonly d: KeyEventsDeps) {}
 
-  async changed(ownerId: string, revoked: RevokedRow | undefined): Promise<void> {
-    this.forget(ownerId, revoked);
+  async changed(ownerId: string, revoked: RevokedRow[]): Promise<void> {
+    this.d.current.drop(ownerId);
+    for (const r of revoked) this.d.cache.drop(r.id, hashToCacheKey(r.key_hash));
+    await this.announce(ownerId, () => {
+      for (const r of revoked) this.publishRevoked(r);
+    });
+  }
+
+  async policyChanged(row: Pick<KeyRow, "id" | "owner_id" | "key_hash">): Promise<void> {
+    this.d.current.drop(row.owner_id);
+    this.d.cache.drop(row.id, hashToCacheKey(row.key_hash));
+    await this.announce(row.owner_id, () => this.publishChanged(row));
+  }
+
+  /** Publishes the key events, then owner-changed, and waits until the server has them (bounded). */
+  private async announce(ownerId: string, publishKeyEvents: () => void): Promise<void> {
     const { nc, subjects, log } = this.d;
     try {
-      if (revoked) this.publishRevoked(revoked);
+      publishKeyEvents();
       nc.publish(subjects.ownerKeyChanged, encoder.encode(JSON.stringify({ ownerId } satisfies OwnerKeyChangedEvent)));
-      // On the server before the caller hears the answer, so other replicas drop them next.
+      // On the server before the caller hears the answer, so other replicas and guards drop them next.
       await withTimeout(nc.flush(), FLUSH_TIMEOUT_MS, "key event flush");
     } catch (err) {
-      // The change is committed; replicas that miss the event clear their caches on reconnect (and the poll catches revocations).
-      log.warn({ ...errFields(err), keyId: revoked?.id }, "key change events not confirmed");
+      // The change is committed; replicas that miss the event clear their caches on reconnect, and the change poll re-announces it.
+      log.warn({ ...errFields(err) }, "key change events not confirmed");
     }
   }
 
@@ -77,6 +93,15 @@ export class KeyEvents implements KeyChanges {
           cache.drop(ev.keyId, ev.keyHash);
         },
       }),
+      nc.subscribe(subjects.keyChanged, {
+        callback: (err: NatsError | null, msg: Msg) => {
+          if (err) return;
+          const ev = parseJson(msg.data);
+          if (!check.keyChanged.Check(ev)) return void log.warn("ignored a malformed key-changed event");
+          cache.drop(ev.keyId, ev.keyHash);
+          current.drop(ev.ownerId);
+        },
+      }),
       nc.subscribe(subjects.ownerKeyChanged, {
         callback: (err: NatsError | null, msg: Msg) => {
           if (err) return;
@@ -86,15 +111,18 @@ export class KeyEvents implements KeyChanges {
         },
       }),
     );
-    this.poller = pollRevocations({
+    this.poller = pollChanges({
       sql,
       log,
       intervalMs: this.d.pollMs,
-      onRevoked: (row) => {
-        this.forget(row.owner_id, row);
+      onChanged: (row: ChangedRow) => {
+        current.drop(row.owner_id);
+        cache.drop(row.id, hashToCacheKey(row.key_hash));
         // Re-announced for the guards, which have no database: harmless when
         // the first broadcast did arrive (dropping a key twice changes nothing).
-        if (!nc.isClosed()) this.publishRevoked(row);
+        if (nc.isClosed()) return;
+        if (row.status === "REVOKED") this.publishRevoked({ ...row, revoked_at: row.changed_at });
+        else this.publishChanged(row);
       },
     });
     this.status = watchNatsStatus(nc, {
@@ -113,12 +141,12 @@ export class KeyEvents implements KeyChanges {
     this.subs = [];
   }
 
-  private forget(ownerId: string, revoked: RevokedRow | undefined): void {
-    this.d.current.drop(ownerId);
-    if (revoked) this.d.cache.drop(revoked.id, hashToCacheKey(revoked.key_hash));
-  }
-
   private publishRevoked(row: RevokedRow): void {
     this.d.nc.publish(this.d.subjects.keyRevoked, encoder.encode(JSON.stringify(revokedEvent(row))));
+  }
+
+  private publishChanged(row: Pick<KeyRow, "id" | "owner_id" | "key_hash">): void {
+    const ev: KeyChangedEvent = { keyId: row.id, keyHash: row.key_hash.toString("hex"), ownerId: row.owner_id };
+    this.d.nc.publish(this.d.subjects.keyChanged, encoder.encode(JSON.stringify(ev)));
   }
 }

@@ -1,8 +1,12 @@
-import type { CurrentKey } from "@riskinmind/contracts";
+import { KEY_MODES, type CurrentKey, type KeyMode } from "@riskinmind/contracts";
 import { LRUCache } from "lru-cache";
 
+/** One entry per key slot: an owner's live key and test key are cached apart. */
+type Slot = { ownerId: string; mode: KeyMode };
+const slotKey = (ownerId: string, mode: KeyMode): string => `${mode}:${ownerId}`;
+
 /**
- * What `GET /api/v1/keys/` answers per owner: the active key as shown, or
+ * What `GET /api/v1/keys/` answers per owner and mode: the active key as shown, or
  * null for "no active key". Bounded (least recently used evicted first), each entry fresh
  * for `ttlMs` (0 disables the cache).
  *
@@ -35,27 +39,30 @@ export class CurrentKeyCache {
   }
 
   /** The cached answer (null: no active key), or undefined when there is none or it expired. */
-  get(ownerId: string, now: number): CurrentKey | null | undefined {
-    const e = this.entries.get(ownerId);
+  get({ ownerId, mode }: Slot, now: number): CurrentKey | null | undefined {
+    const k = slotKey(ownerId, mode);
+    const e = this.entries.get(k);
     if (e === undefined) return undefined;
     if (now >= e.freshUntil) {
-      this.entries.delete(ownerId);
+      this.entries.delete(k);
       return undefined;
     }
     this.hits++;
     return e.view;
   }
 
-  /** Stores what a read returned, unless an invalidation happened since the read started. */
-  set(ownerId: string, view: CurrentKey | null, readGeneration: number, now: number): void {
+  /** Stores what a read returned, unless an invalidation happened since the read started; `maxFreshMs` shortens the ttl for this entry. */
+  set({ ownerId, mode }: Slot, view: CurrentKey | null, readGeneration: number, now: number, maxFreshMs?: number): void {
     if (this.ttlMs === 0 || readGeneration !== this.generation) return;
-    this.entries.set(ownerId, { view, freshUntil: now + this.ttlMs });
+    const ms = maxFreshMs === undefined ? this.ttlMs : Math.min(this.ttlMs, maxFreshMs);
+    if (ms <= 0) return;
+    this.entries.set(slotKey(ownerId, mode), { view, freshUntil: now + ms });
   }
 
-  /** Forgets one owner's answer (its key was issued, rotated or revoked). */
+  /** Forgets one owner's answers, both modes (its key was issued, rotated, revoked or changed). */
   drop(ownerId: string): void {
     this.generation++;
-    this.entries.delete(ownerId);
+    for (const mode of KEY_MODES) this.entries.delete(slotKey(ownerId, mode));
   }
 
   /** Forgets everything: after a NATS reconnect, or when Postgres is found down. */
@@ -68,11 +75,15 @@ export class CurrentKeyCache {
   touch(ownerId: string, keyId: string, lastUsedAt: string): void {
     // A read in flight may hold the older value: it must not overwrite this one.
     this.generation++;
-    const e = this.entries.get(ownerId);
-    if (e === undefined) return;
-    if (e.view?.keyId === keyId) e.view = { ...e.view, lastUsedAt };
-    // Used, yet not what we hold as the owner's key: our entry may be the stale one.
-    else this.entries.delete(ownerId);
+    const held = KEY_MODES.map((mode) => [slotKey(ownerId, mode), this.entries.get(slotKey(ownerId, mode))] as const);
+    const mine = held.find(([, e]) => e?.view?.keyId === keyId);
+    if (mine) {
+      const e = mine[1]!;
+      e.view = { ...e.view!, lastUsedAt };
+      return;
+    }
+    // Used, yet not what we hold as either of the owner's keys: our entries may be the stale ones.
+    for (const [k, e] of held) if (e !== undefined) this.entries.delete(k);
   }
 
   stats(): { size: number; hits: number; dbReads: number; generation: number } {

@@ -3,7 +3,7 @@
  * the encoder live here; `@riskinmind/contracts` keeps what every party needs
  * to check a key (KEY_PATTERN, `isWellFormedKey`) and to store it (`hashKey`).
  */
-import { KEY_PREFIX, keyChecksum } from "@riskinmind/contracts";
+import { KEY_PREFIXES, keyChecksum, type KeyMode } from "@riskinmind/contracts";
 
 const RANDOM_BYTES = 32;
 const RANDOM_CHARS = 43; // ceil(256 / log2(62)); contracts' KEY_LENGTH counts on it
@@ -25,10 +25,10 @@ function randomBase62(bytes: number, width: number): string {
   return base62(BigInt("0x" + Buffer.from(random).toString("hex")), width);
 }
 
-/** A fresh API key from the OS CSPRNG: `sk_live_` + 43 base62 of 32 bytes + checksum. */
-export function newApiKey(): string {
+/** A fresh API key from the OS CSPRNG: `sk_live_` (or `sk_test_`) + 43 base62 of 32 bytes + checksum. */
+export function newApiKey(mode: KeyMode = "live"): string {
   const body = randomBase62(RANDOM_BYTES, RANDOM_CHARS);
-  return KEY_PREFIX + body + keyChecksum(body);
+  return KEY_PREFIXES[mode] + body + keyChecksum(body);
 }
 
 /** A random id with a type prefix, e.g. `key_3hK...` (128 random bits). */

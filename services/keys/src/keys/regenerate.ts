@@ -1,29 +1,48 @@
-import type { IssuedKey } from "@riskinmind/contracts";
-import { issued, mintKey, type IssueInput, type KeyVerbDeps } from "./issue";
-import { insertKey, isActiveKeyConflict, lockOwner, revokeActive, withDb, type KeyRow, type RevokedRow } from "./repo";
+import type { IssuedKey, PolicyInput } from "@riskinmind/contracts";
+import { issued, mintKey, type KeyVerbDeps, type OwnerInput } from "./issue";
+import { applyPolicy, carriedOver, policyView, quotaOf, type PreviousKeyRow } from "./policy";
+import { endGrace, findActive, findInGrace, insertKey, isActiveKeyConflict, lockOwner, revokeActive, withDb, type KeyRow, type RevokedRow } from "./repo";
 
 const ATTEMPTS = 5;
 
+export interface RegenerateInput extends OwnerInput {
+  label: string | null;
+  policy: PolicyInput;
+  /** How long the replaced key keeps working (0: revoked at once). */
+  graceS: number;
+}
+
 /**
- * Revokes the active key (if any) and issues a new one in one transaction.
- * An advisory lock on the owner makes concurrent regenerates take turns, so
- * each one revokes exactly the key the previous one issued; a concurrent
- * generate (which takes no lock) can still win the index, hence the retry.
+ * Replaces the slot's active key (if any) with a new one in one transaction.
+ * The new key carries the old one's policies over, but for what the body
+ * names. With a grace period the old key keeps working until it ends and
+ * shows as previousKey; a key still in an earlier grace period is revoked at
+ * once (at most one previous key). An advisory lock on the owner makes
+ * concurrent regenerates take turns, so each one replaces exactly the key the
+ * previous one issued; a concurrent generate (which can slip in between two
+ * statements) can still win the index, hence the retry.
  */
-export async function regenerateKey(deps: KeyVerbDeps, { ownerId, label }: IssueInput): Promise<IssuedKey> {
+export async function regenerateKey(deps: KeyVerbDeps, input: RegenerateInput): Promise<IssuedKey> {
   for (let attempt = 1; ; attempt++) {
-    const { apiKey, row } = mintKey(ownerId, label);
+    const now = Date.now();
     try {
-      const [revoked, stored] = await withDb(() =>
-        deps.sql.begin(async (tx): Promise<[RevokedRow | undefined, KeyRow]> => {
-          await lockOwner(tx, ownerId);
-          const old = await revokeActive(tx, ownerId);
-          return [old, await insertKey(tx, row)];
+      const { apiKey, stored, ended, previous } = await withDb(() =>
+        deps.sql.begin(async (tx) => {
+          await lockOwner(tx, input.ownerId);
+          const old = await findActive(tx, input);
+          // Validated inside the transaction: a 400 rolls back, nothing changed.
+          const { apiKey, row } = mintKey(input, input.label, applyPolicy(input.policy, carriedOver(old, now), now));
+          const ended: RevokedRow[] = await endGrace(tx, input);
+          const revoked = await revokeActive(tx, input, input.graceS);
+          if (revoked) ended.push(revoked);
+          const stored: KeyRow = await insertKey(tx, row);
+          const previous: PreviousKeyRow | undefined = input.graceS > 0 && revoked ? await findInGrace(tx, input) : undefined;
+          return { apiKey, stored, ended, previous };
         }),
       );
-      // The old key must be refused before the caller learns about the new one.
-      await deps.events.changed(ownerId, revoked);
-      return issued(apiKey, stored);
+      // The old key must be refused (or re-verified with its grace end) before the caller learns about the new one.
+      await deps.events.changed(input.ownerId, ended);
+      return issued(apiKey, stored, policyView(stored, previous, await quotaOf(deps.quota, stored, now)));
     } catch (err) {
       if (!isActiveKeyConflict(err) || attempt >= ATTEMPTS) throw err;
     }

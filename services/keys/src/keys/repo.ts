@@ -1,4 +1,4 @@
-import { AppError } from "@riskinmind/contracts";
+import { AppError, snippetOf, type KeyMode, type QuotaPeriod } from "@riskinmind/contracts";
 import { isDbUnavailable } from "@riskinmind/runtime";
 import type { ISql } from "postgres";
 
@@ -6,19 +6,38 @@ import type { ISql } from "postgres";
 export type Db = ISql;
 
 /** The SQL of the keys table; every statement is prepared by postgres.js. */
-export interface KeyRow {
+export interface KeyRow extends PolicyColumns {
   id: string;
   owner_id: string;
   key_hash: Buffer;
   key_last4: string;
   label: string | null;
   status: "ACTIVE" | "REVOKED";
+  mode: KeyMode;
   created_at: Date;
   revoked_at: Date | null;
   last_used_at: Date | null;
+  /** A rotated-out key (REVOKED) still accepted until then. */
+  grace_until: Date | null;
 }
-export type NewKey = Pick<KeyRow, "id" | "owner_id" | "key_hash" | "key_last4" | "label">;
+
+/** The policy columns (migration 003), as a key carries them from one row to its successor. */
+export interface PolicyColumns {
+  expires_at: Date | null;
+  scopes: string[];
+  ip_allowlist: string[];
+  rate_limit: number | null;
+  rate_window_s: number | null;
+  quota_limit: number | null;
+  quota_period: QuotaPeriod | null;
+  quota_anchor_day: number | null;
+}
+
+export type NewKey = Pick<KeyRow, "id" | "owner_id" | "key_hash" | "key_last4" | "label" | "mode"> & PolicyColumns;
 export type RevokedRow = Pick<KeyRow, "id" | "owner_id" | "key_hash" | "revoked_at">;
+
+/** The snippet of a stored key: its mode's prefix and last 4 characters. */
+export const snippetFor = (row: Pick<KeyRow, "mode" | "key_last4">): string => snippetOf(row.mode, row.key_last4);
 
 export const ONE_ACTIVE_INDEX = "api_keys_one_active_per_owner_mode";
 
@@ -38,25 +57,72 @@ export async function withDb<T>(step: () => Promise<T>): Promise<T> {
   }
 }
 
-export async function findActive(sql: Db, ownerId: string): Promise<KeyRow | undefined> {
-  const rows = await sql<KeyRow[]>`
-    select * from keys.api_keys where owner_id = ${ownerId} and status = 'ACTIVE'`;
+export interface OwnerSlot {
+  ownerId: string;
+  mode: KeyMode;
+}
+
+const POLICY_COLUMNS = ["expires_at", "scopes", "ip_allowlist", "rate_limit", "rate_window_s", "quota_limit", "quota_period", "quota_anchor_day"];
+const COLUMNS = ["id", "owner_id", "key_hash", "key_last4", "label", "status", "mode", "created_at", "revoked_at", "last_used_at", "grace_until", ...POLICY_COLUMNS];
+
+export async function findActive(sql: Db, { ownerId, mode }: OwnerSlot): Promise<KeyRow | undefined> {
+  const rows = await sql<KeyRow[]>`select ${sql(COLUMNS)} from keys.api_keys where owner_id = ${ownerId} and mode = ${mode} and status = 'ACTIVE'`;
+  return rows[0];
+}
+
+/** The key of this slot still inside its rotation grace period, if any (at most one: a new rotation ends the older grace). */
+export async function findInGrace(sql: Db, { ownerId, mode }: OwnerSlot): Promise<Pick<KeyRow, "id" | "key_last4" | "grace_until" | "expires_at"> | undefined> {
+  const rows = await sql<Pick<KeyRow, "id" | "key_last4" | "grace_until" | "expires_at">[]>`
+    select id, key_last4, grace_until, expires_at from keys.api_keys
+    where owner_id = ${ownerId} and mode = ${mode} and status = 'REVOKED' and grace_until > now()
+    order by grace_until desc limit 1`;
   return rows[0];
 }
 
 export async function insertKey(sql: Db, k: NewKey): Promise<KeyRow> {
   const rows = await sql<KeyRow[]>`
-    insert into keys.api_keys (id, owner_id, key_hash, key_last4, label, status)
-    values (${k.id}, ${k.owner_id}, ${k.key_hash}, ${k.key_last4}, ${k.label}, 'ACTIVE')
-    returning *`;
+    insert into keys.api_keys (id, owner_id, key_hash, key_last4, label, status, mode, expires_at, scopes, ip_allowlist, rate_limit, rate_window_s, quota_limit, quota_period, quota_anchor_day)
+    values (${k.id}, ${k.owner_id}, ${k.key_hash}, ${k.key_last4}, ${k.label}, 'ACTIVE', ${k.mode}, ${k.expires_at}, ${k.scopes}::text[], ${k.ip_allowlist}::text[],
+      ${k.rate_limit}, ${k.rate_window_s}, ${k.quota_limit}, ${k.quota_period}, ${k.quota_anchor_day})
+    returning ${sql(COLUMNS)}`;
   return rows[0]!;
 }
 
-export async function revokeActive(sql: Db, ownerId: string): Promise<RevokedRow | undefined> {
+/** Revokes the slot's active key; with `graceS` > 0 it keeps working that many seconds more (grace_until). */
+export async function revokeActive(sql: Db, { ownerId, mode }: OwnerSlot, graceS = 0): Promise<RevokedRow | undefined> {
   const rows = await sql<RevokedRow[]>`
-    update keys.api_keys set status = 'REVOKED', revoked_at = now()
-    where owner_id = ${ownerId} and status = 'ACTIVE'
+    update keys.api_keys set status = 'REVOKED', revoked_at = now(), changed_at = now(),
+      grace_until = case when ${graceS}::int > 0 then now() + make_interval(secs => ${graceS}::int) end
+    where owner_id = ${ownerId} and mode = ${mode} and status = 'ACTIVE'
     returning id, owner_id, key_hash, revoked_at`;
+  return rows[0];
+}
+
+/** Revokes the slot's active key when it has expired: an expired key no longer blocks a generate. */
+export async function revokeExpired(sql: Db, { ownerId, mode }: OwnerSlot): Promise<RevokedRow | undefined> {
+  const rows = await sql<RevokedRow[]>`
+    update keys.api_keys set status = 'REVOKED', revoked_at = now(), changed_at = now()
+    where owner_id = ${ownerId} and mode = ${mode} and status = 'ACTIVE' and expires_at <= now()
+    returning id, owner_id, key_hash, revoked_at`;
+  return rows[0];
+}
+
+/** Ends every grace period of the slot at once (revoke, or a new rotation). The rows are announced like revocations. */
+export async function endGrace(sql: Db, { ownerId, mode }: OwnerSlot): Promise<RevokedRow[]> {
+  return sql<RevokedRow[]>`
+    update keys.api_keys set grace_until = null, changed_at = now()
+    where owner_id = ${ownerId} and mode = ${mode} and status = 'REVOKED' and grace_until > now()
+    returning id, owner_id, key_hash, revoked_at`;
+}
+
+/** Replaces the policy columns (and label) of the slot's active key. */
+export async function updatePolicy(sql: Db, slot: OwnerSlot, label: string | null, p: PolicyColumns): Promise<KeyRow | undefined> {
+  const rows = await sql<KeyRow[]>`
+    update keys.api_keys set label = ${label}, expires_at = ${p.expires_at}, scopes = ${p.scopes}::text[], ip_allowlist = ${p.ip_allowlist}::text[],
+      rate_limit = ${p.rate_limit}, rate_window_s = ${p.rate_window_s}, quota_limit = ${p.quota_limit}, quota_period = ${p.quota_period},
+      quota_anchor_day = ${p.quota_anchor_day}, changed_at = now()
+    where owner_id = ${slot.ownerId} and mode = ${slot.mode} and status = 'ACTIVE'
+    returning ${sql(COLUMNS)}`;
   return rows[0];
 }
 
@@ -65,15 +131,12 @@ export async function lockOwner(sql: Db, ownerId: string): Promise<void> {
   await sql`select pg_advisory_xact_lock(hashtext(${"keys:owner:" + ownerId}))`;
 }
 
-export interface HashLookup {
-  id: string;
-  owner_id: string;
-  status: "ACTIVE" | "REVOKED";
-}
+export type HashLookup = Omit<KeyRow, "key_hash" | "key_last4" | "label" | "created_at" | "revoked_at" | "last_used_at">;
 
 /** The verification read: one index probe by hash, never a plaintext comparison. */
 export async function findByHash(sql: Db, hash: Buffer): Promise<HashLookup | undefined> {
-  const rows = await sql<HashLookup[]>`select id, owner_id, status from keys.api_keys where key_hash = ${hash}`;
+  const rows = await sql<HashLookup[]>`
+    select id, owner_id, status, mode, grace_until, ${sql(POLICY_COLUMNS)} from keys.api_keys where key_hash = ${hash}`;
   return rows[0];
 }
 
@@ -103,9 +166,12 @@ export async function dbNow(sql: Db): Promise<Date> {
   return row!.now;
 }
 
-/** Keys revoked after `from`, oldest first (the revocation poll). */
-export async function revokedSince(sql: Db, from: Date, limit = 10_000): Promise<RevokedRow[]> {
-  return sql<RevokedRow[]>`
-    select id, owner_id, key_hash, revoked_at from keys.api_keys
-    where revoked_at > ${from} order by revoked_at limit ${limit}`;
+/** A key whose verification answer changed (revoked, rotated, grace ended, policy changed). */
+export type ChangedRow = Pick<KeyRow, "id" | "owner_id" | "key_hash" | "status"> & { changed_at: Date };
+
+/** Keys changed after `from`, oldest first (the change poll). */
+export async function changedSince(sql: Db, from: Date, limit = 10_000): Promise<ChangedRow[]> {
+  return sql<ChangedRow[]>`
+    select id, owner_id, key_hash, status, changed_at from keys.api_keys
+    where changed_at > ${from} order by changed_at limit ${limit}`;
 }

@@ -1,11 +1,28 @@
 import { Elysia, t } from "elysia";
-import { AppError, CurrentKeyResponse, GenerateBody, RegenerateBody, GenerateResponse, REGENERATED_MESSAGE, REVOKED_MESSAGE, RegenerateResponse, RevokeResponse } from "@riskinmind/contracts";
+import {
+  AppError,
+  CurrentKeyResponse,
+  DEFAULT_MODE,
+  GenerateBody,
+  GenerateResponse,
+  ModeQuery,
+  PatchBody,
+  REGENERATED_MESSAGE,
+  REVOKED_MESSAGE,
+  RegenerateBody,
+  RegenerateResponse,
+  RevokeResponse,
+  type GenerateBody as GenerateInput,
+  type KeyMode,
+  type RegenerateBody as RegenerateInput,
+} from "@riskinmind/contracts";
 import { jwtAuth, type Authenticator } from "../auth/jwt";
 import { BEARER, errorResponses, inline } from "../docs";
 import type { RateLimiter } from "../ratelimit";
 import { currentKey, type CurrentDeps } from "./current";
 import { generateKey } from "./generate";
 import type { KeyVerbDeps } from "./issue";
+import { patchKey } from "./patch";
 import { regenerateKey } from "./regenerate";
 import { revokeKey } from "./revoke";
 
@@ -17,9 +34,14 @@ const objectBody = <T extends object>(body: T | null | undefined): T | undefined
   }
   return body;
 };
-const labelOf = (body: { label?: string | null } | null | undefined): string | null => objectBody(body)?.label ?? null;
+
+/** The policy fields of a generate/regenerate body (label and grace apart). */
+const policyOf = ({ label: _l, gracePeriodSeconds: _g, ...policy }: RegenerateInput = {}) => policy;
+const modeOf = (query: { mode?: KeyMode }): KeyMode => query.mode ?? DEFAULT_MODE;
+
 /** /revoke takes no fields: nothing but an empty body or `{}`. */
 const RevokeBody = t.Object({}, { additionalProperties: false });
+const query = inline(ModeQuery);
 
 export interface KeyRoutesDeps extends KeyVerbDeps, CurrentDeps {
   auth: Authenticator;
@@ -29,57 +51,87 @@ export interface KeyRoutesDeps extends KeyVerbDeps, CurrentDeps {
   readLimiter: RateLimiter;
 }
 
-/** The four key-management routes: authenticate, validate, call a verb, shape the answer. */
+/**
+ * The key-management routes: authenticate, validate, call a verb, shape the
+ * answer. Every route acts on one key slot: `?mode=live` (the default) or
+ * `?mode=test`, an owner's two independent keys.
+ */
 export function keyRoutes(deps: KeyRoutesDeps) {
-  const current = async ({ ownerId }: { ownerId: string }) => {
+  const current = async ({ ownerId, query }: { ownerId: string; query: { mode?: KeyMode } }) => {
     deps.readLimiter.take(ownerId);
-    return { success: true as const, data: await currentKey(deps, { ownerId }) };
+    return { success: true as const, data: await currentKey(deps, { ownerId, mode: modeOf(query) }) };
   };
   const currentDoc = {
-    response: { 200: inline(CurrentKeyResponse), ...errorResponses(401, 404, 429, 503) },
+    query,
+    response: { 200: inline(CurrentKeyResponse), ...errorResponses(400, 401, 404, 429, 503) },
     detail: { summary: "Retrieve the active API key", tags: ["keys"], security: BEARER },
+  };
+  const patch = async ({ ownerId, query, body }: { ownerId: string; query: { mode?: KeyMode }; body: PatchBody | null | undefined }) => {
+    const fields = objectBody(body) ?? {};
+    deps.limiter.take(ownerId);
+    return { success: true as const, data: await patchKey(deps, { ownerId, mode: modeOf(query), body: fields }) };
+  };
+  const patchDoc = {
+    query,
+    body: t.Optional(inline(PatchBody)),
+    response: { 200: inline(CurrentKeyResponse), ...errorResponses(400, 401, 404, 408, 413, 415, 429, 503) },
+    detail: { summary: "Change the active key's policies (null clears one); answers like GET", tags: ["keys"], security: BEARER },
   };
   return new Elysia({ prefix: "/api/v1/keys" })
     .use(jwtAuth(deps.auth))
     .get("/", current, currentDoc)
     .get("", current, { ...currentDoc, detail: { ...currentDoc.detail, summary: "Retrieve the active API key (no trailing slash)" } })
+    .patch("/", patch, patchDoc)
+    .patch("", patch, { ...patchDoc, detail: { ...patchDoc.detail, summary: "Change the active key's policies (no trailing slash)" } })
     .post(
       "/generate",
-      async ({ ownerId, body, status }) => {
+      async ({ ownerId, query, body, status }) => {
+        const fields: GenerateInput = objectBody(body) ?? {};
         deps.limiter.take(ownerId);
-        return status(201, { success: true as const, data: await generateKey(deps, { ownerId, label: labelOf(body) }) });
+        const data = await generateKey(deps, { ownerId, mode: modeOf(query), label: fields.label ?? null, policy: policyOf(fields) });
+        return status(201, { success: true as const, data });
       },
       {
+        query,
         body: t.Optional(inline(GenerateBody)),
         response: { 201: inline(GenerateResponse), ...errorResponses(400, 401, 408, 409, 413, 415, 429, 503) },
-        detail: { summary: "Generate the owner's API key (one active key per owner)", tags: ["keys"], security: BEARER },
+        detail: { summary: "Generate the owner's API key (one active key per owner and mode)", tags: ["keys"], security: BEARER },
       },
     )
     .post(
       "/regenerate",
-      async ({ ownerId, body }) => {
+      async ({ ownerId, query, body }) => {
+        const fields: RegenerateInput = objectBody(body) ?? {};
         deps.limiter.take(ownerId);
-        const data = await regenerateKey(deps, { ownerId, label: labelOf(body) });
+        const data = await regenerateKey(deps, {
+          ownerId,
+          mode: modeOf(query),
+          label: fields.label ?? null,
+          policy: policyOf(fields),
+          graceS: fields.gracePeriodSeconds ?? 0,
+        });
         return { success: true as const, data: { ...data, message: REGENERATED_MESSAGE } };
       },
       {
+        query,
         body: t.Optional(inline(RegenerateBody)),
         response: { 200: inline(RegenerateResponse), ...errorResponses(400, 401, 408, 413, 415, 429, 503) },
-        detail: { summary: "Revoke the active key and issue a new one, atomically", tags: ["keys"], security: BEARER },
+        detail: { summary: "Replace the active key, atomically; the old one may keep working for a grace period", tags: ["keys"], security: BEARER },
       },
     )
     .post(
       "/revoke",
-      async ({ ownerId, body }) => {
+      async ({ ownerId, query, body }) => {
         objectBody(body);
         deps.limiter.take(ownerId);
-        await revokeKey(deps, { ownerId });
+        await revokeKey(deps, { ownerId, mode: modeOf(query) });
         return { success: true as const, message: REVOKED_MESSAGE };
       },
       {
+        query,
         body: t.Optional(RevokeBody),
         response: { 200: inline(RevokeResponse), ...errorResponses(400, 401, 404, 408, 413, 415, 429, 503) },
-        detail: { summary: "Revoke the active API key", tags: ["keys"], security: BEARER },
+        detail: { summary: "Revoke the active API key (and end a previous key's grace period)", tags: ["keys"], security: BEARER },
       },
     );
 }

@@ -135,3 +135,9 @@ export async function sweepLimits(sql: ISql, now: number): Promise<void> {
   await sql`delete from keys.limit_rate where start_ms < ${now - 2 * 3_600_000}::bigint`;
   await sql`delete from keys.limit_quota where end_ms < ${now - 40 * 86_400_000}::bigint`;
 }
+
+/** readQuotaUsed in the shape the key views take (keys/policy.ts's QuotaReader). */
+export function quotaReader(sql: ISql) {
+  return (slot: { ownerId: string; mode: KeyMode }, quota: { limit: number; period: QuotaPeriod; anchorDay: number }, now: number) =>
+    readQuotaUsed(sql, { ownerId: slot.ownerId, mode: slot.mode, period: quota.period, anchorDay: quota.anchorDay, limit: quota.limit }, now);
+}

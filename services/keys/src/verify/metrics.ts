@@ -3,7 +3,7 @@ import type { VerifyResult } from "./cache";
 
 // MALFORMED counts requests that are not a hash; a mistyped key never gets
 // here (the guard checks the checksum), its hash would count as KEY_NOT_FOUND.
-const RESULTS: VerifyResult[] = ["valid", "MALFORMED", "KEY_NOT_FOUND", "KEY_REVOKED", "VERIFY_UNAVAILABLE"];
+const RESULTS: VerifyResult[] = ["valid", "MALFORMED", "KEY_NOT_FOUND", "KEY_REVOKED", "KEY_EXPIRED", "VERIFY_UNAVAILABLE"];
 
 export interface VerifyMetric {
   count: { inc(): void };

@@ -31,6 +31,7 @@ export const REFUSED = {
   MALFORMED: refusal("MALFORMED"),
   KEY_NOT_FOUND: refusal("KEY_NOT_FOUND"),
   KEY_REVOKED: refusal("KEY_REVOKED"),
+  KEY_EXPIRED: refusal("KEY_EXPIRED"),
   VERIFY_UNAVAILABLE: refusal("VERIFY_UNAVAILABLE"),
 } as const;
 
@@ -70,21 +71,48 @@ async function fromDatabase(deps: VerifyDeps, keyHash: string, entry: CacheEntry
     return stale(deps, entry, Date.now());
   }
   const now = Date.now();
-  const { VERIFY_CACHE_TTL_MS, VERIFY_NEGATIVE_TTL_MS } = deps.config;
-  let fresh: CacheEntry;
-  if (row === undefined) {
-    fresh = { ...REFUSED.KEY_NOT_FOUND, keyId: null, freshUntil: now + VERIFY_NEGATIVE_TTL_MS, confirmedAt: now };
-  } else if (row.status !== "ACTIVE") {
-    // Revocation is final, so a refusal may be kept as long as a valid answer.
-    fresh = { ...REFUSED.KEY_REVOKED, keyId: null, freshUntil: now + VERIFY_CACHE_TTL_MS, confirmedAt: now };
-  } else {
-    const reply = encoder.encode(JSON.stringify({ valid: true, keyId: row.id, ownerId: row.owner_id } satisfies VerifyReply));
-    fresh = { result: "valid", reply, keyId: row.id, freshUntil: now + VERIFY_CACHE_TTL_MS, confirmedAt: now };
-    deps.lastUsed.note(row.id);
-  }
+  const fresh = decide(row, now, deps.config);
+  if (fresh.keyId !== null) deps.lastUsed.note(fresh.keyId);
   // A revocation that landed while we read must win over what we read.
   if (deps.cache.generation === generation) deps.cache.set(keyHash, fresh);
   return fresh;
+}
+
+/**
+ * The answer for what the database holds. A valid answer carries the key's
+ * policy for the guard and is cached no longer than the key works (its expiry,
+ * or its grace end for a rotated-out key); after that the key is KEY_EXPIRED.
+ * A PATCH, revocation or rotation drops the entry at once (keys.events.*).
+ */
+export function decide(row: HashLookup | undefined, now: number, config: VerifyDeps["config"]): CacheEntry {
+  const { VERIFY_CACHE_TTL_MS, VERIFY_NEGATIVE_TTL_MS } = config;
+  if (row === undefined) return { ...REFUSED.KEY_NOT_FOUND, keyId: null, freshUntil: now + VERIFY_NEGATIVE_TTL_MS, confirmedAt: now };
+  // A revoked key is refused for good, unless a rotation gave it a grace period; when that ends it is expired.
+  const ends = endOf(row);
+  if (row.status !== "ACTIVE" && row.grace_until === null) return { ...REFUSED.KEY_REVOKED, keyId: null, freshUntil: now + VERIFY_CACHE_TTL_MS, confirmedAt: now };
+  if (ends !== null && ends <= now) return { ...REFUSED.KEY_EXPIRED, keyId: null, freshUntil: now + VERIFY_CACHE_TTL_MS, confirmedAt: now };
+  const reply: VerifyReply = {
+    valid: true,
+    keyId: row.id,
+    ownerId: row.owner_id,
+    mode: row.mode,
+    expiresAt: ends,
+    scopes: row.scopes,
+    ipAllowlist: row.ip_allowlist,
+    rateLimit: row.rate_limit !== null && row.rate_window_s !== null ? { limit: row.rate_limit, windowSeconds: row.rate_window_s } : null,
+    quota: row.quota_limit !== null && row.quota_period !== null ? { limit: row.quota_limit, period: row.quota_period } : null,
+  };
+  const ttlEnd = now + VERIFY_CACHE_TTL_MS;
+  return { result: "valid", reply: encoder.encode(JSON.stringify(reply)), keyId: row.id, freshUntil: ends !== null && ends < ttlEnd ? ends : ttlEnd, confirmedAt: now };
+}
+
+/** When the key stops working (epoch ms): its expiry, or for a rotated-out key its grace end if sooner; null = never. */
+function endOf(row: HashLookup): number | null {
+  const expires = row.expires_at?.getTime() ?? null;
+  if (row.status === "ACTIVE") return expires;
+  const grace = row.grace_until?.getTime() ?? null;
+  if (grace === null) return expires;
+  return expires !== null && expires < grace ? expires : grace;
 }
 
 function stale(deps: VerifyDeps, entry: CacheEntry | undefined, now: number): VerifyAnswer {
