@@ -194,6 +194,7 @@ export class Limits {
     if (rate && req.rate) markSent(rate, req.rate);
     if (quota && req.quota) markSent(quota, req.quota);
     let reply: LimitsTakeReply | undefined;
+    const sentAt = Date.now();
     try {
       const msg = await this.deps.nc.request(this.subject, enc.encode(JSON.stringify(req)), { timeout: this.opts.takeTimeoutMs });
       const body = parseJson(msg.data);
@@ -218,7 +219,8 @@ export class Limits {
       for (const pool of [rate, quota]) if (pool) pool.emptyUntil = now + this.offset + this.opts.recheckMs;
       return;
     }
-    this.offset = reply.now - now;
+    // The keys service read its clock about halfway through the round trip.
+    this.offset = reply.now - (sentAt + now) / 2;
     const t = now + this.offset;
     // A policy change meanwhile replaced a pool: its lease counts for the new one only if it is of the same counter.
     if (slot.rate && req.rate && slot.rate === rate) applyLease(slot.rate, reply.rate, req.rate, this.opts, t);
