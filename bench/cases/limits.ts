@@ -26,7 +26,11 @@ export async function limitsRows(ctx: Ctx): Promise<Row[]> {
       body: JSON.stringify({ rateLimit: { limit: L, windowSeconds: WINDOW_S } }),
     });
     if (patch.status !== 200) throw new Error(`PATCH answered ${patch.status}: ${await patch.text()}`);
-    const call = (i: number) => fetch(`${guards[i % 3]!.url}/hello`, { headers: { "x-api-key": key } }).then(async (r) => (await r.arrayBuffer(), r.status));
+    const call = async (i: number) => {
+      const r = await fetch(`${guards[i % 3]!.url}/hello`, { headers: { "x-api-key": key } });
+      await r.arrayBuffer();
+      return r.status;
+    };
     for (let i = 0; i < 3; i++) if ((await call(i)) !== 200) throw new Error("limits: a guard refused the bench key before the run");
     const first = rateWindow(WINDOW_S, Date.now()).end;
     await Bun.sleep(first - Date.now());
