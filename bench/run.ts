@@ -1,5 +1,5 @@
 /**
- * `bun run bench [-- --quick] [-- --json] [-- --only verify,ingest]`: sets up its own database and NATS
+ * `bun run bench [-- --quick] [-- --json] [-- --only verify,ingest,limits]`: sets up its own database and NATS
  * names, starts the real services as child processes, loads the data, runs
  * every row group against its baseline measured in the same run, prints a
  * markdown table (and with --json the rows as one JSON array on the last
@@ -23,6 +23,7 @@ import { managementRows } from "./cases/management";
 import { growthRows, measureGrowthPoint, type GrowthPoint } from "./cases/growth";
 import { revocationRows } from "./cases/revocation";
 import { fairnessRows } from "./cases/fairness";
+import { limitsRows } from "./cases/limits";
 import type { Child } from "@riskinmind/testkit";
 
 const argv = process.argv.slice(2);
@@ -115,6 +116,7 @@ try {
   await group("fairness", "ms", () => fairnessRows(ctx));
   await group("guard", "req/s", () => guardRows(ctx));
   await group("revocation", "ms", () => revocationRows(ctx));
+  await group("limits", "calls", () => limitsRows(ctx));
 } catch (e) {
   failed++;
   log(`setup FAILED: ${(e as Error).stack ?? e}`);

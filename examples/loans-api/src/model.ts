@@ -29,3 +29,15 @@ export function predict(b: PredictBody): { riskScore: number; decision: Decision
   const decision: Decision = riskScore < 0.3 ? "APPROVE" : riskScore < 0.6 ? "REVIEW" : "DECLINE";
   return { riskScore, decision };
 }
+
+/**
+ * The answer a test key (`sk_test_`) gets: no model runs; the score is a hash
+ * of the request, so the same input always gives the same answer and a
+ * customer can write tests against it, and `sandbox: true` says it means nothing.
+ */
+export function sandboxPredict(b: PredictBody): { riskScore: number; decision: Decision; sandbox: true } {
+  const h = Bun.hash.crc32(`${b.amount}|${b.termMonths}|${b.annualIncome}|${b.creditScore}`);
+  const riskScore = (h % 10_000) / 10_000;
+  const decision: Decision = riskScore < 0.3 ? "APPROVE" : riskScore < 0.6 ? "REVIEW" : "DECLINE";
+  return { riskScore, decision, sandbox: true };
+}

@@ -8,3 +8,4 @@ export * from "./validate";
 export * from "./text";
 export * from "./policy";
 export * from "./ip";
+export * from "./limits";

@@ -34,13 +34,14 @@ function parseV6(s: string): bigint | null {
   if (s.length > 45 || !/^[0-9A-Fa-f:.]+$/.test(s)) return null;
   const halves = s.split("::");
   if (halves.length > 2) return null;
-  const words = (part: string): number[] | null => {
+  // A dotted quad may only end the address (`::ffff:1.2.3.4`), never sit before `::` (`1.2.3.4::`).
+  const words = (part: string, last: boolean): number[] | null => {
     if (part === "") return [];
     const out: number[] = [];
     const groups = part.split(":");
     for (let i = 0; i < groups.length; i++) {
       const g = groups[i]!;
-      if (i === groups.length - 1 && g.includes(".")) {
+      if (last && i === groups.length - 1 && g.includes(".")) {
         const v4 = parseV4(g);
         if (v4 === null) return null;
         out.push(v4 >>> 16, v4 & 0xffff);
@@ -51,8 +52,8 @@ function parseV6(s: string): bigint | null {
     }
     return out;
   };
-  const head = words(halves[0]!);
-  const tail = halves.length === 2 ? words(halves[1]!) : [];
+  const head = words(halves[0]!, halves.length === 1);
+  const tail = halves.length === 2 ? words(halves[1]!, true) : [];
   if (head === null || tail === null) return null;
   const missing = 8 - head.length - tail.length;
   if (halves.length === 2 ? missing < 1 : missing !== 0) return null;

@@ -1,6 +1,7 @@
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { FormatRegistry } from "@sinclair/typebox";
 import { KeyChangedEvent, KeyLookupReply, KeyLookupRequest, KeyRevokedEvent, LogsQueryReply, OwnerKeyChangedEvent, LogsQueryRequest, VerifyReply, VerifyRequest } from "./nats";
+import { LimitsTakeReply, LimitsTakeRequest } from "./limits";
 import "./text";
 import { UsageEvent } from "./usage";
 
@@ -20,6 +21,8 @@ export const check = {
   usageEvent: TypeCompiler.Compile(UsageEvent),
   keyLookupRequest: TypeCompiler.Compile(KeyLookupRequest),
   keyLookupReply: TypeCompiler.Compile(KeyLookupReply),
+  limitsTakeRequest: TypeCompiler.Compile(LimitsTakeRequest),
+  limitsTakeReply: TypeCompiler.Compile(LimitsTakeReply),
 };
 
 /** JSON.parse that returns undefined instead of throwing. */

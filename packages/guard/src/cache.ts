@@ -131,18 +131,23 @@ export class VerifyCache<V extends CachedKey = CachedKey> {
  */
 export function watchInvalidations<V extends CachedKey>(nc: NatsConnection, topology: Topology, cache: VerifyCache<V>, log?: GuardLogger): { stop(): void } {
   let ignored = 0;
-  const sub: Subscription = nc.subscribe(subjects(topology).keyRevoked, {
-    callback: (err, msg) => {
-      if (err) return;
-      const event = parseJson(msg.data);
-      if (!check.keyRevoked.Check(event)) {
-        // Counted and logged once: a stream of bad events must not flood the log.
-        if (ignored++ === 0) log?.warn({ subject: msg.subject }, "guard: ignoring malformed key-revoked event");
-        return;
-      }
-      cache.revoke(event.keyHash.toLowerCase(), event.keyId);
-    },
-  });
+  // A revocation and a policy change (keys.events.changed) are the same to a
+  // cache: the verdict it holds is wrong now, so drop it and ask again.
+  const listen = (subject: string, valid: (e: unknown) => e is { keyHash: string; keyId: string }): Subscription =>
+    nc.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err) return;
+        const event = parseJson(msg.data);
+        if (!valid(event)) {
+          // Counted and logged once: a stream of bad events must not flood the log.
+          if (ignored++ === 0) log?.warn({ subject: msg.subject }, "guard: ignoring malformed key event");
+          return;
+        }
+        cache.revoke(event.keyHash.toLowerCase(), event.keyId);
+      },
+    });
+  const s = subjects(topology);
+  const subs = [listen(s.keyRevoked, (e) => check.keyRevoked.Check(e)), listen(s.keyChanged, (e) => check.keyChanged.Check(e))];
   const status = nc.status() as AsyncIterable<{ type: string }> & { stop?: () => void };
   (async () => {
     for await (const s of status) {
@@ -154,7 +159,7 @@ export function watchInvalidations<V extends CachedKey>(nc: NatsConnection, topo
   })().catch(() => {});
   return {
     stop() {
-      sub.unsubscribe();
+      for (const sub of subs) sub.unsubscribe();
       status.stop?.();
     },
   };

@@ -1,3 +1,5 @@
+import type { CompiledPolicy } from "./policy";
+
 /**
  * The part of a pino logger the guard uses; any pino Logger fits. Kept
  * structural so the guard does not depend on the runtime package.
@@ -20,6 +22,13 @@ export interface GuardOptions {
   flushMaxEvents: number;
   /** Most events kept while JetStream is unreachable; beyond it the oldest are dropped. */
   bufferMax: number;
+  /**
+   * Addresses or CIDRs of your own reverse proxies. Empty (the default):
+   * X-Forwarded-For is ignored and the caller is the socket's peer. Set: when
+   * the peer is one of them, the caller is the right-most X-Forwarded-For
+   * address that is not itself a listed proxy.
+   */
+  trustedProxies: string[];
 }
 
 export const DEFAULT_GUARD_OPTIONS: GuardOptions = {
@@ -29,9 +38,12 @@ export const DEFAULT_GUARD_OPTIONS: GuardOptions = {
   flushIntervalMs: 5,
   flushMaxEvents: 200,
   bufferMax: 100_000,
+  trustedProxies: [],
 };
 
 /** Why a key was refused, for the message and for tests; never contains the key. */
-export type RefusalReason = "missing" | "malformed" | "unknown" | "revoked" | "unavailable";
+export type RefusalReason = "missing" | "malformed" | "unknown" | "revoked" | "expired" | "unavailable";
 
-export type GuardResult = { ok: true; keyId: string; ownerId: string; cached: boolean } | { ok: false; code: "INVALID_API_KEY" | "VERIFY_UNAVAILABLE"; reason: RefusalReason; message: string };
+export type GuardResult =
+  | { ok: true; keyId: string; ownerId: string; cached: boolean; policy: CompiledPolicy }
+  | { ok: false; code: "INVALID_API_KEY" | "KEY_EXPIRED" | "VERIFY_UNAVAILABLE"; reason: RefusalReason; message: string };

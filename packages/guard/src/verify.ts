@@ -1,10 +1,11 @@
 import type { NatsConnection } from "nats";
 import { check, isWellFormedKey, KEY_LENGTH, parseJson, subjects, type Topology, type VerifyRequest } from "@riskinmind/contracts";
 import type { VerifyCache } from "./cache";
-
-/** A valid verdict as cached: the cache hands back this very object, so a hit allocates nothing. */
-export type CachedVerdict = Extract<GuardResult, { ok: true }>;
+import { compilePolicy } from "./policy";
 import type { GuardLogger, GuardResult } from "./types";
+
+/** A valid verdict as cached, its policy compiled: the cache hands back this very object, so a hit allocates nothing. */
+export type CachedVerdict = Extract<GuardResult, { ok: true }>;
 
 /**
  * Hex SHA-256 of the key: the same value as contracts' `hashKey(key).toString("hex")`
@@ -22,6 +23,7 @@ export const REFUSED = {
   malformed: { ok: false, code: "INVALID_API_KEY", reason: "malformed", message: "Invalid API key." },
   unknown: { ok: false, code: "INVALID_API_KEY", reason: "unknown", message: "Invalid API key." },
   revoked: { ok: false, code: "INVALID_API_KEY", reason: "revoked", message: "API key has been revoked." },
+  expired: { ok: false, code: "KEY_EXPIRED", reason: "expired", message: "API key has expired." },
   unavailable: { ok: false, code: "VERIFY_UNAVAILABLE", reason: "unavailable", message: "API key verification is unavailable; try again shortly." },
 } as const satisfies Record<string, Refusal>;
 
@@ -61,8 +63,10 @@ export function createVerifier(nc: NatsConnection, topology: Topology, cache: Ve
       return unreachable(hash);
     }
     if (reply.valid) {
-      cache.set(hash, { ok: true, keyId: reply.keyId, ownerId: reply.ownerId, cached: true }, Date.now(), epoch);
-      return { ok: true, keyId: reply.keyId, ownerId: reply.ownerId, cached: false };
+      // Compiled once here; every cached check reuses it.
+      const policy = compilePolicy(reply, reply.ownerId, hash);
+      cache.set(hash, { ok: true, keyId: reply.keyId, ownerId: reply.ownerId, cached: true, policy }, Date.now(), epoch);
+      return { ok: true, keyId: reply.keyId, ownerId: reply.ownerId, cached: false, policy };
     }
     if (reply.code === "VERIFY_UNAVAILABLE") return unreachable(hash);
     // A definite refusal: a suspect entry for this key must not be served again.
@@ -70,6 +74,8 @@ export function createVerifier(nc: NatsConnection, topology: Topology, cache: Ve
     switch (reply.code) {
       case "KEY_REVOKED":
         return REFUSED.revoked;
+      case "KEY_EXPIRED":
+        return REFUSED.expired;
       case "MALFORMED":
         return REFUSED.malformed;
       default:

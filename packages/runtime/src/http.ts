@@ -101,8 +101,11 @@ export interface HttpBasicsDeps {
    * Runs before a body is read, on every request that has one: an edge whose
    * body-bearing routes all need a caller identity authenticates here, so an
    * anonymous caller gets 401 without us reading (or waiting for) a byte.
+   * `ctx` names the matched route (its pattern) and gives Bun's server, for
+   * the socket's peer address: what a guard needs to judge the caller for
+   * this route (its scope, its allowlist) before the body.
    */
-  beforeBody?: (request: Request) => void | Promise<void>;
+  beforeBody?: (request: Request, ctx: { route: string; server: { requestIP(r: Request): { address: string } | null } | null }) => void | Promise<void>;
 }
 
 /**
@@ -147,8 +150,8 @@ export function httpBasics({ log, metrics, htmlPaths = [], bodyTimeoutMs = 10_00
         }
         // The body's size is judged in the parse phase, after beforeBody: an anonymous caller learns nothing from it.
       })
-      .onParse({ as: "global" }, async ({ request }) => {
-        if (beforeBody) await beforeBody(request);
+      .onParse({ as: "global" }, async ({ request, route, server }) => {
+        if (beforeBody) await beforeBody(request, { route, server });
         const bytes = await readLimited(request, MAX_BODY_BYTES, bodyTimeoutMs);
         if (bytes.byteLength === 0) return undefined as unknown as object;
         const type = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();

@@ -9,7 +9,8 @@ import { buildEdge } from "./edge";
 import type { KeysConfig } from "./env";
 import { KeyEvents } from "./events/key-events";
 import { CurrentKeyCache } from "./keys/current-cache";
-import { zeroQuotaReader } from "./keys/policy";
+import { quotaReader } from "./limits/repo";
+import { limitsTakeEndpoint } from "./limits/responder";
 import { keyLookupEndpoint } from "./lookup/responder";
 import { VerifyCache } from "./verify/cache";
 import { LastUsed } from "./verify/last-used";
@@ -31,7 +32,7 @@ export type KeysApp = ReturnType<typeof buildEdge>;
  * responders, sharing one verification cache; the edge also caches verified
  * JWTs and each owner's current key. Key-change events (announce, listen,
  * poll, reconnect) live in events/key-events.ts. `start()` registers the
- * NATS service `riskinmind-keys` (endpoints verify and lookup, discoverable
+ * NATS service `riskinmind-keys` (endpoints verify, lookup and limits-take, discoverable
  * under $SRV); `stop()` stops it once every request it took is answered, and
  * writes the last last_used_at batch. The caller owns sql, nc and the
  * listening socket.
@@ -46,7 +47,7 @@ export function createKeysService(deps: KeysServiceDeps) {
   const lastUsed = new LastUsed({ sql, log, current });
   const events = new KeyEvents({ nc, sql, log, subjects: topo, cache, current, pollMs: config.REVOCATION_POLL_MS });
   const auth = createAuthenticator(config, tokens);
-  const quota = zeroQuotaReader;
+  const quota = quotaReader(sql);
   const app = buildEdge({ ...deps, topo, auth, current, db, events, quota });
   const verifyMetrics = createVerifyMetrics(deps.metrics);
   let responders: NatsService | undefined;
@@ -67,6 +68,7 @@ export function createKeysService(deps: KeysServiceDeps) {
       const srv = await startNatsService(nc, { name: NATS_SERVICE.keys, version: pkg.version, description: "RiskInMind API keys: key verification and key-owner lookups", queue: QUEUE.keys }, log);
       srv.addEndpoint(verifyEndpoint({ sql, log, cache, lastUsed, db, config, subjects: topo, metrics: verifyMetrics }));
       srv.addEndpoint(keyLookupEndpoint({ sql, log, subject: topo.keyLookup }));
+      srv.addEndpoint(limitsTakeEndpoint({ sql, log, subject: topo.limitsTake }));
       responders = srv;
       await srv.ready();
       events.start();
