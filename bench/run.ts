@@ -22,6 +22,7 @@ import { logsRows } from "./cases/logs";
 import { managementRows } from "./cases/management";
 import { growthRows, measureGrowthPoint, type GrowthPoint } from "./cases/growth";
 import { revocationRows } from "./cases/revocation";
+import { policyChangeRows } from "./cases/policy-change";
 import { fairnessRows } from "./cases/fairness";
 import { limitsRows } from "./cases/limits";
 import type { Child } from "@riskinmind/testkit";
@@ -117,6 +118,7 @@ try {
   await group("guard", "req/s", () => guardRows(ctx));
   await group("revocation", "ms", () => revocationRows(ctx));
   await group("limits", "calls", () => limitsRows(ctx));
+  await group("policy-change", "ms", () => policyChangeRows(ctx));
 } catch (e) {
   failed++;
   log(`setup FAILED: ${(e as Error).stack ?? e}`);
