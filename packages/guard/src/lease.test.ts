@@ -17,6 +17,14 @@ describe("buildDraw", () => {
     expect(buildDraw(p, T, 9, W.start, W.start, "none").want).toBe(9);
   });
 
+  test("holding more than half a batch but less than the call's cost still asks (a costly route after cheap calls)", () => {
+    const p = new Pool("rate", 12, 60);
+    applyLease(p, lease(5, 2, 12), { want: 5 }, T, W.start);
+    p.spend(1, W.start, W.start);
+    // 4 held: more than half of a cost-5 batch, yet short of 5.
+    expect(buildDraw(p, T, 5, W.start, W.start, "none").want).toBe(5);
+  });
+
   test("a lease of an ended window counts as nothing held", () => {
     const p = new Pool("rate", 100, 60);
     applyLease(p, lease(4, 96), { want: 4 }, T, W.start);

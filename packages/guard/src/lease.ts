@@ -99,7 +99,7 @@ type Draw = NonNullable<LimitsTakeRequest["rate"]>;
 
 /**
  * What to ask for: for each kind, a batch when this guard holds less than
- * half of one for the current window (prefetch: asked before it runs out, so
+ * half of one, or less than the call's cost, for the current window (prefetch: asked before it runs out, so
  * calls keep being served from what is held), what it owes, and at most one
  * report of spent or released units.
  */
@@ -107,7 +107,8 @@ export function buildDraw(pool: Pool, tuning: LeaseTuning, cost: number, t: numb
   const batch = pool.batch(tuning, cost);
   const current = t >= pool.start - 60_000 && t < pool.end;
   const held = current ? pool.left : 0;
-  const want = held <= batch / 2 && !(t < pool.emptyUntil) ? batch + pool.owed : 0;
+  // Short of this call's cost is short, however much is held (a costly route after cheap ones).
+  const want = (held <= batch / 2 || held < cost) && !(t < pool.emptyUntil) ? batch + pool.owed : 0;
   const draw: Draw = { want: Math.min(want, pool.kind === "rate" ? 1_000_000 : 1_000_000_000) };
   if (pool.start >= 0) draw.start = pool.start;
   const idle = now - pool.lastUse >= tuning.idleReleaseMs && pool.end - t > tuning.idleReleaseMs;
