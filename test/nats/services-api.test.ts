@@ -66,6 +66,7 @@ describe("discovery under $SRV", () => {
     expect(info.endpoints).toEqual([
       { name: NATS_ENDPOINT.verify, subject: s.verify, queue_group: QUEUE.keys, metadata: undefined } as never,
       { name: NATS_ENDPOINT.keyLookup, subject: s.keyLookup, queue_group: QUEUE.keys, metadata: undefined } as never,
+      { name: NATS_ENDPOINT.limitsTake, subject: s.limitsTake, queue_group: QUEUE.keys, metadata: undefined } as never,
     ]);
   });
 
