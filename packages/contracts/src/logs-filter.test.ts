@@ -41,13 +41,24 @@ describe("parseLogsFilter", () => {
     const f = ok({ from: "2026-01-01T00:00:00+01:00", to: "2026-01-02T00:00:00.5Z" });
     expect(f.fromMs).toBe(Date.parse("2025-12-31T23:00:00Z"));
     expect(f.toMs).toBe(Date.parse("2026-01-02T00:00:00.500Z"));
-    for (const from of ["2026-01-01", "2026-01-01T00:00:00", "yesterday", "2026-13-01T00:00:00Z", "1767225600000"]) {
+    for (const from of [
+      "2026-01-01",
+      "2026-01-01T00:00:00",
+      "yesterday",
+      "2026-13-01T00:00:00Z",
+      "2026-02-29T00:00:00Z",
+      "2026-04-31T00:00:00Z",
+      "2026-01-01T24:00:00Z",
+      "2026-01-01T23:60:00Z",
+      "1767225600000",
+    ]) {
       const r = parseLogsFilter({ from });
       expect({ from, param: r.ok ? null : r.param }).toEqual({ from, param: "from" });
     }
     const same = parseLogsFilter({ from: "2026-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z" });
     expect(same.ok ? null : same.param).toBe("from");
     expect(parseLogsFilter({ to: "nope" }).ok).toBe(false);
+    expect(parseLogsFilter({ from: "2028-02-29T23:59:59.999-05:00" }).ok).toBe(true);
   });
 
   test("keyId is 1..64 printable ASCII", () => {

@@ -71,8 +71,22 @@ function parseStatus(raw: string): Parsed<{ statuses: number[]; statusClasses: n
   return { ok: true, value: { statuses: [...codes].sort((a, b) => a - b), statusClasses: [...classes].sort() } };
 }
 
+/** True when the written calendar date and clock time exist (Date.parse rolls 2026-02-30 over to March). */
+function isRealDateTime(raw: string): boolean {
+  const [y, mo, d, h, mi, s] = [raw.slice(0, 4), raw.slice(5, 7), raw.slice(8, 10), raw.slice(11, 13), raw.slice(14, 16), raw.slice(17, 19)].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const daysInMonth = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  return mo >= 1 && mo <= 12 && d >= 1 && d <= daysInMonth && h <= 23 && mi <= 59 && s <= 59;
+}
+
 function parseTime(param: "from" | "to", raw: string): Parsed<number> {
-  const t = DATE_TIME.test(raw) ? Date.parse(raw) : Number.NaN;
+  const t = DATE_TIME.test(raw) && isRealDateTime(raw) ? Date.parse(raw) : Number.NaN;
   if (!Number.isFinite(t)) return bad(param, "an ISO-8601 date-time with a zone, e.g. 2026-01-31T00:00:00Z.");
   return { ok: true, value: t };
 }
