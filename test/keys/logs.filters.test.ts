@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { subjects, type LogEntry, type UsageEvent } from "@riskinmind/contracts";
-import { event, newOwner, type Owner, req, trioStack, type TrioStack, waitFor } from "@riskinmind/testkit";
+import { event, issueKey, newOwner, type Owner, req, trioStack, type TrioStack, waitFor } from "@riskinmind/testkit";
 
 let stack: TrioStack;
 let owner: Owner;
@@ -39,9 +39,10 @@ async function totalOf(query: string): Promise<number | undefined> {
 beforeAll(async () => {
   stack = await trioStack({ withUsage: true });
   owner = await newOwner("filters");
-  const g = await stack.keys.generate(owner);
-  keyA = g.body.data.keyId;
+  keyA = (await issueKey(stack.keys, owner)).keyId;
+  // A rotation: the owner's calls are now under two key ids.
   const r = await stack.keys.regenerate(owner);
+  if (!r.body.success) throw new Error(`regenerate failed: ${r.text}`);
   keyB = r.body.data.keyId;
   for (let i = 0; i < N; i++) {
     events.push(

@@ -37,7 +37,7 @@ afterAll(async () => {
   await f?.cleanup();
 });
 
-function ok(r: LogsQueryReply): { ok: true; data: LogEntry[]; total: number } {
+function ok(r: LogsQueryReply): { ok: true; data: LogEntry[]; total: number; nextCursor?: string | null } {
   if (!r.ok) throw new Error(`expected ok, got ${r.code}: ${r.message}`);
   return r;
 }
