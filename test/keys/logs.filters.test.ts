@@ -258,3 +258,21 @@ describe("bad values → 400 VALIDATION_ERROR naming the parameter; the usage se
     expect((await logs("limit=101")).status).toBe(400);
   });
 });
+
+describe("export end to end", () => {
+  test("every matching row, newest first, the same rows /logs shows for the filter", async () => {
+    const q = `status=4xx&endpoint=${encodeURIComponent("/api/v1/*")}&keyId=${keyA}`;
+    const r = await fetch(`${stack.keysUrl}/api/v1/keys/logs/export?format=ndjson&${q}`, { headers: owner.headers });
+    expect(r.status).toBe(200);
+    const rows = (await r.text())
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    const want = expected((e) => e.statusCode >= 400 && e.statusCode < 500 && e.endpoint.startsWith("/api/v1/") && e.keyId === keyA);
+    expect(want.length).toBeGreaterThan(1);
+    expect(rows).toEqual(want);
+    expect((await logs(`${q}&limit=100`)).body.data).toEqual(want);
+    const csv = await (await fetch(`${stack.keysUrl}/api/v1/keys/logs/export?format=csv&${q}`, { headers: owner.headers })).text();
+    expect(csv.split("\r\n")).toHaveLength(want.length + 2);
+  });
+});

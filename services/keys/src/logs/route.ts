@@ -27,36 +27,37 @@ export interface LogsDeps {
  * here, so a bad one never reaches the usage service.
  */
 export function logsRoute(deps: LogsDeps) {
-  return new Elysia({ prefix: "/api/v1/keys" })
-    .use(jwtAuth(deps.auth))
-    .get(
-      "/logs",
-      ({ ownerId, query }) => {
-        const { mode, filter } = filterOf(query);
-        if (query.cursor !== undefined && query.page !== undefined) throw new AppError("VALIDATION_ERROR", "Invalid query parameter 'cursor': send either 'page' or 'cursor', not both.");
-        if (query.cursor !== undefined) checkCursor(query.cursor, mode, filter);
-        deps.readLimiter.take(ownerId);
-        // The schema's patterns already bound page and limit; Number() cannot fail here.
-        const page = Number(query.page ?? 1);
-        const limit = Number(query.limit ?? 10);
-        const req = usageRequest(ownerId, mode, filter, { page, limit, cursor: query.cursor });
-        return deps.inFlight.run(ownerId, async (): Promise<LogsBody> => {
-          const r = await askUsage(deps, req);
-          const meta: LogsBody["meta"] = { total: r.total, page: query.cursor === undefined ? page : null, limit };
-          // An older usage service sends no cursor: the answer is then exactly today's.
-          if (r.nextCursor !== undefined) meta.nextCursor = r.nextCursor;
-          return { success: true, data: r.data, meta };
-        });
+  return new Elysia().use(pageRoute(deps)).use(exportRoute(deps));
+}
+
+function pageRoute(deps: LogsDeps) {
+  return new Elysia({ prefix: "/api/v1/keys" }).use(jwtAuth(deps.auth)).get(
+    "/logs",
+    ({ ownerId, query }) => {
+      const { mode, filter } = filterOf(query);
+      if (query.cursor !== undefined && query.page !== undefined) throw new AppError("VALIDATION_ERROR", "Invalid query parameter 'cursor': send either 'page' or 'cursor', not both.");
+      if (query.cursor !== undefined) checkCursor(query.cursor, mode, filter);
+      deps.readLimiter.take(ownerId);
+      // The schema's patterns already bound page and limit; Number() cannot fail here.
+      const page = Number(query.page ?? 1);
+      const limit = Number(query.limit ?? 10);
+      const req = usageRequest(ownerId, mode, filter, { page, limit, cursor: query.cursor });
+      return deps.inFlight.run(ownerId, async (): Promise<LogsBody> => {
+        const r = await askUsage(deps, req);
+        const meta: LogsBody["meta"] = { total: r.total, page: query.cursor === undefined ? page : null, limit };
+        // An older usage service sends no cursor: the answer is then exactly today's.
+        if (r.nextCursor !== undefined) meta.nextCursor = r.nextCursor;
+        return { success: true, data: r.data, meta };
+      });
+    },
+    {
+      query: inline(LogsQuery),
+      response: { 200: inline(LogsResponse), ...errorResponses(400, 401, 429, 503) },
+      detail: {
+        summary: "Usage logs of the owner's keys in one mode (default live), newest first, optionally filtered; by page or by cursor",
+        tags: ["keys"],
+        security: BEARER,
       },
-      {
-        query: inline(LogsQuery),
-        response: { 200: inline(LogsResponse), ...errorResponses(400, 401, 429, 503) },
-        detail: {
-          summary: "Usage logs of the owner's keys in one mode (default live), newest first, optionally filtered; by page or by cursor",
-          tags: ["keys"],
-          security: BEARER,
-        },
-      },
-    )
-    .use(exportRoute(deps));
+    },
+  );
 }
