@@ -134,15 +134,22 @@ function whereOf(q: Read): { text: string; params: unknown[] } {
   if (f.statuses) conds.push(f.statuses.length === 1 ? `status_code = ${$(f.statuses[0])}::int4` : `status_code = any(${$(f.statuses)}::int4[])`);
   if (f.methods) conds.push(f.methods.length === 1 ? `method = ${$(f.methods[0])}` : `method = any(${$(f.methods)}::text[])`);
   if (f.endpoint) {
-    // The index holds left(endpoint, 256) in "C" order; the whole endpoint is rechecked.
-    const head = f.endpoint.path.slice(0, 256);
+    // The index holds left(endpoint, 256) in "C" (byte) order. A prefix of at
+    // most 256 characters is exactly that range and an exact path shorter than
+    // 256 exactly that value, so no condition on the whole endpoint is added;
+    // longer ones recheck it. (Postgres still visits the rows for a count over
+    // an expression index: measured, see README-logs.md.)
+    const path = f.endpoint.path;
+    const head = path.slice(0, 256);
     const indexed = `(left(endpoint, 256) collate "C")`;
     if (f.endpoint.prefix) {
       // Endpoints are printable ASCII, so the next string after every extension of `head` is `head` with its last character bumped.
       const upper = head.slice(0, -1) + String.fromCharCode(head.charCodeAt(head.length - 1) + 1);
-      conds.push(`${indexed} >= ${$(head)}::text and ${indexed} < ${$(upper)}::text and starts_with(endpoint, ${$(f.endpoint.path)}::text)`);
+      conds.push(`${indexed} >= ${$(head)}::text and ${indexed} < ${$(upper)}::text`);
+      if (path.length > 256) conds.push(`starts_with(endpoint, ${$(path)}::text)`);
     } else {
-      conds.push(`${indexed} = ${$(head)}::text and endpoint = ${$(f.endpoint.path)}::text`);
+      conds.push(`${indexed} = ${$(head)}::text`);
+      if (path.length >= 256) conds.push(`endpoint = ${$(path)}::text`);
     }
   }
   if (f.keyId) conds.push(`key_id = ${$(f.keyId)}`);
