@@ -4,6 +4,7 @@
  * raw indexed SQL read of page 1 on the same table.
  */
 import type { Ctx } from "../lib/context";
+import { readFileSync } from "node:fs";
 import { usageCounts } from "../lib/data";
 import { lastPage, probeLogs } from "../lib/logs-probe";
 import { median, timeEach } from "../lib/stats";
@@ -39,5 +40,94 @@ export async function logsRows(ctx: Ctx): Promise<Row[]> {
     worst = Math.max(worst, p.maxMs);
   }
   rows.push(row("logs over HTTP: slowest single request of those pages, warm-up included (first reads after the bulk load)", worst, "ms"));
+  rows.push(...(await filterRows(ctx, jwt, heavy, where)));
+  rows.push(await exportRow(ctx, jwt, heavy, where));
   return rows;
+}
+
+/** Epoch ms of the heavy owner's row 0 (see bench/lib/data.ts: its row `seq` is `seq` seconds later). */
+const T0 = Date.parse("2026-01-01T00:00:00Z");
+
+/**
+ * First page of the heavy owner's log under each filter alone and combined,
+ * median over sequential requests, each answer checked for its exact total.
+ * The heavy owner's rows are all POST 200 /api/v1/loans/predict, one second
+ * apart: status=5xx matches none, method and endpoint match all (so the
+ * exact total is a count over every one of the owner's index entries).
+ */
+async function filterRows(ctx: Ctx, jwt: string, heavy: number, where: string): Promise<Row[]> {
+  const last7From = new Date(T0 + (heavy - 7 * 86_400) * 1000).toISOString();
+  const inLast7 = Math.min(heavy, 7 * 86_400 + 1);
+  const cases: [string, string, number][] = [
+    ["status=5xx", "status=5xx", 0],
+    ["method=POST", "method=POST", heavy],
+    ["endpoint=/api/v1/loans/*", `endpoint=${encodeURIComponent("/api/v1/loans/*")}`, heavy],
+    ["the last 7 days", `from=${encodeURIComponent(last7From)}`, inLast7],
+    ["all four combined", `status=5xx&method=POST&endpoint=${encodeURIComponent("/api/v1/loans/*")}&from=${encodeURIComponent(last7From)}`, 0],
+  ];
+  const out: Row[] = [];
+  const n = Math.min(ctx.sizes.samples, 30);
+  for (const [label, query, total] of cases) {
+    const url = `${ctx.keys.url}/api/v1/keys/logs?${query}&limit=10`;
+    let failures = 0;
+    let firstFailure = "";
+    const once = async () => {
+      const t = performance.now();
+      const res = await fetch(url, { headers: { authorization: `Bearer ${jwt}` } });
+      const body = (await res.json().catch(() => ({}))) as { meta?: { total: number }; data?: unknown[] };
+      const ms = performance.now() - t;
+      if (res.status !== 200 || body.meta?.total !== total || body.data?.length !== Math.min(10, total)) {
+        failures++;
+        firstFailure ||= `status ${res.status}, total ${body.meta?.total} (want ${total})`;
+      }
+      return ms;
+    };
+    for (let i = 0; i < 3; i++) await once();
+    failures = 0;
+    const times: number[] = [];
+    for (let i = 0; i < n; i++) times.push(await once());
+    const ms = median(times);
+    ctx.log(`logs ${label}: ${ms.toFixed(2)} ms median, total ${total}${failures ? `, ${failures} failed: ${firstFailure}` : ""}`);
+    const r = row(`logs over HTTP, first page filtered by ${label} with its exact total (${total.toLocaleString("en-US")}), ${where}: median of ${n}`, ms, "ms", null, {
+      on: "value",
+      op: "<=",
+      limit: 10,
+    });
+    out.push(failures ? { ...r, met: false } : r);
+  }
+  return out;
+}
+
+/** Resident memory of a process in bytes (Linux), or null elsewhere. */
+function rssOf(pid: number): number | null {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The heavy owner's whole log exported as NDJSON: rows per second, and the keys service's RSS growth meanwhile. */
+async function exportRow(ctx: Ctx, jwt: string, heavy: number, where: string): Promise<Row> {
+  const pid = ctx.keys.child.proc.pid;
+  const before = rssOf(pid);
+  let peak = before ?? 0;
+  const t = performance.now();
+  const res = await fetch(`${ctx.keys.url}/api/v1/keys/logs/export?format=ndjson`, { headers: { authorization: `Bearer ${jwt}` } });
+  if (res.status !== 200) throw new Error(`export answered ${res.status}`);
+  let lines = 0;
+  let chunks = 0;
+  const reader = res.body!.getReader();
+  for (;;) {
+    const c = await reader.read();
+    if (c.done) break;
+    for (const b of c.value) if (b === 10) lines++;
+    if (++chunks % 16 === 0) peak = Math.max(peak, rssOf(pid) ?? 0);
+  }
+  const s = (performance.now() - t) / 1000;
+  if (lines !== heavy) throw new Error(`export gave ${lines} rows, want ${heavy}`);
+  const growthMb = before === null ? Number.NaN : (peak - before) / 1_048_576;
+  ctx.log(`logs export: ${heavy} rows in ${s.toFixed(1)} s (${Math.round(heavy / s)} rows/s), keys RSS growth ${growthMb.toFixed(1)} MB`);
+  return row(`logs export (NDJSON) of the ${where}: rows/s (keys service RSS growth meanwhile: ${growthMb.toFixed(1)} MB)`, heavy / s, "rows/s", null, { on: "value", op: ">=", limit: 150_000 });
 }

@@ -43,7 +43,7 @@ test("a call to the example with a fresh key shows up in the owner's logs with e
   );
 
   expect(page.body.success).toBe(true);
-  expect(page.body.meta).toEqual({ total: 2, page: 1, limit: 10 });
+  expect(page.body.meta).toEqual({ total: 2, page: 1, limit: 10, nextCursor: null });
   const rows = page.body.data as { endpoint: string; method: string; statusCode: number; timestamp: string; keyId: string }[];
   expect(rows.map((r) => r.statusCode).sort()).toEqual([200, 400]);
   for (const r of rows) {

@@ -43,17 +43,17 @@ test("a live key's and a test key's calls are read back from /logs in their own 
   );
   const byDefault = await logs(alice.headers);
   expect(byDefault.status).toBe(200);
-  expect(byDefault.body.meta).toEqual({ total: 2, page: 1, limit: 10 });
+  expect(byDefault.body.meta).toEqual({ total: 2, page: 1, limit: 10, nextCursor: null });
   expect(byDefault.body.data.map((r: { keyId: string }) => r.keyId)).toEqual([live.keyId, live.keyId]);
   expect((await logs(alice.headers, "?mode=live")).body).toEqual(byDefault.body);
   const test_ = await logs(alice.headers, "?mode=test");
   expect(test_.status).toBe(200);
-  expect(test_.body.meta).toEqual({ total: 1, page: 1, limit: 10 });
+  expect(test_.body.meta).toEqual({ total: 1, page: 1, limit: 10, nextCursor: null });
   expect(test_.body.data).toMatchObject([{ keyId: testKey.keyId, endpoint: "/api/v1/loans/predict", method: "POST", statusCode: 200 }]);
 
   for (const q of ["", "?mode=test"]) {
     const b = await logs(bob.headers, q);
     expect(b.status).toBe(200);
-    expect(b.body).toEqual({ success: true, data: [], meta: { total: 0, page: 1, limit: 10 } });
+    expect(b.body).toEqual({ success: true, data: [], meta: { total: 0, page: 1, limit: 10, nextCursor: null } });
   }
 });

@@ -110,8 +110,8 @@ describe("usage per key mode", () => {
     // Paging walks one mode only: the last test page holds the oldest test row.
     expect((await page(o, "test", 2, 2)).data.map((d) => d.endpoint)).toEqual(["/test/5", "/test/3"]);
     expect(await page(o, "test", 3, 2)).toMatchObject({ total: 5, data: [{ endpoint: "/test/1" }] });
-    expect(await page(o, "test", 4, 2)).toEqual({ ok: true, data: [], total: 5 });
-    expect(await page(o, "live", 3, 2)).toEqual({ ok: true, data: [], total: 4 });
+    expect(await page(o, "test", 4, 2)).toEqual({ ok: true, data: [], total: 5, nextCursor: null });
+    expect(await page(o, "live", 3, 2)).toEqual({ ok: true, data: [], total: 4, nextCursor: null });
 
     // In the tables: one counter per mode, each log's seq exactly 1..total.
     expect(await shape(o)).toEqual([
@@ -147,9 +147,9 @@ describe("usage per key mode", () => {
     const k = await ownerWithBothKeys(o);
     await f.publish([event({ ownerId: o, keyId: k.test }), event({ ownerId: o, keyId: k.test })], { issue: false });
     await waitFor(async () => (await f.count(`owner_id = '${o}'`)) === 2, 15_000, "both rows");
-    expect(await page(o, undefined)).toEqual({ ok: true, data: [], total: 0 });
+    expect(await page(o, undefined)).toEqual({ ok: true, data: [], total: 0, nextCursor: null });
     expect((await page(o, "test")).total).toBe(2);
-    expect(await page("modes_nobody", "test")).toEqual({ ok: true, data: [], total: 0 });
+    expect(await page("modes_nobody", "test")).toEqual({ ok: true, data: [], total: 0, nextCursor: null });
   }, 30_000);
 
   test("a mode outside live|test → VALIDATION_ERROR naming the field, never silence", async () => {

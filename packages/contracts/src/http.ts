@@ -51,11 +51,37 @@ export const RevokeResponse = Type.Object({ success: Type.Literal(true), message
  * `0x10`, spaces) before they become numbers; the pattern is the bound.
  */
 export const LogsQuery = Type.Object({
-  page: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,8}$", description: "1-based page, 1..999999999; default 1" })),
+  page: Type.Optional(Type.String({ pattern: "^[1-9][0-9]{0,8}$", description: "1-based page, 1..999999999; default 1. Not with `cursor`." })),
   limit: Type.Optional(Type.String({ pattern: "^(100|[1-9][0-9]?)$", description: "rows per page, 1..100; default 10" })),
   mode: Type.Optional(KeyModeSchema),
+  ...LogsFilterQuery(),
+  cursor: Type.Optional(Type.String({ maxLength: 200, description: "opaque: `meta.nextCursor` of the previous answer, with the same filters and mode" })),
 });
 export type LogsQuery = Static<typeof LogsQuery>;
+
+/**
+ * The filter parameters of /logs and /logs/export. The schema only bounds
+ * their size (and documents them); `parseLogsFilter` is the one rule for
+ * what a value means, shared with the usage service.
+ */
+function LogsFilterQuery() {
+  return {
+    status: Type.Optional(Type.String({ maxLength: 200, description: "comma-separated codes 100..599 or classes 1xx..5xx, e.g. `429,5xx`" })),
+    method: Type.Optional(Type.String({ maxLength: 200, description: "comma-separated HTTP methods, uppercase, e.g. `POST,PUT`" })),
+    endpoint: Type.Optional(Type.String({ maxLength: 2048, description: "an exact path, or a prefix ending in `*`, e.g. `/api/v1/loans/*`" })),
+    keyId: Type.Optional(Type.String({ maxLength: 64, description: "only this key's calls" })),
+    from: Type.Optional(Type.String({ maxLength: 40, description: "ISO-8601 date-time with a zone, inclusive" })),
+    to: Type.Optional(Type.String({ maxLength: 40, description: "ISO-8601 date-time with a zone, exclusive; after `from`" })),
+  };
+}
+
+/** GET /logs/export: the filters and mode of /logs, no paging (every matching row is streamed). */
+export const LogsExportQuery = Type.Object({
+  format: Type.Union([Type.Literal("csv"), Type.Literal("ndjson")], { description: "csv (RFC 4180, a header line) or ndjson (one JSON object a line)" }),
+  mode: Type.Optional(KeyModeSchema),
+  ...LogsFilterQuery(),
+});
+export type LogsExportQuery = Static<typeof LogsExportQuery>;
 
 export const LogEntry = Type.Object({
   endpoint: Type.String(),
@@ -71,7 +97,15 @@ export const LogsResponse = Type.Object(
   {
     success: Type.Literal(true),
     data: Type.Array(LogEntry),
-    meta: Type.Object({ total: Type.Integer(), page: Type.Integer(), limit: Type.Integer() }),
+    meta: Type.Object({
+      /** Rows matching the filters (all of the mode's rows without filters). */
+      total: Type.Integer(),
+      /** The page asked for; null in an answer to a `cursor`. */
+      page: Type.Union([Type.Integer(), Type.Null()]),
+      limit: Type.Integer(),
+      /** Pass as `cursor` for the next rows (older ones), null at the end. Absent only from a usage service that predates cursors. */
+      nextCursor: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    }),
   },
   { $id: "LogsResponse" },
 );

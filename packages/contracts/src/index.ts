@@ -9,3 +9,4 @@ export * from "./text";
 export * from "./policy";
 export * from "./ip";
 export * from "./limits";
+export * from "./logs-filter";

@@ -73,13 +73,31 @@ export type KeyChangedEvent = Static<typeof KeyChangedEvent>;
 export const OwnerKeyChangedEvent = Type.Object({ ownerId: Text({ minLength: 1, maxLength: 255 }) });
 export type OwnerKeyChangedEvent = Static<typeof OwnerKeyChangedEvent>;
 
-/** usage.logs.query request (the owner comes from the edge's verified JWT). */
+/** Largest `limit` of a usage.logs.query: the export's pages (HTTP /logs stays 1..100). */
+export const LOGS_QUERY_MAX_LIMIT = 5000;
+
+/**
+ * usage.logs.query request (the owner comes from the edge's verified JWT).
+ * The filters are the canonical text of `filterToWire` and are parsed again
+ * by the usage service with `parseLogsFilter`. With a `cursor`, `page` is
+ * ignored (the edge sends 1, so a usage service that predates cursors answers
+ * page 1 without `nextCursor`, which the edge refuses rather than mislabel).
+ */
 export const LogsQueryRequest = Type.Object({
   ownerId: Text({ minLength: 1, maxLength: 255 }),
   page: Type.Integer({ minimum: 1, maximum: 999_999_999 }),
-  limit: Type.Integer({ minimum: 1, maximum: 100 }),
+  limit: Type.Integer({ minimum: 1, maximum: LOGS_QUERY_MAX_LIMIT }),
   /** Which key mode's logs (default live: a keys replica that predates modes sends none). */
   mode: Type.Optional(KeyModeSchema),
+  status: Type.Optional(Type.String({ maxLength: 200 })),
+  method: Type.Optional(Type.String({ maxLength: 200 })),
+  endpoint: Type.Optional(Type.String({ maxLength: 2048 })),
+  keyId: Type.Optional(Type.String({ maxLength: 64 })),
+  from: Type.Optional(Type.String({ maxLength: 40 })),
+  to: Type.Optional(Type.String({ maxLength: 40 })),
+  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  /** true: do not count (the export's pages need no total, and a filtered count is a read of every matching index entry); the reply's total is then -1. */
+  skipTotal: Type.Optional(Type.Boolean()),
 });
 export type LogsQueryRequest = Static<typeof LogsQueryRequest>;
 
@@ -93,7 +111,14 @@ export const ResponderFailure = Type.Union([Type.Literal("VALIDATION_ERROR"), Ty
 export type ResponderFailure = Static<typeof ResponderFailure>;
 
 export const LogsQueryReply = Type.Union([
-  Type.Object({ ok: Type.Literal(true), data: Type.Array(LogEntry), total: Type.Integer() }),
+  Type.Object({
+    ok: Type.Literal(true),
+    data: Type.Array(LogEntry),
+    /** Rows matching the filters; -1 when the request said skipTotal. */
+    total: Type.Integer({ minimum: -1 }),
+    /** The cursor after the last row, null at the end (optional for a reader: absent from a usage service that predates cursors). */
+    nextCursor: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  }),
   Type.Object({ ok: Type.Literal(false), code: ResponderFailure, message: Type.String() }),
 ]);
 export type LogsQueryReply = Static<typeof LogsQueryReply>;

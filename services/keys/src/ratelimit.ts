@@ -48,18 +48,29 @@ export type RateLimiter = ReturnType<typeof createRateLimiter>;
  */
 export function createInFlightLimit(max: number) {
   const inFlight = new Map<string, number>();
+  /** Takes one of the owner's slots, or throws 429 RATE_LIMITED (Retry-After: 1) when all are taken; returns its release (idempotent). */
+  function acquire(ownerId: string): () => void {
+    const n = inFlight.get(ownerId) ?? 0;
+    if (n >= max) throw new AppError("RATE_LIMITED", `At most ${max} concurrent requests of this kind per owner; retry in 1 s.`, { "retry-after": "1" });
+    inFlight.set(ownerId, n + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = inFlight.get(ownerId)! - 1;
+      if (left === 0) inFlight.delete(ownerId);
+      else inFlight.set(ownerId, left);
+    };
+  }
   return {
+    acquire,
     /** Runs `fn` as one of the owner's slots, or throws 429 RATE_LIMITED (Retry-After: 1) when all are taken. */
     async run<T>(ownerId: string, fn: () => Promise<T>): Promise<T> {
-      const n = inFlight.get(ownerId) ?? 0;
-      if (n >= max) throw new AppError("RATE_LIMITED", `At most ${max} concurrent requests of this kind per owner; retry in 1 s.`, { "retry-after": "1" });
-      inFlight.set(ownerId, n + 1);
+      const release = acquire(ownerId);
       try {
         return await fn();
       } finally {
-        const left = inFlight.get(ownerId)! - 1;
-        if (left === 0) inFlight.delete(ownerId);
-        else inFlight.set(ownerId, left);
+        release();
       }
     },
   };

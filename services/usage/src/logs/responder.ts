@@ -1,7 +1,15 @@
-import { check, NATS_ENDPOINT, parseJson, type LogsQueryRequest } from "@riskinmind/contracts";
+import { check, decodeCursor, encodeCursor, NATS_ENDPOINT, parseJson, parseLogsFilter, type KeyMode, type LogsFilter, type LogsQueryRequest } from "@riskinmind/contracts";
 import { errFields, isDbUnavailable, jsonAnswer, type EndpointSpec, type JsonAnswer, type Logger, type Sql } from "@riskinmind/runtime";
 import type { UsageMetrics } from "../metrics";
-import { readLogsPage } from "./query";
+import { readLogsPage, type LogsRead } from "./query";
+
+/**
+ * Bytes of rows in one reply: under NATS's default max_payload (1 MiB) with
+ * room for the envelope. Only a page of long endpoints at the export's
+ * 5,000-row pages comes near it; such a page is cut short and continues by
+ * its cursor like any other.
+ */
+const MAX_REPLY_ROW_BYTES = 768 * 1024;
 
 const DB_DOWN = jsonAnswer({ ok: false, code: "DATABASE_UNAVAILABLE", message: "The usage database is unavailable; retry shortly." });
 const INTERNAL = jsonAnswer({ ok: false, code: "INTERNAL", message: "Internal error." });
@@ -30,21 +38,41 @@ export function logsQueryEndpoint(deps: { sql: Sql; log: Logger; m: UsageMetrics
         const message = `Invalid logs query${where}: ${first?.message ?? "expected {ownerId, page, limit, mode?}"}.`;
         return { ...jsonAnswer({ ok: false, code: "VALIDATION_ERROR", message }), outcome: "invalid" };
       }
-      return read(req);
+      const parsed = toRead(req);
+      if ("message" in parsed) return { ...jsonAnswer({ ok: false, code: "VALIDATION_ERROR", message: parsed.message }), outcome: "invalid" };
+      return read(parsed);
     },
     failed: { ...INTERNAL, outcome: "error" },
     errorOf: (a) => a.error,
     answered: (a, started) => m.logsQuerySeconds.observe({ outcome: a.outcome }, (performance.now() - started) / 1000),
   };
 
-  async function read(req: LogsQueryRequest): Promise<LogsAnswer> {
+  async function read(q: LogsRead & { mode: KeyMode; filter: LogsFilter }): Promise<LogsAnswer> {
     try {
-      const page = await readLogsPage(sql, req);
-      return { ...jsonAnswer({ ok: true, data: page.data, total: page.total }), outcome: "ok" };
+      const page = await readLogsPage(sql, q);
+      const nextCursor = page.nextBefore === undefined ? null : encodeCursor(page.nextBefore, q.mode, q.filter);
+      return { ...jsonAnswer({ ok: true, data: page.data, total: page.total, nextCursor }), outcome: "ok" };
     } catch (e) {
       if (isDbUnavailable(e)) return { ...DB_DOWN, outcome: "db_unavailable" };
       log.error({ ...errFields(e) }, "logs query failed");
       return { ...INTERNAL, outcome: "error" };
     }
   }
+}
+
+/**
+ * The request's filters and cursor checked again with the edge's own rules
+ * (anything may publish on the bus): the read, or why it is refused.
+ */
+function toRead(req: LogsQueryRequest): (LogsRead & { mode: KeyMode; filter: LogsFilter }) | { message: string } {
+  const mode = req.mode ?? "live";
+  const filter = parseLogsFilter(req);
+  if (!filter.ok) return { message: filter.message };
+  let before: number | undefined;
+  if (req.cursor !== undefined) {
+    const c = decodeCursor(req.cursor, mode, filter.value);
+    if (!c.ok) return { message: c.message };
+    before = c.value;
+  }
+  return { ownerId: req.ownerId, mode, limit: req.limit, page: req.page, before, filter: filter.value, skipTotal: req.skipTotal === true, maxBytes: MAX_REPLY_ROW_BYTES };
 }
