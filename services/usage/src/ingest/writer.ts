@@ -147,14 +147,36 @@ async function writeOnce(sql: Sql, events: IngestEvent[], order: SeqOrder | unde
     }
     // A key stored meanwhile (or before, on the optimistic try) is skipped by
     // the conflict clause and detected by the count: the whole transaction is
-    // then rolled back, so seq never has a gap.
-    const inserted = await tx`
-      insert into usage.events (owner_id, mode, seq, event_key, key_id, endpoint, method, status_code, ts, duration_ms)
-      select * from unnest(
-        ${ownerCol}::text[], ${modeCol}::text[], ${seqCol}::int8[], ${keyCol}::text[], ${keyIdCol}::text[], ${endpointCol}::text[],
-        ${methodCol}::text[], ${statusCol}::int4[], ${tsCol}::timestamptz[], ${durCol}::float8[])
-      on conflict (event_key) do nothing`;
-    if (inserted.count !== n) throw new AlreadyStored();
+    // then rolled back, so seq never has a gap. The hourly and daily rollups
+    // (004_rollups.sql) are bumped in the same statement from the rows it
+    // actually inserted, so they never hold an event twice.
+    const [inserted] = await tx<{ n: number }[]>`
+      with ins as (
+        insert into usage.events (owner_id, mode, seq, event_key, key_id, endpoint, method, status_code, ts, duration_ms)
+        select * from unnest(
+          ${ownerCol}::text[], ${modeCol}::text[], ${seqCol}::int8[], ${keyCol}::text[], ${keyIdCol}::text[], ${endpointCol}::text[],
+          ${methodCol}::text[], ${statusCol}::int4[], ${tsCol}::timestamptz[], ${durCol}::float8[])
+        on conflict (event_key) do nothing
+        returning owner_id, mode, key_id, endpoint, method, status_code, ts, duration_ms
+      ), hourly as (${rollup(tx, "hour")}), daily as (${rollup(tx, "day")})
+      select count(*)::int as n from ins`;
+    if (inserted?.n !== n) throw new AlreadyStored();
     return n;
   }) as Promise<number>;
+}
+
+/**
+ * Adds the inserted rows (CTE `ins`) to one rollup table. Rows are upserted
+ * in key order; two batches touching one rollup row share its owner's
+ * counter row, locked earlier, so they cannot deadlock here.
+ */
+function rollup(tx: Pick<Sql, "unsafe">, unit: "hour" | "day") {
+  const table = unit === "hour" ? "usage.rollup_hourly" : "usage.rollup_daily";
+  return tx.unsafe(`
+    insert into ${table} as r (owner_id, mode, bucket, key_id, endpoint, method, status_code, count, hist)
+    select owner_id, mode, date_trunc('${unit}', ts, 'UTC'), key_id, endpoint, method, status_code, count(*),
+           usage.duration_hist(usage.duration_bucket(duration_ms))
+    from ins group by 1, 2, 3, 4, 5, 6, 7 order by 1, 2, 3, 4, 6, 7, md5(endpoint)
+    on conflict (owner_id, mode, bucket, key_id, method, status_code, md5(endpoint))
+    do update set count = r.count + excluded.count, hist = usage.hist_add(r.hist, excluded.hist)`);
 }
