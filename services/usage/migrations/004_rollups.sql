@@ -1,17 +1,19 @@
 -- Usage aggregates (GET /api/v1/keys/usage) read rollups, never usage.events:
 -- one row per (owner, mode, UTC hour or day, key, endpoint, method, status)
 -- with the call count and a histogram of durations. The writer keeps them in
--- the same transaction (and statement) that inserts the events, from the rows
--- actually inserted, so a redelivered event is never counted twice.
+-- the same statement that inserts the events, which commits with exactly
+-- those rows or not at all, so a redelivered event is never counted twice.
 --
 -- Histogram: 34 counters. Bucket 0 holds durations <= 1 ms; bucket i (1..32)
 -- holds (2^((i-1)/2), 2^(i/2)] ms, i.e. a factor of sqrt(2) per bucket up to
 -- 65.5 s; bucket 33 holds anything longer. An event without a duration counts
 -- in `count` and in no bucket. Percentiles are read as the upper bound of the
 -- bucket they fall in (services/usage/src/aggregate/histogram.ts).
+-- Not strict, so that Postgres inlines it; the JS twin is durationBucket in
+-- services/usage/src/aggregate/rollup.ts (the writer builds histograms there).
 create function usage.duration_bucket(d double precision) returns int
-  language sql immutable strict parallel safe
-  as $$ select case when d <= 1 then 0 else least(33, ceil(2 * ln(d) / ln(2)))::int end $$;
+  language sql immutable parallel safe
+  as $$ select case when d is null then null when d <= 1 then 0 else least(33, ceil(2 * ln(d) / ln(2)))::int end $$;
 
 -- The aggregate that builds a histogram from bucket numbers (null: no duration, skipped).
 create function usage.hist_inc(h int8[], b int) returns int8[]
@@ -39,8 +41,10 @@ create table usage.rollup_hourly (
   status_code int not null,
   count       bigint not null,
   hist        int8[] not null
-);
-create table usage.rollup_daily (like usage.rollup_hourly);
+) with (fillfactor = 50);
+create table usage.rollup_daily (like usage.rollup_hourly) with (fillfactor = 50);
+-- Every batch updates the rollup rows of the current hour and day: free room
+-- on each page (fillfactor 50) lets those be HOT updates, which skip the index.
 -- The endpoint enters the unique key as its md5: an owner id (up to 1 KB of
 -- UTF-8) plus an endpoint (up to 2 KB) could pass btree's ~2.7 KB entry limit,
 -- and a refused rollup row would refuse the whole batch of events.

@@ -1,5 +1,6 @@
 import type { KeyMode } from "@riskinmind/contracts";
 import type { Sql } from "@riskinmind/runtime";
+import { rollupColumns, upsertRollup } from "../aggregate/rollup";
 import type { IngestEvent } from "./parse";
 
 /** Conflicts another replica's concurrent batch can cause; the batch is simply retried. */
@@ -148,8 +149,9 @@ async function writeOnce(sql: Sql, events: IngestEvent[], order: SeqOrder | unde
     // A key stored meanwhile (or before, on the optimistic try) is skipped by
     // the conflict clause and detected by the count: the whole transaction is
     // then rolled back, so seq never has a gap. The hourly and daily rollups
-    // (004_rollups.sql) are bumped in the same statement from the rows it
-    // actually inserted, so they never hold an event twice.
+    // (004_rollups.sql) are bumped in the same statement, so they commit with
+    // exactly these rows or not at all: an event is never counted twice.
+    const rolled = rows.map(({ e, mode }) => ({ ...e, mode }));
     const [inserted] = await tx<{ n: number }[]>`
       with ins as (
         insert into usage.events (owner_id, mode, seq, event_key, key_id, endpoint, method, status_code, ts, duration_ms)
@@ -157,26 +159,11 @@ async function writeOnce(sql: Sql, events: IngestEvent[], order: SeqOrder | unde
           ${ownerCol}::text[], ${modeCol}::text[], ${seqCol}::int8[], ${keyCol}::text[], ${keyIdCol}::text[], ${endpointCol}::text[],
           ${methodCol}::text[], ${statusCol}::int4[], ${tsCol}::timestamptz[], ${durCol}::float8[])
         on conflict (event_key) do nothing
-        returning owner_id, mode, key_id, endpoint, method, status_code, ts, duration_ms
-      ), hourly as (${rollup(tx, "hour")}), daily as (${rollup(tx, "day")})
+        returning 1
+      ), hourly as (${upsertRollup(tx, "usage.rollup_hourly", rollupColumns(rolled, "hour"))}),
+      daily as (${upsertRollup(tx, "usage.rollup_daily", rollupColumns(rolled, "day"))})
       select count(*)::int as n from ins`;
     if (inserted?.n !== n) throw new AlreadyStored();
     return n;
   }) as Promise<number>;
-}
-
-/**
- * Adds the inserted rows (CTE `ins`) to one rollup table. Rows are upserted
- * in key order; two batches touching one rollup row share its owner's
- * counter row, locked earlier, so they cannot deadlock here.
- */
-function rollup(tx: Pick<Sql, "unsafe">, unit: "hour" | "day") {
-  const table = unit === "hour" ? "usage.rollup_hourly" : "usage.rollup_daily";
-  return tx.unsafe(`
-    insert into ${table} as r (owner_id, mode, bucket, key_id, endpoint, method, status_code, count, hist)
-    select owner_id, mode, date_trunc('${unit}', ts, 'UTC'), key_id, endpoint, method, status_code, count(*),
-           usage.duration_hist(usage.duration_bucket(duration_ms))
-    from ins group by 1, 2, 3, 4, 5, 6, 7 order by 1, 2, 3, 4, 6, 7, md5(endpoint)
-    on conflict (owner_id, mode, bucket, key_id, method, status_code, md5(endpoint))
-    do update set count = r.count + excluded.count, hist = usage.hist_add(r.hist, excluded.hist)`);
 }
