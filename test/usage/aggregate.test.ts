@@ -17,7 +17,7 @@ import { migrate } from "@riskinmind/runtime";
 import { readUsage } from "../../services/usage/src/aggregate/query";
 import { writeBatch } from "../../services/usage/src/ingest/writer";
 import type { IngestEvent } from "../../services/usage/src/ingest/parse";
-import { createTestDb, event, keyIdFor, USAGE_MIGRATIONS, usageStack, type UsageStack, waitFor } from "@riskinmind/testkit";
+import { authHeader, client, createTestDb, event, keyIdFor, token, USAGE_MIGRATIONS, usageStack, type UsageStack, waitFor } from "@riskinmind/testkit";
 
 let f: UsageStack;
 const enc = new TextEncoder();
@@ -196,6 +196,14 @@ describe("usage aggregates from the rollups", () => {
     expect(await f.count(`owner_id = '${r}'`)).toBe(3);
     const [b] = (await buckets(r)).filter((x) => x.count > 0);
     expect(b).toMatchObject({ bucket: iso(H), count: 3, serverErrors: 1, clientErrors: 0 });
+  });
+
+  test("end to end: GET /api/v1/keys/usage on the keys edge reads the same buckets, in the HTTP envelope", async () => {
+    const http = client(f.keys.app);
+    const r = await http.call("GET", `/api/v1/keys/usage?from=${iso(H - HOUR)}&to=${iso(H + 3 * HOUR)}&groupBy=none`, { headers: authHeader(await token(o)) });
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({ success: true, data: await buckets(o), meta: { from: iso(H - HOUR), to: iso(H + 3 * HOUR), granularity: "hour", groupBy: "none" } });
+    expect(r.body.data.map((b: UsageBucket) => b.count)).toEqual([0, 4, 2, 0]);
   });
 
   test("bad requests get VALIDATION_ERROR, never silence: schema, reversed or too long a range, an unknown field", async () => {

@@ -21,14 +21,11 @@ export const MAX_SPAN_MS: Record<Granularity, number> = { hour: 31 * DAY_MS, day
 /** ISO-8601 date and time with a zone (`Z` or `±hh:mm`), as usage events carry them. */
 export const ZONED_TIME_PATTERN = "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:\\d{2})$";
 const ZonedTime = Type.String({ pattern: ZONED_TIME_PATTERN, maxLength: 40, examples: ["2026-11-01T00:00:00Z"] });
-const Granularity = Type.Union(
-  GRANULARITIES.map((g) => Type.Literal(g)),
-  { description: "hour (default) or day: UTC buckets" },
-);
-const GroupBy = Type.Union(
-  GROUP_BYS.map((g) => Type.Literal(g)),
-  { description: "none (default), endpoint, status, method or key" },
-);
+// Literals spelled out (not mapped from the arrays above): a mapped union loses its literal types.
+const Granularity = Type.Union([Type.Literal("hour"), Type.Literal("day")], { description: "hour (default) or day: UTC buckets" });
+const GroupBy = Type.Union([Type.Literal("none"), Type.Literal("endpoint"), Type.Literal("status"), Type.Literal("method"), Type.Literal("key")], {
+  description: "none (default), endpoint, status, method or key",
+});
 
 /** The query string of GET /api/v1/keys/usage. */
 export const UsageQuery = Type.Object({
