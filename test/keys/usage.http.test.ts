@@ -150,3 +150,10 @@ describe("GET /api/v1/keys/usage refused", () => {
     expect(r.body.error.code).toBe("USAGE_UNAVAILABLE");
   });
 });
+
+test("/openapi.json documents GET /api/v1/keys/usage with its query and error responses", async () => {
+  const doc = (await env.a.call("GET", "/openapi.json")).body;
+  const op = doc.paths["/api/v1/keys/usage"]?.get;
+  expect(Object.keys(op?.responses ?? {})).toEqual(expect.arrayContaining(["200", "400", "401", "429", "503"]));
+  expect((op?.parameters ?? []).map((p: { name: string }) => p.name).sort()).toEqual(["from", "granularity", "groupBy", "mode", "to"]);
+});
