@@ -1,5 +1,5 @@
 /**
- * `bun run bench [-- --quick] [-- --json] [-- --only verify,ingest,limits]`: sets up its own database and NATS
+ * `bun run bench [-- --quick] [-- --json] [-- --only verify,ingest,usage,limits]`: sets up its own database and NATS
  * names, starts the real services as child processes, loads the data, runs
  * every row group against its baseline measured in the same run, prints a
  * markdown table (and with --json the rows as one JSON array on the last
@@ -19,6 +19,7 @@ import { verifyRows } from "./cases/verify";
 import { guardRows } from "./cases/guard";
 import { ingestRows } from "./cases/ingest";
 import { logsRows } from "./cases/logs";
+import { usageAggregateRows } from "./cases/usage-aggregate";
 import { managementRows } from "./cases/management";
 import { growthRows, measureGrowthPoint, type GrowthPoint } from "./cases/growth";
 import { revocationRows } from "./cases/revocation";
@@ -113,6 +114,7 @@ try {
   // ingests for a while; ingest also waits for the consumer to be idle.
   await group("ingest", "events/s", () => ingestRows(ctx));
   await group("logs", "ms", () => logsRows(ctx));
+  await group("usage", "ms", () => usageAggregateRows(ctx));
   await group("management", "req/s", () => managementRows(ctx));
   await group("fairness", "ms", () => fairnessRows(ctx));
   await group("guard", "req/s", () => guardRows(ctx));

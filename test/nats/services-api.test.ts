@@ -70,11 +70,14 @@ describe("discovery under $SRV", () => {
     ]);
   });
 
-  test("ping and info name the usage service and its logs-query endpoint", async () => {
+  test("ping and info name the usage service and its logs-query and logs-aggregate endpoints", async () => {
     const id = usageSvc.service.natsServiceId!;
     expect(await first(client.ping(NATS_SERVICE.usage, id))).toMatchObject({ name: "riskinmind-usage", id, version: usagePkg.version });
     const info = await first(client.info(NATS_SERVICE.usage, id));
-    expect(info.endpoints.map((e) => [e.name, e.subject, e.queue_group])).toEqual([[NATS_ENDPOINT.logsQuery, subjects(usage.topo).logsQuery, QUEUE.usage]]);
+    expect(info.endpoints.map((e) => [e.name, e.subject, e.queue_group])).toEqual([
+      [NATS_ENDPOINT.logsQuery, subjects(usage.topo).logsQuery, QUEUE.usage],
+      [NATS_ENDPOINT.logsAggregate, subjects(usage.topo).logsAggregate, QUEUE.usage],
+    ]);
   });
 
   test("a bare $SRV.PING reaches both services; a ping by name only that service", async () => {

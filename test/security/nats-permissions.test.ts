@@ -175,6 +175,11 @@ describe("guard (any service mounting @riskinmind/guard)", () => {
     await publishRefused(guard, "usage.logs.query");
   });
 
+  test("cannot ask usage.logs.aggregate (any owner's usage totals), by request or plain publish", async () => {
+    await requestRefused(guard, s.logsAggregate, JSON.stringify({ ownerId: "someone", mode: "live", from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z", granularity: "hour", groupBy: "none" }));
+    await publishRefused(guard, "usage.logs.aggregate");
+  });
+
   test("cannot announce key events: no forged revocation or owner change", async () => {
     await publishRefused(guard, s.keyRevoked);
     await publishRefused(guard, s.ownerKeyChanged);
@@ -234,17 +239,20 @@ describe("usage service", () => {
     }
   });
 
-  test("serves usage.logs.query to keys and asks keys.lookup of keys", async () => {
+  test("serves usage.logs.query and usage.logs.aggregate to keys and asks keys.lookup of keys", async () => {
     const usage = await as("usage");
     const keys = await as("keys");
     const logs = usage.nc.subscribe(s.logsQuery, { callback: (_e, m) => m.respond(JSON.stringify({ ok: true, data: [], total: 0 })) });
+    const aggregate = usage.nc.subscribe(s.logsAggregate, { callback: (_e, m) => m.respond(JSON.stringify({ ok: true, data: [] })) });
     const lookup = keys.nc.subscribe(s.keyLookup, { callback: (_e, m) => m.respond(JSON.stringify({ ok: true, keys: [] })) });
     await Promise.all([usage.nc.flush(), keys.nc.flush()]);
     try {
       expect((await keys.nc.request(s.logsQuery, "{}", { timeout: 5_000 })).json()).toEqual({ ok: true, data: [], total: 0 });
+      expect((await keys.nc.request(s.logsAggregate, "{}", { timeout: 5_000 })).json()).toEqual({ ok: true, data: [] });
       expect((await usage.nc.request(s.keyLookup, "{}", { timeout: 5_000 })).json()).toEqual({ ok: true, keys: [] });
     } finally {
       logs.unsubscribe();
+      aggregate.unsubscribe();
       lookup.unsubscribe();
     }
   });
@@ -303,9 +311,10 @@ describe("keys service", () => {
     await publishRefused(keys, `$SRV.PING.${NATS_SERVICE.usage}`);
   });
 
-  test("cannot subscribe to usage.logs.query or usage.events, nor read others' replies", async () => {
+  test("cannot subscribe to usage.logs.query, usage.logs.aggregate or usage.events, nor read others' replies", async () => {
     const keys = await as("keys");
     await subscribeRefused(keys, s.logsQuery);
+    await subscribeRefused(keys, s.logsAggregate);
     await subscribeRefused(keys, s.usageEvents);
     await subscribeRefused(keys, "_INBOX.usage.>");
     await subscribeRefused(keys, "_INBOX.guard.>");

@@ -2,6 +2,7 @@ export * from "./errors";
 export * from "./http";
 export * from "./nats";
 export * from "./usage";
+export * from "./usage-aggregate";
 export * from "./subjects";
 export * from "./key-format";
 export * from "./validate";

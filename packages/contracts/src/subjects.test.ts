@@ -13,6 +13,7 @@ describe("subjects", () => {
       ownerKeyChanged: "keys.events.owner-changed",
       usageEvents: "usage.events",
       logsQuery: "usage.logs.query",
+      logsAggregate: "usage.logs.aggregate",
     });
   });
 

@@ -20,7 +20,7 @@ export const QUEUE = { keys: "keys", usage: "usage" } as const;
  */
 export const NATS_SERVICE = { keys: "riskinmind-keys", usage: "riskinmind-usage" } as const;
 /** Endpoint names in $SRV info and stats (each serves one subject below). */
-export const NATS_ENDPOINT = { verify: "verify", keyLookup: "lookup", limitsTake: "limits-take", logsQuery: "logs-query" } as const;
+export const NATS_ENDPOINT = { verify: "verify", keyLookup: "lookup", limitsTake: "limits-take", logsQuery: "logs-query", logsAggregate: "logs-aggregate" } as const;
 
 /**
  * Each NATS identity's reply inbox. The server's permissions let an identity
@@ -50,6 +50,8 @@ export function subjects(t: Topology) {
     usageEvents: `${t.prefix}usage.events`,
     /** request/reply: a page of an owner's usage logs. */
     logsQuery: `${t.prefix}usage.logs.query`,
+    /** request/reply: an owner's usage counts, errors and latencies per hour or day (GET /usage). */
+    logsAggregate: `${t.prefix}usage.logs.aggregate`,
   };
 }
 export type Subjects = ReturnType<typeof subjects>;

@@ -4,6 +4,7 @@ import { KeyChangedEvent, KeyLookupReply, KeyLookupRequest, KeyRevokedEvent, Log
 import { LimitsTakeReply, LimitsTakeRequest } from "./limits";
 import "./text";
 import { UsageEvent } from "./usage";
+import { UsageAggregateReply, UsageAggregateRequest } from "./usage-aggregate";
 
 // TypeBox ships no formats; the one we use is registered once here.
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
@@ -23,6 +24,8 @@ export const check = {
   keyLookupReply: TypeCompiler.Compile(KeyLookupReply),
   limitsTakeRequest: TypeCompiler.Compile(LimitsTakeRequest),
   limitsTakeReply: TypeCompiler.Compile(LimitsTakeReply),
+  usageAggregateRequest: TypeCompiler.Compile(UsageAggregateRequest),
+  usageAggregateReply: TypeCompiler.Compile(UsageAggregateReply),
 };
 
 /** JSON.parse that returns undefined instead of throwing. */

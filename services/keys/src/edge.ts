@@ -13,6 +13,7 @@ import type { QuotaReader } from "./keys/policy";
 import { keyRoutes } from "./keys/routes";
 import { logsRoute } from "./logs/route";
 import { createInFlightLimit, createRateLimiter } from "./ratelimit";
+import { usageRoute } from "./usage/route";
 
 export interface EdgeDeps {
   sql: Sql;
@@ -78,5 +79,6 @@ export function buildEdge(d: EdgeDeps) {
         subject: d.topo.logsQuery,
         timeoutMs: d.config.LOGS_TIMEOUT_MS,
       }),
-    );
+    )
+    .use(usageRoute({ nc: d.nc, log: d.log, auth: d.auth, readLimiter, subject: d.topo.logsAggregate, timeoutMs: d.config.LOGS_TIMEOUT_MS }));
 }

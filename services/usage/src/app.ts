@@ -6,6 +6,7 @@ import { topologyOf, type UsageConfig } from "./env";
 import { ensureIngestConsumer, ensureUsageStream } from "./ingest/stream";
 import { Ingestor } from "./ingest/consumer";
 import { OwnerResolver } from "./ingest/owners";
+import { aggregateEndpoint } from "./aggregate/responder";
 import { logsQueryEndpoint } from "./logs/responder";
 import { createUsageMetrics } from "./metrics";
 import pkg from "../package.json";
@@ -21,8 +22,8 @@ export interface UsageServiceDeps {
 const LAG_POLL_MS = 5000;
 
 /**
- * The usage service: the JetStream ingest loop, the `usage.logs.query`
- * responder, and a small HTTP app for /health, /ready and /metrics.
+ * The usage service: the JetStream ingest loop, the `usage.logs.query` and
+ * `usage.logs.aggregate` responders, and a small HTTP app for /health, /ready and /metrics.
  * `start()` ensures the stream and consumer (idempotent) and begins work;
  * `stop()` stops pulling, commits and acks the batch in hand, and stops
  * answering queries. The NATS connection and pool stay the caller's.
@@ -70,8 +71,14 @@ export function createUsageService(deps: UsageServiceDeps) {
       });
       await ensureIngestConsumer(jsm, { stream: topo.stream, subject: subj.usageEvents });
       // The NATS service `riskinmind-usage` (endpoint logs-query, queue group usage), discoverable under $SRV.
-      const srv = await startNatsService(nc, { name: NATS_SERVICE.usage, version: pkg.version, description: "RiskInMind usage: pages of an owner's usage logs", queue: QUEUE.usage }, log);
+      const srv = await startNatsService(
+        nc,
+        { name: NATS_SERVICE.usage, version: pkg.version, description: "RiskInMind usage: pages and aggregates of an owner's usage logs", queue: QUEUE.usage },
+        log,
+      );
       srv.addEndpoint(logsQueryEndpoint({ sql, log, m, subject: subj.logsQuery }));
+      // A reply must fit in one message: the server's max_payload (1 MiB unless configured).
+      srv.addEndpoint(aggregateEndpoint({ sql, log, m, subject: subj.logsAggregate, maxPayload: nc.info?.max_payload ?? 1024 * 1024 }));
       responders = srv;
       await srv.ready();
       ingestor = new Ingestor({ js: nc.jetstream(), nc, sql, log, m, owners }, { stream: topo.stream, batchMax: config.INGEST_BATCH_MAX, batchWaitMs: config.INGEST_BATCH_WAIT_MS });

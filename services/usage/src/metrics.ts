@@ -24,6 +24,12 @@ export function createUsageMetrics(metrics: Metrics) {
     [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registry,
   );
+  const aggregate = new FastHistogram<"outcome">(
+    "usage_aggregate_seconds",
+    "Time to answer one usage.logs.aggregate request, by outcome.",
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registry,
+  );
   return {
     ingested: { inc: (n = 1) => ingested.inc(n) },
     invalid: { inc: (labels: { reason: InvalidReason }, n = 1) => invalid.labels(labels).inc(n) },
@@ -32,6 +38,7 @@ export function createUsageMetrics(metrics: Metrics) {
     // Set by the lag poll every few seconds, off any hot path.
     consumerLag: new Gauge({ name: "usage_consumer_lag", help: "Messages in the stream not yet delivered to the ingest consumer.", registers: [registry] }),
     logsQuerySeconds: { observe: (labels: { outcome: string }, seconds: number) => logsQuery.labels(labels).observe(seconds) },
+    aggregateSeconds: { observe: (labels: { outcome: string }, seconds: number) => aggregate.labels(labels).observe(seconds) },
   };
 }
 export type UsageMetrics = ReturnType<typeof createUsageMetrics>;

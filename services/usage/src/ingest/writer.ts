@@ -1,5 +1,6 @@
 import type { KeyMode } from "@riskinmind/contracts";
 import type { Sql } from "@riskinmind/runtime";
+import { rollupColumns, upsertRollup } from "../aggregate/rollup";
 import type { IngestEvent } from "./parse";
 
 /** Conflicts another replica's concurrent batch can cause; the batch is simply retried. */
@@ -147,14 +148,22 @@ async function writeOnce(sql: Sql, events: IngestEvent[], order: SeqOrder | unde
     }
     // A key stored meanwhile (or before, on the optimistic try) is skipped by
     // the conflict clause and detected by the count: the whole transaction is
-    // then rolled back, so seq never has a gap.
-    const inserted = await tx`
-      insert into usage.events (owner_id, mode, seq, event_key, key_id, endpoint, method, status_code, ts, duration_ms)
-      select * from unnest(
-        ${ownerCol}::text[], ${modeCol}::text[], ${seqCol}::int8[], ${keyCol}::text[], ${keyIdCol}::text[], ${endpointCol}::text[],
-        ${methodCol}::text[], ${statusCol}::int4[], ${tsCol}::timestamptz[], ${durCol}::float8[])
-      on conflict (event_key) do nothing`;
-    if (inserted.count !== n) throw new AlreadyStored();
+    // then rolled back, so seq never has a gap. The hourly and daily rollups
+    // (004_rollups.sql) are bumped in the same statement, so they commit with
+    // exactly these rows or not at all: an event is never counted twice.
+    const rolled = rows.map(({ e, mode }) => ({ ...e, mode }));
+    const [inserted] = await tx<{ n: number }[]>`
+      with ins as (
+        insert into usage.events (owner_id, mode, seq, event_key, key_id, endpoint, method, status_code, ts, duration_ms)
+        select * from unnest(
+          ${ownerCol}::text[], ${modeCol}::text[], ${seqCol}::int8[], ${keyCol}::text[], ${keyIdCol}::text[], ${endpointCol}::text[],
+          ${methodCol}::text[], ${statusCol}::int4[], ${tsCol}::timestamptz[], ${durCol}::float8[])
+        on conflict (event_key) do nothing
+        returning 1
+      ), hourly as (${upsertRollup(tx, "usage.rollup_hourly", rollupColumns(rolled, "hour"))}),
+      daily as (${upsertRollup(tx, "usage.rollup_daily", rollupColumns(rolled, "day"))})
+      select count(*)::int as n from ins`;
+    if (inserted?.n !== n) throw new AlreadyStored();
     return n;
   }) as Promise<number>;
 }

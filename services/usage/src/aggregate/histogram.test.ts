@@ -1,0 +1,42 @@
+/** Percentiles from the rollup histogram: the documented resolution. */
+import { describe, expect, test } from "bun:test";
+import { bucketUpperMs, HIST_BUCKETS, quantileMs } from "./histogram";
+
+/** The bucket a duration falls in, as usage.duration_bucket computes it. */
+function bucketOf(ms: number): number {
+  return ms <= 1 ? 0 : Math.min(HIST_BUCKETS - 1, Math.ceil((2 * Math.log(ms)) / Math.log(2)));
+}
+
+function histOf(durations: number[]): number[] {
+  const h = new Array<number>(HIST_BUCKETS).fill(0);
+  for (const d of durations) h[bucketOf(d)]!++;
+  return h;
+}
+
+describe("quantileMs", () => {
+  test("empty → null", () => {
+    expect(quantileMs(new Array(HIST_BUCKETS).fill(0), 0.5)).toBeNull();
+  });
+
+  test("the reported value is the bucket's upper bound: >= the true quantile and < sqrt(2) × it", () => {
+    for (const d of [1.2, 3, 7.7, 10, 42, 99.9, 250, 1234, 60_000]) {
+      const q = quantileMs(histOf([d]), 0.5)!;
+      expect(q).toBeGreaterThanOrEqual(d - 0.001);
+      expect(q).toBeLessThan(d * Math.SQRT2 + 0.001);
+    }
+    expect(quantileMs(histOf([0.2]), 0.5)).toBe(1);
+    // Beyond 65.5 s: "at least" the last bound.
+    expect(quantileMs(histOf([3_600_000]), 0.5)).toBe(bucketUpperMs(32));
+    expect(bucketUpperMs(32)).toBe(65536);
+  });
+
+  test("p50 and p95 pick the ceil(p·n)-th smallest", () => {
+    // 100 durations: 90 of 5 ms, 10 of 500 ms → p50 in 5's bucket, p95 in 500's.
+    const h = histOf([...new Array(90).fill(5), ...new Array(10).fill(500)]);
+    expect(quantileMs(h, 0.5)).toBe(quantileMs(histOf([5]), 0.5));
+    expect(quantileMs(h, 0.95)).toBe(quantileMs(histOf([500]), 0.5));
+    // Exactly at the edge: 95 fast, 5 slow → the 95th is still fast.
+    const e = histOf([...new Array(95).fill(5), ...new Array(5).fill(500)]);
+    expect(quantileMs(e, 0.95)).toBe(quantileMs(histOf([5]), 0.5));
+  });
+});
