@@ -1,5 +1,6 @@
 import { isFiltered, type KeyMode, type LogEntry, type LogsFilter } from "@riskinmind/contracts";
 import type { Sql } from "@riskinmind/runtime";
+import { filteredTotal } from "./filtered-total";
 
 /** One read of an owner's log, parsed and validated (the optional fields default to today's unfiltered read). */
 export interface LogsRead {
@@ -49,7 +50,7 @@ const COLUMNS = "seq, endpoint, method, status_code, ts, key_id, duration_ms";
  * mode) counter row and the page a primary-key range of seq computed from it.
  * Everything else is a keyset read (`seq < before`) or an offset over the
  * filtered rows, newest first, through the index of the filter (migration
- * 003), and a filtered total is a count over the same index.
+ * 003); a filtered total is read from the rollups (filtered-total.ts).
  *
  * Statements are sent unprepared (an unnamed statement is planned with its
  * values every time): a generic plan cannot know that one owner holds a
@@ -69,7 +70,7 @@ export async function readLogsPage(sql: Sql, read: LogsRead): Promise<LogsPage> 
   if (q.before !== undefined) rowWhere += ` and seq < ${$(q.before)}::int8`;
   else if (q.page > 1) tail += ` offset ${$((q.page - 1) * q.limit)}::int8`;
   const rows = (await sql.unsafe(`select ${COLUMNS} from usage.events where ${rowWhere} ${tail}`, params as never[], { prepare: false })) as unknown as Row[];
-  const total = q.skipTotal ? -1 : filtered ? await countFiltered(sql, q) : await counterTotal(sql, q);
+  const total = q.skipTotal ? -1 : filtered ? await filteredTotal(sql, q) : await counterTotal(sql, q);
   return pageOf(rows, q, total, rows.length > q.limit);
 }
 
@@ -94,12 +95,6 @@ async function unfilteredPage(sql: Sql, q: Read): Promise<LogsPage> {
 async function counterTotal(sql: Sql, q: Read): Promise<number> {
   const [counter] = await sql<{ total: string }[]>`select total from usage.owner_counters where owner_id = ${q.ownerId} and mode = ${q.mode}`;
   return counter ? Number(counter.total) : 0;
-}
-
-async function countFiltered(sql: Sql, q: Read): Promise<number> {
-  const where = whereOf(q);
-  const [row] = (await sql.unsafe(`select count(*)::int8 as n from usage.events where ${where.text}`, where.params as never[], { prepare: false })) as unknown as { n: string }[];
-  return Number(row?.n ?? 0);
 }
 
 /**
