@@ -1,5 +1,5 @@
 /**
- * `bun run bench [-- --quick] [-- --json] [-- --only verify,ingest,usage,limits]`: sets up its own database and NATS
+ * `bun run bench [-- --quick] [-- --json] [-- --only verify,ingest,usage,limits,retention]`: sets up its own database and NATS
  * names, starts the real services as child processes, loads the data, runs
  * every row group against its baseline measured in the same run, prints a
  * markdown table (and with --json the rows as one JSON array on the last
@@ -26,6 +26,7 @@ import { revocationRows } from "./cases/revocation";
 import { policyChangeRows } from "./cases/policy-change";
 import { fairnessRows } from "./cases/fairness";
 import { limitsRows } from "./cases/limits";
+import { retentionRows } from "./cases/retention";
 import type { Child } from "@riskinmind/testkit";
 
 const argv = process.argv.slice(2);
@@ -121,6 +122,8 @@ try {
   await group("revocation", "ms", () => revocationRows(ctx));
   await group("limits", "calls", () => limitsRows(ctx));
   await group("policy-change", "ms", () => policyChangeRows(ctx));
+  // Last: it adds (and drops) two old months of rows.
+  await group("retention", "ms", () => retentionRows(ctx));
 } catch (e) {
   failed++;
   log(`setup FAILED: ${(e as Error).stack ?? e}`);

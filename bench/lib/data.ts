@@ -63,6 +63,9 @@ const T0 = Date.parse("2026-01-01T00:00:00Z") / 1000;
 export async function growUsage(sql: Sql, shape: UsageShape, fromTotal: number, toTotal: number): Promise<void> {
   const a = usageCounts(shape, fromTotal);
   const b = usageCounts(shape, toTotal);
+  // usage.events is partitioned by month (005_partitions.sql): every month the new rows fall in needs its partition first.
+  const last = T0 + Math.max(b.heavy, 7 * b.perOwner);
+  await sql`select usage.ensure_partitions(to_timestamp(${T0}::float8), to_timestamp(${last}::float8))`;
   const heavy = sql`
     insert into usage.events (owner_id, mode, seq, event_key, key_id, endpoint, method, status_code, ts, duration_ms)
     select ${shape.heavyOwner}, 'live', s, 'h:' || lpad(s::text, 10, '0'), 'key_heavy', '/api/v1/loans/predict', 'POST', 200, to_timestamp(${T0}::float8 + s), (s % 50)::float8

@@ -9,6 +9,7 @@ import { OwnerResolver } from "./ingest/owners";
 import { aggregateEndpoint } from "./aggregate/responder";
 import { logsQueryEndpoint } from "./logs/responder";
 import { createUsageMetrics } from "./metrics";
+import { storageMaintenance } from "./storage/maintenance";
 import pkg from "../package.json";
 
 export interface UsageServiceDeps {
@@ -16,7 +17,10 @@ export interface UsageServiceDeps {
   nc: NatsConnection;
   log: Logger;
   metrics: Metrics;
-  config: Pick<UsageConfig, "NATS_SUBJECT_PREFIX" | "USAGE_STREAM" | "INGEST_BATCH_MAX" | "INGEST_BATCH_WAIT_MS" | "USAGE_STREAM_MAX_AGE_HOURS" | "KEY_LOOKUP_TIMEOUT_MS" | "KEY_OWNER_CACHE_MAX">;
+  config: Pick<
+    UsageConfig,
+    "NATS_SUBJECT_PREFIX" | "USAGE_STREAM" | "INGEST_BATCH_MAX" | "INGEST_BATCH_WAIT_MS" | "USAGE_STREAM_MAX_AGE_HOURS" | "KEY_LOOKUP_TIMEOUT_MS" | "KEY_OWNER_CACHE_MAX" | "USAGE_RETENTION_DAYS"
+  >;
 }
 
 const LAG_POLL_MS = 5000;
@@ -40,6 +44,8 @@ export function createUsageService(deps: UsageServiceDeps) {
     timeoutMs: config.KEY_LOOKUP_TIMEOUT_MS,
     max: config.KEY_OWNER_CACHE_MAX,
   });
+  // Partitions ahead and retention (services/usage/src/storage).
+  const storage = storageMaintenance({ sql, log, retentionDays: config.USAGE_RETENTION_DAYS });
   let ingestor: Ingestor | undefined;
   let responders: NatsService | undefined;
   let lagTimer: ReturnType<typeof setInterval> | undefined;
@@ -62,6 +68,8 @@ export function createUsageService(deps: UsageServiceDeps) {
     get natsServiceId(): string | undefined {
       return responders?.id;
     },
+    /** The store's upkeep: partitions ahead and the retention sweep. */
+    storage,
     async start(): Promise<void> {
       const jsm = await nc.jetstreamManager();
       await ensureUsageStream(jsm, {
@@ -81,8 +89,14 @@ export function createUsageService(deps: UsageServiceDeps) {
       srv.addEndpoint(aggregateEndpoint({ sql, log, m, subject: subj.logsAggregate, maxPayload: nc.info?.max_payload ?? 1024 * 1024 }));
       responders = srv;
       await srv.ready();
-      ingestor = new Ingestor({ js: nc.jetstream(), nc, sql, log, m, owners }, { stream: topo.stream, batchMax: config.INGEST_BATCH_MAX, batchWaitMs: config.INGEST_BATCH_WAIT_MS });
+      // Before the first batch: every month an event may be ingested into has its partition.
+      await storage.ensure();
+      ingestor = new Ingestor(
+        { js: nc.jetstream(), nc, sql, log, m, owners, onNoPartition: () => storage.ensureSoon() },
+        { stream: topo.stream, batchMax: config.INGEST_BATCH_MAX, batchWaitMs: config.INGEST_BATCH_WAIT_MS },
+      );
       await ingestor.start();
+      storage.start();
       void pollLag();
       lagTimer = setInterval(() => void pollLag(), LAG_POLL_MS);
       log.info({ stream: topo.stream, subject: subj.usageEvents }, "usage ingestion started");
@@ -92,6 +106,7 @@ export function createUsageService(deps: UsageServiceDeps) {
       lagTimer = undefined;
       await ingestor?.stop();
       ingestor = undefined;
+      await storage.stop();
       // Returns once every query it took is answered.
       await responders?.stop();
       responders = undefined;

@@ -29,6 +29,7 @@ describe("usage config", () => {
       DB_POOL_MAX: 10,
       KEY_LOOKUP_TIMEOUT_MS: 2_000,
       KEY_OWNER_CACHE_MAX: 100_000,
+      USAGE_RETENTION_DAYS: 400,
     });
   });
 
@@ -47,6 +48,8 @@ describe("usage config", () => {
     ["DB_POOL_MAX", "201", "must be an integer 1..200"],
     ["KEY_LOOKUP_TIMEOUT_MS", "49", "must be an integer 50..60000"],
     ["KEY_OWNER_CACHE_MAX", "0", "must be an integer 1..50000000"],
+    ["USAGE_RETENTION_DAYS", "0", "must be an integer 1..3650"],
+    ["USAGE_RETENTION_DAYS", "3651", "must be an integer 1..3650"],
     ["PORT", "65536", "must be a port number 0..65535"],
     ["USAGE_STREAM", "a.b", "must be 1-64 of A-Z a-z 0-9 _ -"],
   ];

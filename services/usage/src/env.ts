@@ -20,6 +20,8 @@ export const UsageEnv = z.object({
   DB_POOL_MAX: field.int(10, 1, 200),
   /** How long ingestion waits for keys.lookup before it treats the keys service as away (the batch then waits, nothing is refused). */
   KEY_LOOKUP_TIMEOUT_MS: field.int(2_000, 50, 60_000),
+  /** Usage rows are kept this many days: older whole monthly partitions are dropped (hourly sweep). */
+  USAGE_RETENTION_DAYS: field.int(400, 1, 3650),
   /** Key → owner pairs remembered (an owner never changes once a key is issued). */
   KEY_OWNER_CACHE_MAX: field.int(100_000, 1, 50_000_000),
 });

@@ -68,6 +68,7 @@ export function usageTestConfig(topo: Topology, overrides: Partial<UsageConfig> 
     USAGE_STREAM_MAX_AGE_HOURS: 1,
     KEY_LOOKUP_TIMEOUT_MS: 2000,
     KEY_OWNER_CACHE_MAX: 10_000,
+    USAGE_RETENTION_DAYS: 400,
     ...overrides,
   };
 }

@@ -2,6 +2,7 @@ import type { ConsumerMessages, JetStreamClient, JsMsg, NatsConnection } from "n
 import { USAGE_CONSUMER } from "@riskinmind/contracts";
 import { isDbUnavailable, type Logger, type Sql, errFields } from "@riskinmind/runtime";
 import type { UsageMetrics } from "../metrics";
+import { isNoPartition } from "../storage/partitions";
 import { KeysUnavailable, type OwnerResolver } from "./owners";
 import { parseUsageMessage, type IngestEvent, type InvalidReason } from "./parse";
 import { writeBatch, type SeqOrder } from "./writer";
@@ -53,7 +54,16 @@ export class Ingestor {
   private counterTurn: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly deps: { js: JetStreamClient; nc?: NatsConnection; sql: Sql; log: Logger; m: UsageMetrics; owners: OwnerResolver },
+    private readonly deps: {
+      js: JetStreamClient;
+      nc?: NatsConnection;
+      sql: Sql;
+      log: Logger;
+      m: UsageMetrics;
+      owners: OwnerResolver;
+      /** An insert found no partition for its rows: partitions are to be ensured (the batch waits meanwhile). */
+      onNoPartition?: () => void;
+    },
     private readonly opts: IngestOptions,
   ) {}
 
@@ -218,6 +228,7 @@ export class Ingestor {
 
   /** Postgres (or the keys service) is unreachable: nothing is acked, everything comes back later. */
   private pause(batch: Batch, err: unknown): void {
+    if (isNoPartition(err)) this.deps.onNoPartition?.();
     this.backoffMs = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, this.backoffMs * 2));
     this.pausedUntil = Date.now() + this.backoffMs;
     for (const e of batch.entries) e.msg.nak(this.backoffMs);
@@ -300,11 +311,12 @@ export class Ingestor {
  * The database cannot take any batch right now, whatever its rows: it is
  * unreachable, or out of resources (53: disk full, too many connections),
  * shutting down or cancelling (57), failing inside (58, XX), read-only after
- * a failover (25006), or a conflict that outlived writeBatch's retries (40).
+ * a failover (25006), a conflict that outlived writeBatch's retries (40),
+ * or no partition yet for a row's month (made on the spot, see isNoPartition).
  * Those batches wait; splitting them would drop good events as unstorable.
  */
 function isDbNotNow(err: unknown): boolean {
-  if (isDbUnavailable(err)) return true;
+  if (isDbUnavailable(err) || isNoPartition(err)) return true;
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === "string" && /^(08|40|53|57|58|XX)|^25006$/.test(code);
 }

@@ -68,9 +68,13 @@ async function writeOnce(sql: Sql, events: IngestEvent[], order: SeqOrder | unde
 
   return sql.begin(async (tx) => {
     if (precheck) {
-      const existing = await tx<{ event_key: string }[]>`
-        select event_key from usage.events where event_key = any(${[...unique.keys()]}::text[])`;
-      for (const row of existing) unique.delete(row.event_key);
+      // Idempotency is (event_key, ts) (005_partitions.sql): the look-up is by
+      // both, and a stored row counts only when its time is the event's too.
+      const batch = [...unique.values()];
+      const existing = await tx<{ event_key: string; ts: Date }[]>`
+        select event_key, ts from usage.events
+        where event_key = any(${batch.map((e) => e.key)}::text[]) and ts = any(${batch.map((e) => new Date(e.ts).toISOString())}::timestamptz[])`;
+      for (const row of existing) if (unique.get(row.event_key)?.ts === row.ts.getTime()) unique.delete(row.event_key);
       if (unique.size === 0) {
         order?.done();
         return 0;
@@ -158,7 +162,7 @@ async function writeOnce(sql: Sql, events: IngestEvent[], order: SeqOrder | unde
         select * from unnest(
           ${ownerCol}::text[], ${modeCol}::text[], ${seqCol}::int8[], ${keyCol}::text[], ${keyIdCol}::text[], ${endpointCol}::text[],
           ${methodCol}::text[], ${statusCol}::int4[], ${tsCol}::timestamptz[], ${durCol}::float8[])
-        on conflict (event_key) do nothing
+        on conflict (event_key, ts) do nothing
         returning 1
       ), hourly as (${upsertRollup(tx, "usage.rollup_hourly", rollupColumns(rolled, "hour"))}),
       daily as (${upsertRollup(tx, "usage.rollup_daily", rollupColumns(rolled, "day"))})

@@ -47,7 +47,8 @@ const COLUMNS = "seq, endpoint, method, status_code, ts, key_id, duration_ms";
  * matches and the position the next page continues from.
  *
  * Unfiltered pages by number keep today's plan: the total is the (owner,
- * mode) counter row and the page a primary-key range of seq computed from it.
+ * mode) counter row and the page a primary-key keyset read below a seq
+ * computed from it.
  * Everything else is a keyset read (`seq < before`) or an offset over the
  * filtered rows, newest first, through the index of the filter (migration
  * 003); a filtered total is read from the rollups (filtered-total.ts).
@@ -74,27 +75,47 @@ export async function readLogsPage(sql: Sql, read: LogsRead): Promise<LogsPage> 
   return pageOf(rows, q, total, rows.length > q.limit);
 }
 
-/** Today's page: counter row, then a seq range (both plain index lookups). */
+/**
+ * An unfiltered page by number: the counter row, then the newest rows at or
+ * below the page's top seq (a keyset read of the primary key, each
+ * partition's index read backwards from `hi`, merged).
+ *
+ * The counter's total is the highest seq handed out and `dropped` the rows
+ * retention removed (005_partitions.sql), so the log holds total - dropped
+ * rows. Page p starts at seq total - (p-1)*limit and takes `limit` rows from
+ * there down: rows missing below (dropped by retention: late events make the
+ * dropped set ragged, not a clean prefix of seqs) never make a page short.
+ * Where holes lie above a page's top, that page repeats rows the previous
+ * page showed, and the last pages by number may end before the oldest rows;
+ * a cursor walk (`before`) is exact.
+ */
 async function unfilteredPage(sql: Sql, q: Read): Promise<LogsPage> {
-  const total = await counterTotal(sql, q);
-  const hi = total - (q.page - 1) * q.limit;
-  if (hi < 1) return { data: [], total };
-  const lo = Math.max(1, hi - q.limit + 1);
-  // Two statements on purpose: with the bounds as plain values the planner
+  const counter = await counterRow(sql, q);
+  const total = counter.total - counter.dropped;
+  const hi = counter.total - (q.page - 1) * q.limit;
+  if (hi < 1 || total < 1) return { data: [], total };
+  // Two statements on purpose: with the bound as a plain value the planner
   // always picks the primary-key range scan. Joined to the counter in one
-  // statement, the bounds are unknown at plan time and, for an owner holding a
+  // statement, the bound is unknown at plan time and, for an owner holding a
   // large share of the table, Postgres chose a sequential scan (seconds).
   const rows = await sql<Row[]>`
     select seq, endpoint, method, status_code, ts, key_id, duration_ms
     from usage.events
-    where owner_id = ${q.ownerId} and mode = ${q.mode} and seq between ${lo}::int8 and ${hi}::int8
-    order by seq desc`;
-  return pageOf(rows, q, total, lo > 1);
+    where owner_id = ${q.ownerId} and mode = ${q.mode} and seq <= ${hi}::int8
+    order by seq desc limit ${q.limit + 1}::int8`;
+  return pageOf(rows, q, total, rows.length > q.limit);
 }
 
+/** The (owner, mode) log's size: rows ever numbered minus rows retention dropped. */
 async function counterTotal(sql: Sql, q: Read): Promise<number> {
-  const [counter] = await sql<{ total: string }[]>`select total from usage.owner_counters where owner_id = ${q.ownerId} and mode = ${q.mode}`;
-  return counter ? Number(counter.total) : 0;
+  const counter = await counterRow(sql, q);
+  return counter.total - counter.dropped;
+}
+
+async function counterRow(sql: Sql, q: Read): Promise<{ total: number; dropped: number }> {
+  const [counter] = await sql<{ total: string; dropped: string }[]>`
+    select total, dropped from usage.owner_counters where owner_id = ${q.ownerId} and mode = ${q.mode}`;
+  return counter ? { total: Number(counter.total), dropped: Number(counter.dropped) } : { total: 0, dropped: 0 };
 }
 
 /**
