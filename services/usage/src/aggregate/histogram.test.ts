@@ -61,18 +61,35 @@ describe("p50p95", () => {
 describe("addHistText", () => {
   const text = (h: number[]) => `{${h.join(",")}}`;
 
-  test("adds an int8[] as Postgres prints it, element by element", () => {
+  test("adds an int8[] as Postgres prints it (one or several back to back), element by element", () => {
     const a = Array.from({ length: HIST_BUCKETS }, (_, i) => i * 1000 + 7);
     const b = Array.from({ length: HIST_BUCKETS }, (_, i) => (i === 33 ? 2 ** 52 : i));
     const into = new Float64Array(HIST_BUCKETS);
     addHistText(into, text(a));
     addHistText(into, text(b));
     expect([...into]).toEqual(a.map((v, i) => v + b[i]!));
+    // Back to back, as string_agg prints a group's rows.
+    const both = new Float64Array(HIST_BUCKETS);
+    addHistText(both, text(a) + text(b) + text(a));
+    expect([...both]).toEqual(a.map((v, i) => 2 * v + b[i]!));
   });
 
   test("anything but 34 non-negative integers throws", () => {
     const ok = new Array<number>(HIST_BUCKETS).fill(1);
-    for (const bad of [text(ok.slice(1)), text([...ok, 1]), text([...ok.slice(1), -1]), `{${ok.join(",")},}`, ok.join(","), "{}", text([...ok.slice(1), "NULL" as never]), "{1,,1}"]) {
+    for (const bad of [
+      text(ok.slice(1)),
+      text([...ok, 1]),
+      text([...ok.slice(1), -1]),
+      `{${ok.join(",")},}`,
+      ok.join(","),
+      "{}",
+      text([...ok.slice(1), "NULL" as never]),
+      "{1,,1}",
+      "",
+      `${text(ok)}{`,
+      `${text(ok)}x`,
+      `${text(ok)},${text(ok)}`,
+    ]) {
       expect(() => addHistText(new Float64Array(HIST_BUCKETS), bad)).toThrow("not a histogram");
     }
   });

@@ -51,33 +51,42 @@ export function p50p95(hist: ArrayLike<number>): [number | null, number | null] 
   return [p50 ?? last, last];
 }
 
+const OPEN = 123;
+const CLOSE = 125;
 const COMMA = 44;
 const ZERO = 48;
 const NINE = 57;
 
 /**
- * Adds a histogram as Postgres prints an int8[] of counts (`{0,3,…,1}`) into
- * `into`, element by element. Reading the digits here is several times
- * cheaper than a generic array parse; anything but HIST_BUCKETS non-negative
+ * Adds histograms as Postgres prints an int8[] of counts (`{0,3,…,1}`), one
+ * or several back to back (`{…}{…}`, string_agg of them), into `into`,
+ * element by element. Reading the digits here is several times cheaper than
+ * a generic array parse; anything but groups of HIST_BUCKETS non-negative
  * integers throws, so a changed column can never be summed wrongly.
  */
 export function addHistText(into: Float64Array, text: string): void {
-  const end = text.length - 1;
-  if (text.charCodeAt(0) !== 123 || text.charCodeAt(end) !== 125) throw new Error(`not a histogram: ${text.slice(0, 40)}`);
-  let i = 0;
-  let v = 0;
-  let digits = 0;
-  for (let c = 1; c < end; c++) {
-    const ch = text.charCodeAt(c);
-    if (ch >= ZERO && ch <= NINE) {
-      v = v * 10 + (ch - ZERO);
-      digits++;
-    } else if (ch === COMMA && digits > 0 && i < HIST_BUCKETS - 1) {
-      into[i++]! += v;
-      v = 0;
-      digits = 0;
-    } else throw new Error(`not a histogram: ${text.slice(0, 40)}`);
+  const bad = () => new Error(`not a histogram: ${text.slice(0, 40)}`);
+  let c = 0;
+  const len = text.length;
+  if (len === 0) throw bad();
+  while (c < len) {
+    if (text.charCodeAt(c++) !== OPEN) throw bad();
+    let i = 0;
+    let v = 0;
+    let digits = 0;
+    for (;;) {
+      const ch = c < len ? text.charCodeAt(c++) : -1;
+      if (ch >= ZERO && ch <= NINE) {
+        v = v * 10 + (ch - ZERO);
+        digits++;
+      } else if (ch === COMMA && digits > 0 && i < HIST_BUCKETS - 1) {
+        into[i++]! += v;
+        v = 0;
+        digits = 0;
+      } else if (ch === CLOSE && digits > 0 && i === HIST_BUCKETS - 1) {
+        into[i]! += v;
+        break;
+      } else throw bad();
+    }
   }
-  if (digits === 0 || i !== HIST_BUCKETS - 1) throw new Error(`not a histogram: ${text.slice(0, 40)}`);
-  into[i]! += v;
 }
