@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { check, subjects, type UsageAggregateReply, type UsageBucket } from "@riskinmind/contracts";
 import { migrate } from "@riskinmind/runtime";
-import { readUsage } from "../../services/usage/src/aggregate/query";
+import { HIST_BUCKETS, quantileMs } from "../../services/usage/src/aggregate/histogram";
+import { readUsage, type UsageRead } from "../../services/usage/src/aggregate/query";
 import { writeBatch } from "../../services/usage/src/ingest/writer";
 import type { IngestEvent } from "../../services/usage/src/ingest/parse";
 import { authHeader, client, createTestDb, event, keyIdFor, token, USAGE_MIGRATIONS, usageStack, type UsageStack, waitFor } from "@riskinmind/testkit";
@@ -223,6 +224,83 @@ describe("usage aggregates from the rollups", () => {
     }
     const raw = await f.nc.request(subjects(f.topo).logsAggregate, enc.encode("{not json"), { timeout: 5000 });
     expect(JSON.parse(dec.decode(raw.data))).toMatchObject({ ok: false, code: "VALIDATION_ERROR" });
+  });
+});
+
+describe("the read sums rollup rows in the service", () => {
+  /** The same answer computed the way it used to be, all in SQL: the reference the read must equal. */
+  async function reference(q: UsageRead): Promise<UsageBucket[]> {
+    const table = q.granularity === "hour" ? "usage.rollup_hourly" : "usage.rollup_daily";
+    const g = { none: "null::text", endpoint: 'endpoint collate "C"', status: "status_code", method: 'method collate "C"', key: 'key_id collate "C"' }[q.groupBy];
+    const sums = Array.from({ length: HIST_BUCKETS }, (_, i) => `sum(hist[${i + 1}])`).join(", ");
+    const rows = await f.sql.unsafe<{ bucket: Date; g: string | number | null; n: number; client: number; server: number; hist: number[] }[]>(
+      `select bucket, ${g} as g, sum(count)::float8 as n,
+         coalesce(sum(count) filter (where status_code between 400 and 499), 0)::float8 as client,
+         coalesce(sum(count) filter (where status_code between 500 and 599), 0)::float8 as server,
+         array[${sums}]::float8[] as hist
+       from ${table} where owner_id = $1 and mode = $2 and bucket >= $3 and bucket < $4
+       group by 1, 2 order by 1, 2`,
+      [q.ownerId, q.mode, new Date(q.from), new Date(q.to)],
+    );
+    const answers = rows.map((r) => ({
+      bucket: r.bucket.toISOString(),
+      group: r.g,
+      count: r.n,
+      clientErrors: r.client,
+      serverErrors: r.server,
+      p50Ms: quantileMs(r.hist, 0.5),
+      p95Ms: quantileMs(r.hist, 0.95),
+    }));
+    if (q.groupBy !== "none") return answers;
+    const found = new Map(answers.map((b) => [Date.parse(b.bucket), b]));
+    const size = q.granularity === "hour" ? HOUR : 24 * HOUR;
+    const out: UsageBucket[] = [];
+    for (let t = q.from; t < q.to; t += size) out.push(found.get(t) ?? zero(t));
+    return out;
+  }
+
+  test("many rollup rows per bucket (keys, endpoints in byte order, methods, statuses, no duration): every groupBy and granularity equals the SQL sums", async () => {
+    const o = "agg_many";
+    const DAY = 24 * HOUR;
+    const d0 = Math.floor(H / DAY) * DAY;
+    await f.sql`select usage.ensure_partitions(${new Date(d0 - 2 * DAY)}, ${new Date(H + 2 * HOUR)})`;
+    // U+FFFD sorts before U+1F600 in UTF-8 bytes, after it in UTF-16 code units: the order must be the bytes'.
+    const endpoints = ["/a", "/b/\uFFFD", "/b/\u{1F600}", "/B"];
+    const statuses = [200, 201, 404, 429, 499, 500, 503, 302];
+    const evs: IngestEvent[] = [];
+    for (let s = 0; s < 600; s++) {
+      evs.push({
+        key: `many:${s}`,
+        ownerId: o,
+        keyId: s % 3 === 0 ? "key_many_b" : "key_many_a",
+        endpoint: endpoints[s % endpoints.length]!,
+        method: s % 5 === 0 ? "POST" : "GET",
+        statusCode: statuses[(s * 7) % statuses.length]!,
+        // Over the hour before H and back across the day before.
+        ts: H - (s % 4) * HOUR - ((s * 13) % 3) * DAY + ((s * 61_000) % HOUR),
+        durationMs: s % 11 === 0 ? null : ((s * 37) % 9000) / 7,
+        mode: "live",
+      });
+    }
+    // Several batches: rollup rows are merged as well as created.
+    for (let i = 0; i < evs.length; i += 97) await writeBatch(f.sql, evs.slice(i, i + 97));
+    const ranges = [
+      { granularity: "hour" as const, from: H - 2 * DAY - 4 * HOUR, to: H + HOUR },
+      { granularity: "day" as const, from: d0 - 3 * DAY, to: d0 + DAY },
+    ];
+    for (const r of ranges) {
+      for (const groupBy of ["none", "endpoint", "status", "method", "key"] as const) {
+        const q: UsageRead = { ownerId: o, mode: "live", ...r, groupBy };
+        const got = await readUsage(f.sql, q);
+        expect(got).toEqual(await reference(q));
+        expect(got.reduce((n, b) => n + b.count, 0)).toBe(evs.length);
+      }
+    }
+    // Several rows per (bucket, group) were merged, and the byte order put U+FFFD first.
+    const byEndpoint = await readUsage(f.sql, { ownerId: o, mode: "live", ...ranges[1]!, groupBy: "endpoint" });
+    expect(byEndpoint.length).toBeGreaterThan(0);
+    const firstDay = byEndpoint.filter((b) => b.bucket === byEndpoint[0]!.bucket).map((b) => b.group);
+    expect(firstDay).toEqual(["/B", "/a", "/b/\uFFFD", "/b/\u{1F600}"]);
   });
 });
 
