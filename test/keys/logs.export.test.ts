@@ -9,7 +9,7 @@
 import { describe, expect, test } from "bun:test";
 import type { LogEntry, LogsQueryReply, LogsQueryRequest } from "@riskinmind/contracts";
 import { fakeLogsResponder, isEnvelope, newOwner, token, useKeysStack, waitFor } from "@riskinmind/testkit";
-import { csvCell } from "../../services/keys/src/logs/export";
+import { csvCell } from "@riskinmind/contracts";
 
 const env = useKeysStack({ LOGS_TIMEOUT_MS: "2000" });
 

@@ -1,0 +1,31 @@
+import postgres from "postgres";
+import { check, parseJson, type LogEntry } from "@riskinmind/contracts";
+import { readLogsPage } from "../services/usage/src/logs/query";
+const sql = postgres("postgres://postgres@127.0.0.1:5432/rim_bench_erqx6c45a", { max: 2, onnotice: () => {} });
+const enc = new TextEncoder();
+const t: Record<string, number> = {};
+const add = (k: string, s: number) => { t[k] = (t[k] ?? 0) + performance.now() - s; };
+let before: number | undefined;
+const pages = 40;
+for (let i = 0; i < pages; i++) {
+  let s = performance.now();
+  const p = await readLogsPage(sql as never, { ownerId: "heavy_owner", limit: 5000, page: 1, before, skipTotal: true, maxBytes: 768 * 1024 });
+  add("sql+rows", s);
+  before = p.nextBefore;
+  s = performance.now();
+  const reply = enc.encode(JSON.stringify({ ok: true, data: p.data, total: -1, nextCursor: "abc" }));
+  add("usage stringify+encode", s);
+  s = performance.now();
+  const r = parseJson(reply) as { data: LogEntry[] };
+  add("keys parse", s);
+  s = performance.now();
+  check.logsQueryReply.Check(r);
+  add("keys check", s);
+  s = performance.now();
+  let text = "";
+  for (const e of r.data) text += `${JSON.stringify(e)}\n`;
+  enc.encode(text);
+  add("keys ndjson encode", s);
+}
+for (const [k, v] of Object.entries(t)) console.log(k, (v / pages).toFixed(2), "ms/page");
+await sql.end();
