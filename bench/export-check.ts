@@ -3,9 +3,12 @@
  * at the full benchmark's size for the heavy owner (2,000,000 rows by
  * default) without loading the other 8,000,000 rows: one owner's rows
  * generated as bench/lib/data.ts does, the real keys and usage services as
- * child processes, then `runs` NDJSON exports, each timed and its keys (and
- * usage) RSS growth sampled as bench/cases/logs.ts samples it.
- * EXPORT_CHECK_DB=<name> reuses a database a previous run kept (KEEP=1).
+ * child processes, about a thousand /logs requests first (WARM=n) as the
+ * benchmark makes before its export, then `runs` NDJSON exports (FORMAT=csv
+ * for CSV), each timed and its keys (and usage) RSS growth sampled as
+ * bench/cases/logs.ts samples it, with the CPU each process used meanwhile.
+ * EXPORT_CHECK_DB=<name> keeps the rows in that database (made when missing)
+ * for the next run; without it the run's database is dropped.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import postgres from "postgres";
@@ -23,10 +26,21 @@ const log = (m: string) => process.stderr.write(`[export-check] ${m}\n`);
 
 process.env.DATABASE_URL ??= "postgres://postgres@127.0.0.1:5432/postgres";
 const kept = process.env.EXPORT_CHECK_DB;
-const db = kept ? { url: Object.assign(new URL(process.env.DATABASE_URL), { pathname: `/${kept}` }).toString(), name: kept, drop: async () => {} } : await createBenchDb();
+if (kept) {
+  // Made on first use and never dropped: the rows stay for the next run.
+  const a = postgres(process.env.DATABASE_URL, { max: 1, onnotice: () => {} });
+  if ((await a`select 1 from pg_database where datname = ${kept}`).length === 0) await a.unsafe(`create database ${kept}`);
+  await a.end();
+}
+const db = kept ? { url: Object.assign(new URL(process.env.DATABASE_URL), { pathname: `/${kept}` }).toString(), name: kept } : await createBenchDb();
 const sql = benchSql(db.url);
 const tag = runTag();
-const env = serviceEnv(db.url, topologyFor(tag), { READ_RATE_LIMIT_PER_MINUTE: "100000000" });
+const env = serviceEnv(db.url, topologyFor(tag), {
+  READ_RATE_LIMIT_PER_MINUTE: "100000000",
+  ...(process.env.MEMDBG ? { MEMDBG: "1" } : {}),
+  ...(process.env.GCEVERY ? { GCEVERY: process.env.GCEVERY } : {}),
+  ...(process.env.DROPBODY ? { DROPBODY: "1" } : {}),
+});
 const [keys, usage] = await Promise.all([startKeys(env), startUsage(env)]);
 
 /** CPU seconds (user + system) a process has used so far. */
@@ -78,6 +92,12 @@ try {
     log(`loaded ${rows} rows in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
   const jwt = await token(owner);
+  // As in the full benchmark, the keys service has served about a thousand /logs pages before the export.
+  for (let i = 0; i < Number(process.env.WARM ?? 1000); i++) {
+    const r = await fetch(`${keys.url}/api/v1/keys/logs?page=${1 + (i % 3) * 10_000}&limit=10`, { headers: { authorization: `Bearer ${jwt}` } });
+    if (r.status !== 200) throw new Error(`/logs answered ${r.status}`);
+    await r.arrayBuffer();
+  }
   for (let i = 0; i < runs; i++) {
     const kBefore = rssMb(keys.child.proc.pid);
     const uBefore = rssMb(usage.child.proc.pid);
@@ -105,16 +125,17 @@ try {
       .map(([k, v]) => `${k} ${(v - cpu0[k]!).toFixed(1)}`)
       .join(", ");
     const want = process.env.FORMAT === "csv" ? rows + 1 : rows;
-    if (lines !== want) throw new Error(`export gave ${lines} lines, want ${want}`);
+    if (lines !== want && !process.env.DROPBODY) throw new Error(`export gave ${lines} lines, want ${want}`);
     log(
       `run ${i + 1}: ${rows} rows in ${s.toFixed(2)} s = ${Math.round(rows / s)} rows/s; keys RSS ${kBefore.toFixed(0)} → peak ${kPeak.toFixed(0)} MB (growth ${(kPeak - kBefore).toFixed(1)} MB); usage RSS ${uBefore.toFixed(0)} → ${uPeak.toFixed(0)} MB; ${chunks} chunks; CPU s: ${cpu}`,
     );
   }
 } finally {
+  if (process.env.MEMDBG) for (const l of keys.child.output().split("\n")) if (l.includes("memdbg")) log(l);
   keys.child.kill();
   usage.child.kill();
   await sql.end({ timeout: 5 });
-  if (process.env.KEEP) log(`kept database ${db.name} (EXPORT_CHECK_DB=${db.name})`);
+  if (kept) log(`kept database ${db.name}`);
   else {
     const a = postgres(process.env.DATABASE_URL!, { max: 1, onnotice: () => {} });
     await a.unsafe(`drop database if exists ${db.name} with (force)`);
