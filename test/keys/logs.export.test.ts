@@ -3,8 +3,9 @@
  * rows can be anything a cell must survive): exact CSV and NDJSON bodies
  * (RFC 4180 quoting, formula cells made inert), a large export streamed page
  * by page with flat memory, a mid-stream failure ending the body early, and
- * the same auth and limits as /logs. The real end to end is in
- * logs.filters.test.ts.
+ * the same auth and limits as /logs; rows both as today's usage service sends
+ * them (encoded, `as`) and as an older one does (JSON pages). The real end to
+ * end is in logs.export.e2e.test.ts and logs.filters.test.ts.
  */
 import { describe, expect, test } from "bun:test";
 import { csvCell, exportLine, QUEUE, subjects, type LogEntry, type LogsQueryReply, type LogsQueryRequest } from "@riskinmind/contracts";
