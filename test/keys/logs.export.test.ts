@@ -3,13 +3,13 @@
  * rows can be anything a cell must survive): exact CSV and NDJSON bodies
  * (RFC 4180 quoting, formula cells made inert), a large export streamed page
  * by page with flat memory, a mid-stream failure ending the body early, and
- * the same auth and limits as /logs. The real end to end is in
- * logs.filters.test.ts.
+ * the same auth and limits as /logs; rows both as today's usage service sends
+ * them (encoded, `as`) and as an older one does (JSON pages). The real end to
+ * end is in logs.export.e2e.test.ts and logs.filters.test.ts.
  */
 import { describe, expect, test } from "bun:test";
-import type { LogEntry, LogsQueryReply, LogsQueryRequest } from "@riskinmind/contracts";
+import { csvCell, exportLine, QUEUE, subjects, type LogEntry, type LogsQueryReply, type LogsQueryRequest } from "@riskinmind/contracts";
 import { fakeLogsResponder, isEnvelope, newOwner, token, useKeysStack, waitFor } from "@riskinmind/testkit";
-import { csvCell } from "../../services/keys/src/logs/export";
 
 const env = useKeysStack({ LOGS_TIMEOUT_MS: "2000" });
 
@@ -32,7 +32,7 @@ const SMALL: LogEntry[] = [
   row({ keyId: "@SUM(A1)" }),
 ];
 
-/** A stand-in that serves `pages` in order by its own cursors ("p1", "p2", ...). */
+/** A stand-in that serves `pages` in order by its own cursors ("p1", "p2", ...) as JSON pages: what a usage service that predates `as` answers. */
 function pagedReply(pages: LogEntry[][]) {
   return (q: LogsQueryRequest): LogsQueryReply => {
     const i = q.cursor === undefined ? 0 : Number(q.cursor.slice(1));
@@ -40,12 +40,26 @@ function pagedReply(pages: LogEntry[][]) {
   };
 }
 
+/** The same pages as today's usage service answers a request with `as`: a head line, then the rows already encoded. */
+function encodedReply(pages: LogEntry[][]) {
+  return (q: LogsQueryRequest): string => {
+    const i = q.cursor === undefined ? 0 : Number(q.cursor.slice(1));
+    const head = JSON.stringify({ ok: true, nextCursor: i + 1 < pages.length ? `p${i + 1}` : null });
+    return `${head}\n${(pages[i] ?? []).map((e) => exportLine(e, q.as!)).join("")}`;
+  };
+}
+
+const USAGE_SERVICES = [
+  ["encoded by the usage service", encodedReply],
+  ["from a usage service that predates `as` (JSON pages, encoded by the edge)", pagedReply],
+] as const;
+
 const exportUrl = (query: string) => `${env.a.url}/api/v1/keys/logs/export?${query}`;
 
-describe("bodies", () => {
+describe.each(USAGE_SERVICES)("bodies, rows %s", (_, reply) => {
   test("CSV: a header line, RFC 4180 quoting, formula cells prefixed with a quote, CRLF lines; pages joined in order", async () => {
     const o = await newOwner();
-    const u = await fakeLogsResponder(env.nc, env.topo, pagedReply([SMALL.slice(0, 2), SMALL.slice(2)]));
+    const u = await fakeLogsResponder(env.nc, env.topo, reply([SMALL.slice(0, 2), SMALL.slice(2)]));
     try {
       const r = await fetch(exportUrl("format=csv"), { headers: o.headers });
       expect(r.status).toBe(200);
@@ -65,10 +79,10 @@ describe("bodies", () => {
           "",
         ].join("\r\n"),
       );
-      // The edge asked page by page, the export's page size, with the JWT's owner, no count, and then by cursor.
+      // The edge asked page by page, the export's page size, with the JWT's owner, no count, the rows encoded, and then by cursor.
       expect(u.seen).toEqual([
-        { ownerId: o.sub, page: 1, limit: 5000, mode: "live", skipTotal: true },
-        { ownerId: o.sub, page: 1, limit: 5000, mode: "live", cursor: "p1", skipTotal: true },
+        { ownerId: o.sub, page: 1, limit: 2000, mode: "live", skipTotal: true, as: "csv" },
+        { ownerId: o.sub, page: 1, limit: 2000, mode: "live", cursor: "p1", skipTotal: true, as: "csv" },
       ]);
     } finally {
       u.stop();
@@ -77,7 +91,7 @@ describe("bodies", () => {
 
   test("NDJSON: one JSON object a line, exactly the rows; the filters and mode reach the usage service in canonical form", async () => {
     const o = await newOwner();
-    const u = await fakeLogsResponder(env.nc, env.topo, pagedReply([SMALL]));
+    const u = await fakeLogsResponder(env.nc, env.topo, reply([SMALL]));
     try {
       const r = await fetch(exportUrl("format=ndjson&mode=test&status=5xx,429&method=POST&endpoint=/api/*&from=2026-01-01T00:00:00%2B01:00"), { headers: o.headers });
       expect(r.status).toBe(200);
@@ -91,7 +105,9 @@ describe("bodies", () => {
           .split("\n")
           .map((l) => JSON.parse(l)),
       ).toEqual(SMALL);
-      expect(u.seen).toEqual([{ ownerId: o.sub, page: 1, limit: 5000, mode: "test", status: "429,5xx", method: "POST", endpoint: "/api/*", from: "2025-12-31T23:00:00.000Z", skipTotal: true }]);
+      expect(u.seen).toEqual([
+        { ownerId: o.sub, page: 1, limit: 2000, mode: "test", status: "429,5xx", method: "POST", endpoint: "/api/*", from: "2025-12-31T23:00:00.000Z", skipTotal: true, as: "ndjson" },
+      ]);
     } finally {
       u.stop();
     }
@@ -99,7 +115,7 @@ describe("bodies", () => {
 
   test("an empty log is a header line (CSV) or an empty body (NDJSON)", async () => {
     const o = await newOwner();
-    const u = await fakeLogsResponder(env.nc, env.topo, pagedReply([[]]));
+    const u = await fakeLogsResponder(env.nc, env.topo, reply([[]]));
     try {
       expect(await (await fetch(exportUrl("format=csv"), { headers: o.headers })).text()).toBe("endpoint,method,statusCode,timestamp,keyId,durationMs\r\n");
       expect(await (await fetch(exportUrl("format=ndjson"), { headers: o.headers })).text()).toBe("");
@@ -107,7 +123,9 @@ describe("bodies", () => {
       u.stop();
     }
   });
+});
 
+describe("cells", () => {
   test("csvCell: quoting and formula prefixes", () => {
     expect(csvCell(null)).toBe("");
     expect(csvCell(12)).toBe("12");
@@ -120,7 +138,7 @@ describe("bodies", () => {
   });
 });
 
-describe("streaming", () => {
+describe.each(USAGE_SERVICES)("streaming, rows %s", (_, reply) => {
   test("a large export is read page by page as the client consumes it, with flat memory", async () => {
     const o = await newOwner();
     const PAGES = 60;
@@ -128,8 +146,11 @@ describe("streaming", () => {
     // Pages are made on demand so the stand-in holds none of them.
     const u = await fakeLogsResponder(env.nc, env.topo, (q) => {
       const i = q.cursor === undefined ? 0 : Number(q.cursor.slice(1));
-      const data = Array.from({ length: PER_PAGE }, (_, j) => row({ endpoint: `/p/${i}/${j}`, durationMs: j }));
-      return { ok: true, data, total: -1, nextCursor: i + 1 < PAGES ? `p${i + 1}` : null };
+      const page = Array.from({ length: PER_PAGE }, (_, j) => row({ endpoint: `/p/${i}/${j}`, durationMs: j }));
+      // The page asked for, as the i-th of PAGES pages.
+      const pages: LogEntry[][] = Array.from({ length: PAGES }, () => []);
+      pages[i] = page;
+      return reply(pages)(q);
     });
     try {
       const r = await fetch(exportUrl("format=ndjson"), { headers: o.headers });
@@ -189,6 +210,30 @@ describe("streaming", () => {
       await expect(r.text()).rejects.toBeDefined();
     } finally {
       u.stop();
+    }
+  });
+});
+
+describe("streaming", () => {
+  test("an encoded page whose head breaks the contract: 503 before the first row, an early end after it", async () => {
+    const o = await newOwner();
+    for (const bad of ['{"ok":true}\n', '{"ok":false,"nextCursor":null}\n', "not json\n", '{"ok":true,"nextCursor":7}\n']) {
+      const first = await fakeLogsResponder(env.nc, env.topo, () => bad);
+      try {
+        const r = await fetch(exportUrl("format=ndjson"), { headers: o.headers });
+        expect({ bad, status: r.status }).toEqual({ bad, status: 503 });
+        expect(isEnvelope(await r.json())).toBe(true);
+      } finally {
+        first.stop();
+      }
+      const later = await fakeLogsResponder(env.nc, env.topo, (q) => (q.cursor === undefined ? encodedReply([[row()], [row()]])(q) : bad));
+      try {
+        const r = await fetch(exportUrl("format=ndjson"), { headers: o.headers });
+        expect(r.status).toBe(200);
+        await expect(r.text()).rejects.toBeDefined();
+      } finally {
+        later.stop();
+      }
     }
   });
 
@@ -251,7 +296,20 @@ describe("auth, validation and limits as /logs", () => {
   test("an export holds one of the owner's in-flight /logs slots until it ends, and counts as a read", async () => {
     const one = await env.start({ LOGS_MAX_IN_FLIGHT_PER_OWNER: "1", READ_RATE_LIMIT_PER_MINUTE: "4" });
     const o = await newOwner();
-    const u = await fakeLogsResponder(env.nc, env.topo, pagedReply([[row()], [row()], [row()]]));
+    // Pages after the first wait until the test lets them go: the export stays open meanwhile.
+    let letGo!: () => void;
+    const gate = new Promise<void>((r) => (letGo = r));
+    const pages = pagedReply([[row()], [row()], [row()]]);
+    const sub = env.nc.subscribe(subjects(env.topo).logsQuery, {
+      queue: QUEUE.usage,
+      callback: (_e, m) => {
+        const q = JSON.parse(new TextDecoder().decode(m.data)) as LogsQueryRequest;
+        const answer = () => m.respond(new TextEncoder().encode(JSON.stringify(pages(q))));
+        if (q.cursor === undefined) answer();
+        else void gate.then(answer);
+      },
+    });
+    await env.nc.flush();
     try {
       const open = await fetch(`${one.url}/api/v1/keys/logs/export?format=csv`, { headers: o.headers });
       expect(open.status).toBe(200);
@@ -261,6 +319,7 @@ describe("auth, validation and limits as /logs", () => {
       const busy = await one.call("GET", "/api/v1/keys/logs", { headers: o.headers });
       expect(busy.status).toBe(429);
       expect(busy.body.error.code).toBe("RATE_LIMITED");
+      letGo();
       while (!(await reader.read()).done) {}
       await waitFor(async () => (await one.call("GET", "/api/v1/keys/logs", { headers: o.headers })).status === 200, 5_000, "the slot released");
       // Four reads a minute: the export, the refused /logs, the /logs that succeeded. The next two: one read left, then 429.
@@ -268,7 +327,7 @@ describe("auth, validation and limits as /logs", () => {
       for (let i = 0; i < 2; i++) reads.push((await fetch(`${one.url}/api/v1/keys/logs/export?format=ndjson`, { headers: o.headers })).status);
       expect(reads.at(-1)).toBe(429);
     } finally {
-      u.stop();
+      sub.unsubscribe();
     }
   });
 });

@@ -11,3 +11,4 @@ export * from "./policy";
 export * from "./ip";
 export * from "./limits";
 export * from "./logs-filter";
+export * from "./logs-export";

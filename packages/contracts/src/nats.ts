@@ -98,6 +98,14 @@ export const LogsQueryRequest = Type.Object({
   cursor: Type.Optional(Type.String({ maxLength: 200 })),
   /** true: do not count (the export's pages need no total, and a filtered count is a read of every matching index entry); the reply's total is then -1. */
   skipTotal: Type.Optional(Type.Boolean()),
+  /**
+   * The export's pages: answer with the rows already encoded in this format
+   * (a LogsExportHead line, then the rows; see logs-export.ts) instead of
+   * `{ok, data, total, nextCursor}`, so the edge streams them without parsing
+   * and re-encoding every row. A usage service that predates it answers the
+   * JSON page, which the edge still encodes itself.
+   */
+  as: Type.Optional(Type.Union([Type.Literal("csv"), Type.Literal("ndjson")])),
 });
 export type LogsQueryRequest = Static<typeof LogsQueryRequest>;
 

@@ -2,6 +2,7 @@ import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { FormatRegistry } from "@sinclair/typebox";
 import { KeyChangedEvent, KeyLookupReply, KeyLookupRequest, KeyRevokedEvent, LogsQueryReply, OwnerKeyChangedEvent, LogsQueryRequest, VerifyReply, VerifyRequest } from "./nats";
 import { LimitsTakeReply, LimitsTakeRequest } from "./limits";
+import { LogsExportHead } from "./logs-export";
 import "./text";
 import { UsageEvent } from "./usage";
 import { UsageAggregateReply, UsageAggregateRequest } from "./usage-aggregate";
@@ -19,6 +20,7 @@ export const check = {
   ownerKeyChanged: TypeCompiler.Compile(OwnerKeyChangedEvent),
   logsQueryRequest: TypeCompiler.Compile(LogsQueryRequest),
   logsQueryReply: TypeCompiler.Compile(LogsQueryReply),
+  logsExportHead: TypeCompiler.Compile(LogsExportHead),
   usageEvent: TypeCompiler.Compile(UsageEvent),
   keyLookupRequest: TypeCompiler.Compile(KeyLookupRequest),
   keyLookupReply: TypeCompiler.Compile(KeyLookupReply),

@@ -2,10 +2,12 @@ import {
   AppError,
   check,
   decodeCursor,
+  exportLine,
   filterToWire,
   isFiltered,
   parseJson,
   parseLogsFilter,
+  type ExportFormat,
   type KeyMode,
   type LogEntry,
   type LogsFilter,
@@ -56,14 +58,51 @@ export function usageRequest(ownerId: string, mode: KeyMode, filter: LogsFilter,
 
 /** Asks the usage service for one page of the owner's logs over NATS. */
 export async function askUsage(deps: AskDeps, req: LogsQueryRequest): Promise<UsagePage> {
-  let data: Uint8Array;
+  return pageOf(deps, req, await requestUsage(deps, req));
+}
+
+/** One page of an export: the rows' bytes, ready for the body, and the cursor after them (null at the end). */
+export interface ExportPage {
+  body: Uint8Array;
+  nextCursor: string | null;
+}
+
+/**
+ * Asks for one page of an export (`as` set): the rows as the usage service
+ * encoded them, forwarded without parsing a row. From a usage service that
+ * predates `as` (it answers the JSON page) the rows are encoded here, with
+ * the same functions, so the bytes are the same either way.
+ */
+export async function askExportPage(deps: AskDeps, req: LogsQueryRequest & { as: ExportFormat }): Promise<ExportPage> {
+  const data = await requestUsage(deps, req);
+  const lf = data.indexOf(10);
+  if (lf < 0) {
+    // JSON has no raw LF: a refusal, or an older service's page.
+    const page = pageOf(deps, req, data);
+    let text = "";
+    for (const e of page.data) text += exportLine(e, req.as);
+    return { body: encoder.encode(text), nextCursor: page.nextCursor ?? null };
+  }
+  const head = parseJson(data.subarray(0, lf));
+  if (!check.logsExportHead.Check(head)) {
+    deps.log.warn("usage export page did not match the contract");
+    throw unavailable();
+  }
+  return { body: data.subarray(lf + 1), nextCursor: head.nextCursor };
+}
+
+async function requestUsage(deps: AskDeps, req: LogsQueryRequest): Promise<Uint8Array> {
   try {
     // No responders, a timeout or a closed connection all mean the same to the caller.
-    data = (await deps.nc.request(deps.subject, encoder.encode(JSON.stringify(req)), { timeout: deps.timeoutMs })).data;
+    return (await deps.nc.request(deps.subject, encoder.encode(JSON.stringify(req)), { timeout: deps.timeoutMs })).data;
   } catch (err) {
     deps.log.warn({ ...errFields(err) }, "usage logs request failed");
     throw unavailable();
   }
+}
+
+/** A reply of the JSON shape, checked: the page, or the error it stands for. */
+function pageOf(deps: AskDeps, req: LogsQueryRequest, data: Uint8Array): UsagePage {
   const reply = parseJson(data);
   if (!check.logsQueryReply.Check(reply)) {
     deps.log.warn("usage logs reply did not match the contract");

@@ -1,74 +1,67 @@
 import { Elysia } from "elysia";
-import { LOGS_QUERY_MAX_LIMIT, LogsExportQuery, type KeyMode, type LogEntry } from "@riskinmind/contracts";
+import { exportPreamble, LogsExportQuery, type ExportFormat, type KeyMode } from "@riskinmind/contracts";
 import { errFields } from "@riskinmind/runtime";
 import { jwtAuth } from "../auth/jwt";
 import { BEARER, errorResponses, inline } from "../docs";
-import { askUsage, filterOf, usageRequest, type UsagePage } from "./ask";
+import { askExportPage, filterOf, usageRequest, type ExportPage } from "./ask";
 import type { LogsDeps } from "./route";
-
-type Format = "csv" | "ndjson";
-
-/** The CSV columns, in order: the fields of a /logs entry (durationMs empty when unknown). */
-export const CSV_COLUMNS = ["endpoint", "method", "statusCode", "timestamp", "keyId", "durationMs"] as const;
 
 const encoder = new TextEncoder();
 
 /**
- * One CSV cell: RFC 4180 quoting, and a cell a spreadsheet would run as a
- * formula (starting with = + - @ tab or CR) made inert with a leading `'`
- * (CSV injection: an endpoint or key id is text a third party may choose).
+ * Rows asked for per page (the bus allows LOGS_QUERY_MAX_LIMIT): about 280
+ * KiB of typical rows. The edge's memory follows the size of a reply, not the
+ * rows it holds: nats.js gathers a reply larger than one socket read into
+ * buffers it doubles as it goes, so a 700 KiB page (5,000 rows) leaves about
+ * three times its size behind for the collector, and the benchmark's 2M-row
+ * export grew the process by 60-67 MB at 5,000 rows a page against 29-30 MB
+ * at 2,000 (README-export.md), with no loss of rows/s measurable.
  */
-export function csvCell(v: string | number | null): string {
-  if (v === null) return "";
-  let s = String(v);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-}
-
-function csvLine(e: LogEntry): string {
-  return `${[e.endpoint, e.method, e.statusCode, e.timestamp, e.keyId, e.durationMs].map(csvCell).join(",")}\r\n`;
-}
-
-function encodePage(rows: LogEntry[], format: Format): Uint8Array {
-  let text = "";
-  if (format === "csv") for (const e of rows) text += csvLine(e);
-  else for (const e of rows) text += `${JSON.stringify(e)}\n`;
-  return encoder.encode(text);
-}
+const EXPORT_PAGE_ROWS = 2000;
 
 /**
- * The rows from `first` on, page after page by cursor. A pull stream: the
- * next page is asked for only once the previous one has been taken by the
- * response (at most one page waits in the queue), so memory stays flat however
+ * The rows from `first` on, page after page by cursor, as the usage service
+ * encoded them. A pull stream kept one page ahead: when the response takes a
+ * page, the next one is asked for, so the usage service reads it while this
+ * one goes to the client; no more is asked until the client has taken that
+ * too. At most about two pages (each at most one bus message) are held however
  * many rows there are. `release` is called once, when the stream ends in any
  * way (done, failed, or cancelled by a client that went away).
  */
-function rowStream(deps: LogsDeps, next: (cursor: string) => Promise<UsagePage>, first: UsagePage, format: Format, release: () => void): ReadableStream<Uint8Array> {
-  let page: UsagePage | null = first;
-  let cursor: string | null = null;
-  const header = format === "csv" ? `${CSV_COLUMNS.join(",")}\r\n` : "";
+function rowStream(deps: LogsDeps, next: (cursor: string) => Promise<ExportPage>, first: ExportPage, format: ExportFormat, release: () => void): ReadableStream<Uint8Array> {
+  let taken: ExportPage | null = first;
+  let ahead: Promise<ExportPage> | null = null;
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    release();
+  };
+  const preamble = exportPreamble(format);
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         try {
-          if (page === null) page = await next(cursor!);
-          const chunk = encodePage(page.data, format);
-          controller.enqueue(page === first && header ? Buffer.concat([encoder.encode(header), chunk]) : chunk);
-          cursor = page.nextCursor ?? null;
-          page = null;
-          if (cursor === null) {
+          const page: ExportPage = taken ?? (await ahead!);
+          const isFirst = page === first;
+          taken = null;
+          ahead = page.nextCursor === null ? null : next(page.nextCursor);
+          // Awaited by the next pull; a page asked for a client that has gone is dropped, and so is its failure.
+          ahead?.catch(() => {});
+          controller.enqueue(isFirst && preamble ? Buffer.concat([encoder.encode(preamble), page.body]) : page.body);
+          if (page.nextCursor === null) {
             controller.close();
-            release();
+            end();
           }
         } catch (err) {
           // The status line is sent: the only signal left is to end the body early (no final chunk).
           deps.log.warn({ ...errFields(err) }, "logs export ended early: the usage service failed mid-stream");
           controller.error(err);
-          release();
+          end();
         }
       },
       cancel() {
-        release();
+        end();
       },
     },
     { highWaterMark: 1 },
@@ -90,7 +83,7 @@ export function exportRoute(deps: LogsDeps) {
       deps.readLimiter.take(ownerId);
       const release = deps.inFlight.acquire(ownerId);
       try {
-        const ask = (cursor?: string) => askUsage(deps, { ...usageRequest(ownerId, mode, filter, { page: 1, limit: LOGS_QUERY_MAX_LIMIT, cursor }), skipTotal: true });
+        const ask = (cursor?: string) => askExportPage(deps, { ...usageRequest(ownerId, mode, filter, { page: 1, limit: EXPORT_PAGE_ROWS, cursor }), skipTotal: true, as: query.format });
         const first = await ask();
         return exportResponse(
           rowStream(deps, (c) => ask(c), first, query.format, release),
@@ -114,7 +107,7 @@ export function exportRoute(deps: LogsDeps) {
   );
 }
 
-function exportResponse(body: ReadableStream<Uint8Array>, format: Format, mode: KeyMode): Response {
+function exportResponse(body: ReadableStream<Uint8Array>, format: ExportFormat, mode: KeyMode): Response {
   const type = format === "csv" ? "text/csv; charset=utf-8; header=present" : "application/x-ndjson";
   return new Response(body, { status: 200, headers: { "content-type": type, "content-disposition": `attachment; filename="usage-${mode}.${format}"` } });
 }

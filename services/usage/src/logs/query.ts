@@ -29,7 +29,8 @@ export interface LogsPage {
 /** A read with its defaults filled in. */
 type Read = Required<Omit<LogsRead, "before">> & Pick<LogsRead, "before">;
 
-interface Row {
+/** One stored row as read, before it becomes an entry of a /logs page or a line of an export. */
+export interface LogRow {
   seq: string;
   endpoint: string;
   method: string;
@@ -59,9 +60,27 @@ const COLUMNS = "seq, endpoint, method, status_code, ts, key_id, duration_ms";
  * is a scan of millions of rows.
  */
 export async function readLogsPage(sql: Sql, read: LogsRead): Promise<LogsPage> {
-  const q: Read = { mode: "live", filter: {}, skipTotal: false, maxBytes: Number.POSITIVE_INFINITY, ...read };
+  const q = withDefaults(read);
+  const { rows, total } = await readRows(sql, q);
+  return pageOf(rows, q, total, rows.length > q.limit);
+}
+
+/**
+ * The rows of that page as stored, newest first: at most `limit` + 1 (a row
+ * past the limit says more follow), `maxBytes` not applied. The export
+ * encodes them itself (export-page.ts).
+ */
+export function readLogRows(sql: Sql, read: LogsRead): Promise<{ rows: LogRow[]; total: number }> {
+  return readRows(sql, withDefaults(read));
+}
+
+function withDefaults(read: LogsRead): Read {
+  return { mode: "live", filter: {}, skipTotal: false, maxBytes: Number.POSITIVE_INFINITY, ...read };
+}
+
+async function readRows(sql: Sql, q: Read): Promise<{ rows: LogRow[]; total: number }> {
   const filtered = isFiltered(q.filter);
-  if (!filtered && q.before === undefined) return unfilteredPage(sql, q);
+  if (!filtered && q.before === undefined) return unfilteredRows(sql, q);
 
   const where = whereOf(q);
   const params = where.params;
@@ -70,9 +89,9 @@ export async function readLogsPage(sql: Sql, read: LogsRead): Promise<LogsPage> 
   let rowWhere = where.text;
   if (q.before !== undefined) rowWhere += ` and seq < ${$(q.before)}::int8`;
   else if (q.page > 1) tail += ` offset ${$((q.page - 1) * q.limit)}::int8`;
-  const rows = (await sql.unsafe(`select ${COLUMNS} from usage.events where ${rowWhere} ${tail}`, params as never[], { prepare: false })) as unknown as Row[];
+  const rows = (await sql.unsafe(`select ${COLUMNS} from usage.events where ${rowWhere} ${tail}`, params as never[], { prepare: false })) as unknown as LogRow[];
   const total = q.skipTotal ? -1 : filtered ? await filteredTotal(sql, q) : await counterTotal(sql, q);
-  return pageOf(rows, q, total, rows.length > q.limit);
+  return { rows, total };
 }
 
 /**
@@ -89,21 +108,21 @@ export async function readLogsPage(sql: Sql, read: LogsRead): Promise<LogsPage> 
  * page showed, and the last pages by number may end before the oldest rows;
  * a cursor walk (`before`) is exact.
  */
-async function unfilteredPage(sql: Sql, q: Read): Promise<LogsPage> {
+async function unfilteredRows(sql: Sql, q: Read): Promise<{ rows: LogRow[]; total: number }> {
   const counter = await counterRow(sql, q);
   const total = counter.total - counter.dropped;
   const hi = counter.total - (q.page - 1) * q.limit;
-  if (hi < 1 || total < 1) return { data: [], total };
+  if (hi < 1 || total < 1) return { rows: [], total };
   // Two statements on purpose: with the bound as a plain value the planner
   // always picks the primary-key range scan. Joined to the counter in one
   // statement, the bound is unknown at plan time and, for an owner holding a
   // large share of the table, Postgres chose a sequential scan (seconds).
-  const rows = await sql<Row[]>`
+  const rows = await sql<LogRow[]>`
     select seq, endpoint, method, status_code, ts, key_id, duration_ms
     from usage.events
     where owner_id = ${q.ownerId} and mode = ${q.mode} and seq <= ${hi}::int8
     order by seq desc limit ${q.limit + 1}::int8`;
-  return pageOf(rows, q, total, rows.length > q.limit);
+  return { rows, total };
 }
 
 /** The (owner, mode) log's size: rows ever numbered minus rows retention dropped. */
@@ -123,7 +142,7 @@ async function counterRow(sql: Sql, q: Read): Promise<{ total: number; dropped: 
  * reply fits in one bus message whatever the endpoints' lengths). A page cut
  * short continues after its last row like any other.
  */
-function pageOf(rows: Row[], q: Read, total: number, more: boolean): LogsPage {
+function pageOf(rows: LogRow[], q: Read, total: number, more: boolean): LogsPage {
   const data: LogEntry[] = [];
   let bytes = 0;
   let cut = false;
@@ -135,10 +154,15 @@ function pageOf(rows: Row[], q: Read, total: number, more: boolean): LogsPage {
       cut = true;
       break;
     }
-    data.push({ endpoint: r.endpoint, method: r.method, statusCode: r.status_code, timestamp: r.ts.toISOString(), keyId: r.key_id, durationMs: r.duration_ms });
+    data.push(entryOf(r));
   }
   const last = rows[data.length - 1];
   return (more || cut) && last ? { data, total, nextBefore: Number(last.seq) } : { data, total };
+}
+
+/** A stored row as the entry /logs shows (and the export writes). */
+export function entryOf(r: LogRow): LogEntry {
+  return { endpoint: r.endpoint, method: r.method, statusCode: r.status_code, timestamp: r.ts.toISOString(), keyId: r.key_id, durationMs: r.duration_ms };
 }
 
 /** The where clause of a filtered read, as text with numbered parameters (values never enter the text). */

@@ -1,13 +1,15 @@
-import { check, decodeCursor, encodeCursor, NATS_ENDPOINT, parseJson, parseLogsFilter, type KeyMode, type LogsFilter, type LogsQueryRequest } from "@riskinmind/contracts";
+import { check, decodeCursor, encodeCursor, NATS_ENDPOINT, parseJson, parseLogsFilter, type ExportFormat, type KeyMode, type LogsFilter, type LogsQueryRequest } from "@riskinmind/contracts";
 import { errFields, isDbUnavailable, jsonAnswer, type EndpointSpec, type JsonAnswer, type Logger, type Sql } from "@riskinmind/runtime";
 import type { UsageMetrics } from "../metrics";
-import { readLogsPage, type LogsRead } from "./query";
+import { exportPageEncoder } from "./export-page";
+import { readLogRows, readLogsPage, type LogsRead } from "./query";
 
 /**
  * Bytes of rows in one reply: under NATS's default max_payload (1 MiB) with
  * room for the envelope. Only a page of long endpoints at the export's
  * 5,000-row pages comes near it; such a page is cut short and continues by
- * its cursor like any other.
+ * its cursor like any other. (/logs pages bound an estimate of their JSON,
+ * export pages their exact encoded bytes.)
  */
 const MAX_REPLY_ROW_BYTES = 768 * 1024;
 
@@ -27,6 +29,7 @@ interface LogsAnswer extends JsonAnswer {
  */
 export function logsQueryEndpoint(deps: { sql: Sql; log: Logger; m: UsageMetrics; subject: string }): EndpointSpec<LogsAnswer> {
   const { sql, log, m } = deps;
+  const encodeExportPage = exportPageEncoder(MAX_REPLY_ROW_BYTES);
   return {
     name: NATS_ENDPOINT.logsQuery,
     subject: deps.subject,
@@ -47,8 +50,13 @@ export function logsQueryEndpoint(deps: { sql: Sql; log: Logger; m: UsageMetrics
     answered: (a, started) => m.logsQuerySeconds.observe({ outcome: a.outcome }, (performance.now() - started) / 1000),
   };
 
-  async function read(q: LogsRead & { mode: KeyMode; filter: LogsFilter }): Promise<LogsAnswer> {
+  async function read(q: Query): Promise<LogsAnswer> {
     try {
+      if (q.as !== undefined) {
+        // An export page: no total, the rows encoded here (see LogsExportHead).
+        const { rows } = await readLogRows(sql, { ...q, skipTotal: true });
+        return { reply: encodeExportPage(rows, q.limit, q.as, (seq) => encodeCursor(seq, q.mode, q.filter)), outcome: "ok" };
+      }
       const page = await readLogsPage(sql, q);
       const nextCursor = page.nextBefore === undefined ? null : encodeCursor(page.nextBefore, q.mode, q.filter);
       return { ...jsonAnswer({ ok: true, data: page.data, total: page.total, nextCursor }), outcome: "ok" };
@@ -64,7 +72,10 @@ export function logsQueryEndpoint(deps: { sql: Sql; log: Logger; m: UsageMetrics
  * The request's filters and cursor checked again with the edge's own rules
  * (anything may publish on the bus): the read, or why it is refused.
  */
-function toRead(req: LogsQueryRequest): (LogsRead & { mode: KeyMode; filter: LogsFilter }) | { message: string } {
+/** A checked request: the read, and the export format when the rows are to be answered encoded. */
+type Query = LogsRead & { mode: KeyMode; filter: LogsFilter; as?: ExportFormat };
+
+function toRead(req: LogsQueryRequest): Query | { message: string } {
   const mode = req.mode ?? "live";
   const filter = parseLogsFilter(req);
   if (!filter.ok) return { message: filter.message };
@@ -74,5 +85,5 @@ function toRead(req: LogsQueryRequest): (LogsRead & { mode: KeyMode; filter: Log
     if (!c.ok) return { message: c.message };
     before = c.value;
   }
-  return { ownerId: req.ownerId, mode, limit: req.limit, page: req.page, before, filter: filter.value, skipTotal: req.skipTotal === true, maxBytes: MAX_REPLY_ROW_BYTES };
+  return { ownerId: req.ownerId, mode, limit: req.limit, page: req.page, before, filter: filter.value, skipTotal: req.skipTotal === true, maxBytes: MAX_REPLY_ROW_BYTES, as: req.as };
 }
