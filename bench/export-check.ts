@@ -14,6 +14,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import postgres from "postgres";
 import { token } from "@riskinmind/testkit";
 import { topologyFor } from "./lib/context";
+import { drainExport, rssOf } from "./lib/export-read";
 import { benchSql, createBenchDb } from "./lib/db";
 import { runTag } from "./lib/keys";
 import { serviceEnv, startKeys, startUsage } from "./lib/procs";
@@ -70,10 +71,7 @@ function cpuNow(): Record<string, number> {
   return { keys: cpuS(keys.child.proc.pid), usage: cpuS(usage.child.proc.pid), client: cpuS(process.pid), nats: sum(pidsOf("nats-server")), postgres: sum(pidsOf("postgres")) };
 }
 
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return Number(m?.[1] ?? Number.NaN) / 1024;
-}
+const rssMb = (pid: number): number => (rssOf(pid) ?? Number.NaN) / 1_048_576;
 
 try {
   const [have] = await sql<{ n: string }[]>`select coalesce((select total from usage.owner_counters where owner_id = ${owner} and mode = 'live'), 0) as n`;
@@ -107,18 +105,10 @@ try {
     const t = performance.now();
     const res = await fetch(`${keys.url}/api/v1/keys/logs/export?format=${process.env.FORMAT ?? "ndjson"}`, { headers: { authorization: `Bearer ${jwt}` } });
     if (res.status !== 200) throw new Error(`export answered ${res.status}: ${await res.text()}`);
-    let lines = 0;
-    let chunks = 0;
-    const reader = res.body!.getReader();
-    for (;;) {
-      const c = await reader.read();
-      if (c.done) break;
-      for (const b of c.value) if (b === 10) lines++;
-      if (++chunks % 16 === 0) {
-        kPeak = Math.max(kPeak, rssMb(keys.child.proc.pid));
-        uPeak = Math.max(uPeak, rssMb(usage.child.proc.pid));
-      }
-    }
+    const lines = await drainExport(res, () => {
+      kPeak = Math.max(kPeak, rssMb(keys.child.proc.pid));
+      uPeak = Math.max(uPeak, rssMb(usage.child.proc.pid));
+    });
     const s = (performance.now() - t) / 1000;
     const cpu1 = cpuNow();
     const cpu = Object.entries(cpu1)
@@ -127,7 +117,7 @@ try {
     const want = process.env.FORMAT === "csv" ? rows + 1 : rows;
     if (lines !== want && !process.env.DROPBODY) throw new Error(`export gave ${lines} lines, want ${want}`);
     log(
-      `run ${i + 1}: ${rows} rows in ${s.toFixed(2)} s = ${Math.round(rows / s)} rows/s; keys RSS ${kBefore.toFixed(0)} → peak ${kPeak.toFixed(0)} MB (growth ${(kPeak - kBefore).toFixed(1)} MB); usage RSS ${uBefore.toFixed(0)} → ${uPeak.toFixed(0)} MB; ${chunks} chunks; CPU s: ${cpu}`,
+      `run ${i + 1}: ${rows} rows in ${s.toFixed(2)} s = ${Math.round(rows / s)} rows/s; keys RSS ${kBefore.toFixed(0)} → peak ${kPeak.toFixed(0)} MB (growth ${(kPeak - kBefore).toFixed(1)} MB); usage RSS ${uBefore.toFixed(0)} → ${uPeak.toFixed(0)} MB; CPU s: ${cpu}`,
     );
   }
 } finally {

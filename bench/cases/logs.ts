@@ -4,7 +4,7 @@
  * raw indexed SQL read of page 1 on the same table.
  */
 import type { Ctx } from "../lib/context";
-import { readFileSync } from "node:fs";
+import { drainExport, rssOf } from "../lib/export-read";
 import { usageCounts } from "../lib/data";
 import { lastPage, probeLogs } from "../lib/logs-probe";
 import { median, timeEach } from "../lib/stats";
@@ -114,16 +114,6 @@ async function filterRows(ctx: Ctx, jwt: string, heavy: number, where: string): 
   return out;
 }
 
-/** Resident memory of a process in bytes (Linux), or null elsewhere. */
-function rssOf(pid: number): number | null {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) * 1024 : null;
-  } catch {
-    return null;
-  }
-}
-
 /** The heavy owner's whole log exported as NDJSON: rows per second, and the keys service's RSS growth meanwhile. */
 async function exportRow(ctx: Ctx, jwt: string, heavy: number, where: string): Promise<Row> {
   const pid = ctx.keys.child.proc.pid;
@@ -132,15 +122,9 @@ async function exportRow(ctx: Ctx, jwt: string, heavy: number, where: string): P
   const t = performance.now();
   const res = await fetch(`${ctx.keys.url}/api/v1/keys/logs/export?format=ndjson`, { headers: { authorization: `Bearer ${jwt}` } });
   if (res.status !== 200) throw new Error(`export answered ${res.status}`);
-  let lines = 0;
-  let chunks = 0;
-  const reader = res.body!.getReader();
-  for (;;) {
-    const c = await reader.read();
-    if (c.done) break;
-    for (const b of c.value) if (b === 10) lines++;
-    if (++chunks % 16 === 0) peak = Math.max(peak, rssOf(pid) ?? 0);
-  }
+  const lines = await drainExport(res, () => {
+    peak = Math.max(peak, rssOf(pid) ?? 0);
+  });
   const s = (performance.now() - t) / 1000;
   if (lines !== heavy) throw new Error(`export gave ${lines} rows, want ${heavy}`);
   const growthMb = before === null ? Number.NaN : (peak - before) / 1_048_576;

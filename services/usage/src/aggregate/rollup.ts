@@ -1,21 +1,12 @@
 import type { Sql } from "@riskinmind/runtime";
+import type { IngestEvent } from "../ingest/parse";
 import { HIST_BUCKETS } from "./histogram";
 
 /** The transaction handle `sql.begin` gives its callback. */
 type Tx = Parameters<Parameters<Sql["begin"]>[1]>[0];
 
-/** What a rollup row is made of: one stored usage row. */
-export interface RolledEvent {
-  ownerId: string;
-  mode: string;
-  keyId: string;
-  endpoint: string;
-  method: string;
-  statusCode: number;
-  /** epoch ms */
-  ts: number;
-  durationMs: number | null;
-}
+/** What a rollup row is made of: one stored usage row (an ingested event, its mode settled by attribution). */
+export type RolledEvent = Omit<IngestEvent, "key" | "mode"> & { mode: string };
 
 const HOUR_MS = 3600_000;
 const DAY_MS = 24 * HOUR_MS;
