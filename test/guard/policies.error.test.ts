@@ -62,13 +62,17 @@ describe("address and scope", () => {
     expect(r.body.error.message).toContain("scope");
   });
 
-  test("a refusal of a rate-limited key still carries its RateLimit-* headers, and spends nothing", async () => {
+  test("a refusal of a rate-limited key still carries its RateLimit-* headers, and spends nothing, not even a lease request", async () => {
     const k = await keyWith(s.keys, { scopes: ["loans:read"], rateLimit: { limit: 50, windowSeconds: 3600 } });
-    const a = await predictWith(s.example, { "x-api-key": k.apiKey });
-    const b = await predictWith(s.example, { "x-api-key": k.apiKey });
+    const fresh = loansApp(s.guardNc, s.topo);
+    s.onClose(() => fresh.guard.close(1_000));
+    const app = client(fresh.app);
+    const a = await predictWith(app, { "x-api-key": k.apiKey });
+    const b = await predictWith(app, { "x-api-key": k.apiKey });
     expectRefusal(a, 403, "INSUFFICIENT_SCOPE");
     expect(rateHeadersOf(a)["ratelimit-limit"]).toBe(50);
     expect(rateHeadersOf(b)["ratelimit-remaining"]).toBe(rateHeadersOf(a)["ratelimit-remaining"]);
+    expect(fresh.guard.stats().limits.takeRequests ?? 0).toBe(0);
   });
 });
 

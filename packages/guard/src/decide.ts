@@ -53,14 +53,11 @@ export function createDecider(limits: Limits, trusted: readonly IpRange[]) {
     return { ok: false, code: o.code, message: MESSAGES[o.code], headers };
   }
 
-  /** A policy refusal still tells a rate-limited key where it stands (cost 0 spends nothing). */
-  function refuse(v: CachedVerdict, code: keyof typeof POLICY_REFUSALS, now: number): Decision | Promise<Decision> {
+  /** A policy refusal still tells a rate-limited key where it stands, without asking the network or spending a unit. */
+  function refuse(v: CachedVerdict, code: keyof typeof POLICY_REFUSALS, now: number): Decision {
     const r = POLICY_REFUSALS[code];
     const limit = v.policy.limit;
-    if (limit === null || v.policy.rateLimit === null) return { ok: false, code: r.code, message: r.message, headers: null };
-    const peek = limits.take(limit, 0, now);
-    const headersOf = (o: LimitOutcome): Decision => ({ ok: false, code: r.code, message: r.message, headers: rateHeaders(o.rate) });
-    return peek instanceof Promise ? peek.then(headersOf, () => headersOf({ ok: true, rate: null })) : headersOf(peek);
+    return { ok: false, code: r.code, message: r.message, headers: limit === null ? null : rateHeaders(limits.peek(limit, now)) };
   }
 
   /** Judges a verified key for a route and a caller; synchronous unless the limiter must ask the network. */

@@ -9,7 +9,7 @@
  * README-limits.md.
  */
 import type { NatsConnection } from "nats";
-import { check, parseJson, subjects, type KeyMode, type LimitsTakeReply, type LimitsTakeRequest, type QuotaPolicy, type RateLimitPolicy, type Topology } from "@riskinmind/contracts";
+import { check, parseJson, rateWindow, subjects, type KeyMode, type LimitsTakeReply, type LimitsTakeRequest, type QuotaPolicy, type RateLimitPolicy, type Topology } from "@riskinmind/contracts";
 import { applyLease, buildDraw, DEFAULT_LEASE_TUNING, fallbackSpend, markSent, Slot, unsend, type LeaseTuning, type Pool } from "./lease";
 import type { GuardLogger } from "./types";
 
@@ -78,6 +78,21 @@ export class Limits {
     const slot = this.slotOf(p, now);
     const out = this.decide(slot, cost, now, false);
     return out ?? this.waitAndDecide(slot, cost);
+  }
+
+  /**
+   * The RateLimit-* values of a call refused before the limits (expired,
+   * address, scope): from what this guard already holds, else from the policy
+   * alone. No network, nothing spent, no lease taken for a call that will not run.
+   */
+  peek(p: LimitPolicy, now: number): RateHeaders | null {
+    const policy = p.rateLimit;
+    if (policy === null) return null;
+    const t = now + this.offset;
+    const rate = this.slots.get(`${p.ownerId}\u0000${p.mode}`)?.rate;
+    if (rate != null && rate.shape === policy.windowSeconds && t >= rate.start && t < rate.end) return this.headers(rate, t);
+    const w = rateWindow(policy.windowSeconds, t);
+    return { limit: policy.limit, remaining: policy.limit, resetSeconds: Math.max(1, Math.ceil((w.end - t) / 1000)) };
   }
 
   stats(): Record<string, number> {
