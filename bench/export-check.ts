@@ -36,12 +36,7 @@ if (kept) {
 const db = kept ? { url: Object.assign(new URL(process.env.DATABASE_URL), { pathname: `/${kept}` }).toString(), name: kept } : await createBenchDb();
 const sql = benchSql(db.url);
 const tag = runTag();
-const env = serviceEnv(db.url, topologyFor(tag), {
-  READ_RATE_LIMIT_PER_MINUTE: "100000000",
-  ...(process.env.MEMDBG ? { MEMDBG: "1" } : {}),
-  ...(process.env.GCEVERY ? { GCEVERY: process.env.GCEVERY } : {}),
-  ...(process.env.DROPBODY ? { DROPBODY: "1" } : {}),
-});
+const env = serviceEnv(db.url, topologyFor(tag), { READ_RATE_LIMIT_PER_MINUTE: "100000000" });
 const [keys, usage] = await Promise.all([startKeys(env), startUsage(env)]);
 
 /** CPU seconds (user + system) a process has used so far. */
@@ -115,13 +110,12 @@ try {
       .map(([k, v]) => `${k} ${(v - cpu0[k]!).toFixed(1)}`)
       .join(", ");
     const want = process.env.FORMAT === "csv" ? rows + 1 : rows;
-    if (lines !== want && !process.env.DROPBODY) throw new Error(`export gave ${lines} lines, want ${want}`);
+    if (lines !== want) throw new Error(`export gave ${lines} lines, want ${want}`);
     log(
       `run ${i + 1}: ${rows} rows in ${s.toFixed(2)} s = ${Math.round(rows / s)} rows/s; keys RSS ${kBefore.toFixed(0)} → peak ${kPeak.toFixed(0)} MB (growth ${(kPeak - kBefore).toFixed(1)} MB); usage RSS ${uBefore.toFixed(0)} → ${uPeak.toFixed(0)} MB; CPU s: ${cpu}`,
     );
   }
 } finally {
-  if (process.env.MEMDBG) for (const l of keys.child.output().split("\n")) if (l.includes("memdbg")) log(l);
   keys.child.kill();
   usage.child.kill();
   await sql.end({ timeout: 5 });

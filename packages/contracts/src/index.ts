@@ -12,3 +12,4 @@ export * from "./ip";
 export * from "./limits";
 export * from "./logs-filter";
 export * from "./logs-export";
+export * from "./key-events";

@@ -9,15 +9,16 @@ import type { LogsDeps } from "./route";
 const encoder = new TextEncoder();
 
 /**
- * Rows asked for per page (the bus allows LOGS_QUERY_MAX_LIMIT): about 280
+ * Rows asked for per page (the bus allows LOGS_QUERY_MAX_LIMIT): about 140
  * KiB of typical rows. The edge's memory follows the size of a reply, not the
  * rows it holds: nats.js gathers a reply larger than one socket read into
- * buffers it doubles as it goes, so a 700 KiB page (5,000 rows) leaves about
- * three times its size behind for the collector, and the benchmark's 2M-row
- * export grew the process by 60-67 MB at 5,000 rows a page against 29-30 MB
- * at 2,000 (README-export.md), with no loss of rows/s measurable.
+ * buffers it doubles as it goes, and leaves about three times its size behind
+ * for the collector. `bun bench/export-check.ts` (2M rows, the 1,000 /logs
+ * reads first): keys RSS growth 60-67 MB at 5,000 rows a page, 46.5 and 27.4
+ * MB at 2,000, 36.1 and 1.9 MB at 1,000 (first and second export of a
+ * process), at the same 285,000-318,000 rows/s.
  */
-const EXPORT_PAGE_ROWS = 2000;
+const EXPORT_PAGE_ROWS = 1000;
 
 /**
  * The rows from `first` on, page after page by cursor, as the usage service
