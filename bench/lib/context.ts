@@ -53,7 +53,7 @@ export interface Ctx {
 
 export function topologyFor(tag: string): Topology {
   const s = tag.toLowerCase().slice(0, 8);
-  return { prefix: `bench${s}.`, stream: `USAGE_bench${s}` };
+  return { prefix: `bench${s}.`, stream: `USAGE_bench${s}`, keyStream: `KEY_EVENTS_bench${s}` };
 }
 
 export { subjects };

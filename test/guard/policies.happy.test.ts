@@ -134,7 +134,7 @@ describe("policy changes reach a running guard", () => {
     expect(await s.loans.guard.check(k.apiKey)).toMatchObject({ ok: true, cached: true });
     const dropped = s.loans.guard.stats().cache.invalidations;
     await patchKey(s.keys, k.owner, { scopes: ["loans:read"] });
-    // The guard hears keys.events.changed and drops its verdict: wait for that, not for time.
+    // The guard hears keys.cache.changed and drops its verdict: wait for that, not for time.
     await waitFor(() => s.loans.guard.stats().cache.invalidations > dropped, 5_000, "the guard to drop the key's verdict");
     expectRefusal(await predictWith(s.example, { "x-api-key": k.apiKey }), 403, "INSUFFICIENT_SCOPE", k.apiKey);
     const again = s.loans.guard.stats().cache.invalidations;

@@ -89,7 +89,7 @@ describe("PATCH changes the current key's policies", () => {
     expect(cleared.body.data).toMatchObject({ expiresAt: null, quota: null, rateLimit: null, scopes: ["*"] });
   });
 
-  test("a PATCH on one replica reaches another replica's verify cache (keys.events.changed)", async () => {
+  test("a PATCH on one replica reaches another replica's verify cache (keys.cache.changed)", async () => {
     const b = await env.start();
     const o = await newOwner();
     const g = await env.a.call("POST", "/api/v1/keys/generate", { headers: o.headers, json: { scopes: ["a"] } });

@@ -84,7 +84,7 @@ describe("keys.verify over NATS", () => {
     expect(await env.verify(k.apiKey)).toEqual({ valid: false, code: "KEY_REVOKED" });
   });
 
-  test("the revocation is announced on keys.events.revoked with id, hex hash and owner", async () => {
+  test("the revocation is announced on keys.cache.revoked with id, hex hash and owner", async () => {
     const k = await issue();
     const sub = env.nc.subscribe(subjects(env.topo).keyRevoked, { max: 1 });
     await env.nc.flush();

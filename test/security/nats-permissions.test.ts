@@ -153,7 +153,7 @@ describe("guard (any service mounting @riskinmind/guard)", () => {
 
   test("hears the key-change broadcasts (revocations drop its cached keys)", async () => {
     const keys = await as("keys");
-    const sub = guard.nc.subscribe(`${topo.prefix}keys.events.>`, { max: 1 });
+    const sub = guard.nc.subscribe(`${topo.prefix}keys.cache.>`, { max: 1 });
     await guard.nc.flush();
     keys.nc.publish(s.keyRevoked, JSON.stringify({ keyId: "key_x" }));
     for await (const m of sub) expect(m.subject).toBe(s.keyRevoked);

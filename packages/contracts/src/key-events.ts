@@ -8,7 +8,7 @@ import { KeyModeSchema } from "./policy";
 
 /**
  * Event types, as webhooks name them; the stream subject is
- * `keys.events.<type without "key.">` (keyEventSubject). Quota thresholds
+ * `keys.events.<type without "key.">` (keyEventSubject in subjects.ts). Quota thresholds
  * fire once per quota period each: at 80 % (`quota_warning`) and at 100 %
  * (`quota_exhausted`) of the limit.
  */

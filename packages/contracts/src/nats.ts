@@ -48,7 +48,7 @@ export const VerifyReply = Type.Union([
 ]);
 export type VerifyReply = Static<typeof VerifyReply>;
 
-/** keys.events.revoked: a key stopped being valid; every cache drops it. */
+/** keys.cache.revoked: a key stopped being valid; every cache drops it. */
 export const KeyRevokedEvent = Type.Object({
   keyId: Type.String({ maxLength: 64 }),
   /** hex SHA-256 of the key, so caches keyed by hash drop it directly. */
@@ -59,7 +59,7 @@ export const KeyRevokedEvent = Type.Object({
 export type KeyRevokedEvent = Static<typeof KeyRevokedEvent>;
 
 /**
- * keys.events.changed: a key's policy changed (PATCH); every cache drops its
+ * keys.cache.changed: a key's policy changed (PATCH); every cache drops its
  * verdict for it and asks again. Same fields as a revocation, minus the time.
  */
 export const KeyChangedEvent = Type.Object({
@@ -69,7 +69,7 @@ export const KeyChangedEvent = Type.Object({
 });
 export type KeyChangedEvent = Static<typeof KeyChangedEvent>;
 
-/** keys.events.owner-changed: the owner's active key is no longer what a cache may hold. */
+/** keys.cache.owner-changed: the owner's active key is no longer what a cache may hold. */
 export const OwnerKeyChangedEvent = Type.Object({ ownerId: Text({ minLength: 1, maxLength: 255 }) });
 export type OwnerKeyChangedEvent = Static<typeof OwnerKeyChangedEvent>;
 

@@ -8,6 +8,11 @@ export interface Topology {
   prefix: string;
   /** JetStream stream holding usage events. */
   stream: string;
+  /**
+   * JetStream stream holding key events (`keys.events.<type>`, issue 13);
+   * KEY_EVENTS when absent. Only the keys service and key-event readers need it.
+   */
+  keyStream?: string;
 }
 
 /** Queue groups: replicas of one service share a subject's load. */
@@ -32,6 +37,12 @@ export type NatsIdentity = keyof typeof INBOX_PREFIX;
 /** Durable pull consumer shared by every usage-service replica. */
 export const USAGE_CONSUMER = "usage-ingest";
 
+/** The subject of one key event type: `keys.events.<token>`, token = eventSubjectToken(type) (key-events.ts). */
+export const keyEventSubject = (t: Topology, token: string): string => `${t.prefix}keys.events.${token}`;
+
+/** The key-events stream's name in this topology. */
+export const keyStreamOf = (t: Topology): string => t.keyStream ?? "KEY_EVENTS";
+
 export function subjects(t: Topology) {
   return {
     /** request/reply: is this key (by its SHA-256) good? Guards ask, keys answers. */
@@ -39,13 +50,15 @@ export function subjects(t: Topology) {
     /** request/reply: who owns these key ids? Only usage asks, keys answers. */
     keyLookup: `${t.prefix}keys.lookup`,
     /** broadcast: a key stopped being valid; every cache drops it. */
-    keyRevoked: `${t.prefix}keys.events.revoked`,
+    keyRevoked: `${t.prefix}keys.cache.revoked`,
     /** broadcast: a key's policy changed; every cache drops its verdict for it. */
-    keyChanged: `${t.prefix}keys.events.changed`,
+    keyChanged: `${t.prefix}keys.cache.changed`,
     /** request/reply: guards take rate-limit and quota units in batches (see limits.ts). */
     limitsTake: `${t.prefix}keys.limits.take`,
     /** broadcast: an owner's active key changed (issued, rotated, revoked); caches of "the owner's current key" drop it. */
-    ownerKeyChanged: `${t.prefix}keys.events.owner-changed`,
+    ownerKeyChanged: `${t.prefix}keys.cache.owner-changed`,
+    /** JetStream (stream keyStreamOf(t)): one committed key change per message on `keys.events.<token>` (keyEventSubject). */
+    keyEvents: `${t.prefix}keys.events.*`,
     /** JetStream: usage events, one or an array per message. */
     usageEvents: `${t.prefix}usage.events`,
     /** request/reply: a page of an owner's usage logs. */

@@ -131,7 +131,7 @@ export class VerifyCache<V extends CachedKey = CachedKey> {
  */
 export function watchInvalidations<V extends CachedKey>(nc: NatsConnection, topology: Topology, cache: VerifyCache<V>, log?: GuardLogger): { stop(): void } {
   let ignored = 0;
-  // A revocation and a policy change (keys.events.changed) are the same to a
+  // A revocation and a policy change (keys.cache.changed) are the same to a
   // cache: the verdict it holds is wrong now, so drop it and ask again.
   const listen = (subject: string, valid: (e: unknown) => e is { keyHash: string; keyId: string }): Subscription =>
     nc.subscribe(subject, {

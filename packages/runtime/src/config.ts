@@ -80,6 +80,7 @@ export const natsFields = {
   NATS_NKEY_SEED_FILE: field.optionalPath(),
   NATS_SUBJECT_PREFIX: field.subjectPrefix(),
   USAGE_STREAM: field.streamName("USAGE"),
+  KEY_EVENTS_STREAM: field.streamName("KEY_EVENTS"),
 };
 
 /** HTTP settings every service's edge shares. */

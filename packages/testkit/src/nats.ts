@@ -72,7 +72,7 @@ export async function connectTestNats(user: NatsUser = "admin"): Promise<NatsCon
 /** NATS subjects and stream names nobody else uses. */
 export function testTopology(): Topology {
   const s = uniqueSuffix();
-  return { prefix: `t${s}.`, stream: `USAGE_t${s}` };
+  return { prefix: `t${s}.`, stream: `USAGE_t${s}`, keyStream: `KEY_EVENTS_t${s}` };
 }
 
 /** Creates the usage stream the way the usage service does (file storage, a duplicate window), for stacks without it. */

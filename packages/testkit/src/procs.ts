@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Subprocess } from "bun";
-import type { Topology } from "@riskinmind/contracts";
+import { keyStreamOf, type Topology } from "@riskinmind/contracts";
 import { spawnManaged, waitHealthy } from "../../../scripts/lib/children";
 import { EXAMPLE, KEYS, NATS_IDENTITY, ROOT, USAGE } from "../../../scripts/lib/services";
 import { JWT_SECRET } from "./auth";
@@ -40,6 +40,7 @@ export function serviceEnv(db: Pick<TestDb, "url">, topo: Topology, extra: Recor
     NATS_URL: natsUrl(identity),
     NATS_SUBJECT_PREFIX: topo.prefix,
     USAGE_STREAM: topo.stream,
+    KEY_EVENTS_STREAM: keyStreamOf(topo),
     JWT_SECRET,
     LOG_LEVEL: "warn",
     ...extra,

@@ -39,7 +39,7 @@ export type KeysApp = ReturnType<typeof buildEdge>;
  */
 export function createKeysService(deps: KeysServiceDeps) {
   const { sql, nc, log, config } = deps;
-  const topo = subjects({ prefix: config.NATS_SUBJECT_PREFIX, stream: config.USAGE_STREAM });
+  const topo = subjects({ prefix: config.NATS_SUBJECT_PREFIX, stream: config.USAGE_STREAM, keyStream: config.KEY_EVENTS_STREAM });
   const cache = new VerifyCache(config.VERIFY_CACHE_MAX);
   const current = new CurrentKeyCache(config.CURRENT_KEY_CACHE_MAX, config.CURRENT_KEY_CACHE_TTL_MS);
   const tokens = new TokenCache();

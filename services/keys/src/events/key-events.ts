@@ -40,8 +40,8 @@ export function revokedEvent(row: RevokedRow): KeyRevokedEvent {
 
 /**
  * Everything about key-change events in one place: announcing a change
- * (keys.events.revoked for the guards and the other replicas,
- * keys.events.owner-changed for the management caches), listening to both
+ * (keys.cache.revoked for the guards and the other replicas,
+ * keys.cache.owner-changed for the management caches), listening to both
  * broadcasts, the revocation poll that bounds a lost broadcast, and clearing
  * both caches on a NATS reconnect (events sent while away are lost).
  */

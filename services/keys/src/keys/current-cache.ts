@@ -11,7 +11,7 @@ const slotKey = (ownerId: string, mode: KeyMode): string => `${mode}:${ownerId}`
  * for `ttlMs` (0 disables the cache).
  *
  * Invalidation: the replica that changes an owner's key drops the entry
- * after commit and broadcasts keys.events.owner-changed so every replica
+ * after commit and broadcasts keys.cache.owner-changed so every replica
  * drops it too; a NATS reconnect clears everything (events may have been
  * missed). `generation` moves on every invalidation, so a database read that
  * started before one never writes its (possibly old) row back.

@@ -11,7 +11,7 @@ export interface PatchInput extends OwnerInput {
 /**
  * Changes the policy (and label) of the slot's active key: what the body
  * names, `null` clearing it. Every cache holding the key's verdict drops it
- * (keys.events.changed) before the answer returns, so guards enforce the new
+ * (keys.cache.changed) before the answer returns, so guards enforce the new
  * policy from their next call on. Answers like GET.
  */
 export async function patchKey(deps: KeyVerbDeps, input: PatchInput): Promise<CurrentKey> {

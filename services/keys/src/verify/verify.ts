@@ -82,7 +82,7 @@ async function fromDatabase(deps: VerifyDeps, keyHash: string, entry: CacheEntry
  * The answer for what the database holds. A valid answer carries the key's
  * policy for the guard and is cached no longer than the key works (its expiry,
  * or its grace end for a rotated-out key); after that the key is KEY_EXPIRED.
- * A PATCH, revocation or rotation drops the entry at once (keys.events.*).
+ * A PATCH, revocation or rotation drops the entry at once (keys.cache.*).
  */
 export function decide(row: HashLookup | undefined, now: number, config: VerifyDeps["config"]): CacheEntry {
   const { VERIFY_CACHE_TTL_MS, VERIFY_NEGATIVE_TTL_MS } = config;
