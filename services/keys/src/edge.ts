@@ -8,6 +8,7 @@ import type { DbHealth } from "./db-health";
 import { docsAssets, scalarConfig } from "./docs-ui";
 import type { KeysConfig } from "./env";
 import type { OutboxNudge } from "./audit/record";
+import { auditRoute } from "./audit/route";
 import type { KeyEvents } from "./events/key-events";
 import type { CurrentKeyCache } from "./keys/current-cache";
 import type { QuotaReader } from "./keys/policy";
@@ -73,6 +74,7 @@ export function buildEdge(d: EdgeDeps) {
         db: d.db,
       }),
     )
+    .use(auditRoute({ sql: d.sql, auth: d.auth, readLimiter }))
     .use(
       logsRoute({
         nc: d.nc,
