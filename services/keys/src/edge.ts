@@ -7,6 +7,8 @@ import type { Authenticator } from "./auth/jwt";
 import type { DbHealth } from "./db-health";
 import { docsAssets, scalarConfig } from "./docs-ui";
 import type { KeysConfig } from "./env";
+import type { OutboxNudge } from "./audit/record";
+import { auditRoute } from "./audit/route";
 import type { KeyEvents } from "./events/key-events";
 import type { CurrentKeyCache } from "./keys/current-cache";
 import type { QuotaReader } from "./keys/policy";
@@ -28,6 +30,8 @@ export interface EdgeDeps {
   events: KeyEvents;
   /** quota.used and quota.resetsAt for the answers that show a key. */
   quota: QuotaReader;
+  /** Told after each committed change, so its key event goes out at once. */
+  outbox: OutboxNudge;
 }
 
 /** The HTTP edge as an Elysia app (not listening). Its type drives the eden client. */
@@ -65,10 +69,12 @@ export function buildEdge(d: EdgeDeps) {
         readLimiter,
         events: d.events,
         quota: d.quota,
+        outbox: d.outbox,
         current: d.current,
         db: d.db,
       }),
     )
+    .use(auditRoute({ sql: d.sql, auth: d.auth, readLimiter }))
     .use(
       logsRoute({
         nc: d.nc,

@@ -73,6 +73,10 @@ export const keysEnv = z
     REVOCATION_POLL_MS: field.int(1_000, 0, 3_600_000),
     LOGS_TIMEOUT_MS: field.int(2_500, 100, 60_000),
     DB_POOL_MAX: field.int(10, 1, 1000),
+    /** How long the key-events stream keeps an event (30 days by default): consumers that fall further behind lose the oldest. */
+    KEY_EVENTS_MAX_AGE_HOURS: field.int(720, 1, 87_600),
+    /** How often the outbox publisher reads keys.outbox when no commit nudged it (another replica's commit, a failed round). */
+    OUTBOX_POLL_MS: field.int(1_000, 50, 60_000),
   })
   .superRefine((c, ctx) => {
     if (c.JWT_SECRET === undefined && c.JWT_JWKS_FILE === undefined && c.JWT_JWKS_URL === undefined) {
