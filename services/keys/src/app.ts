@@ -10,6 +10,7 @@ import type { KeysConfig } from "./env";
 import { KeyEvents } from "./events/key-events";
 import { CurrentKeyCache } from "./keys/current-cache";
 import { quotaReader } from "./limits/repo";
+import { startLifecycle } from "./lifecycle/sweep";
 import { limitsTakeEndpoint } from "./limits/responder";
 import { keyLookupEndpoint } from "./lookup/responder";
 import { VerifyCache } from "./verify/cache";
@@ -51,6 +52,9 @@ export function createKeysService(deps: KeysServiceDeps) {
   const app = buildEdge({ ...deps, topo, auth, current, db, events, quota });
   const verifyMetrics = createVerifyMetrics(deps.metrics);
   let responders: NatsService | undefined;
+  // TODO(lead): the outbox publisher's nudge once it lands; until then its poll publishes the lifecycle's events.
+  const outbox = { nudge() {} };
+  let lifecycle: { stop(): Promise<void> } | undefined;
 
   return {
     app,
@@ -73,9 +77,12 @@ export function createKeysService(deps: KeysServiceDeps) {
       await srv.ready();
       events.start();
       lastUsed.start();
+      lifecycle = startLifecycle({ sql, log, outbox, intervalMs: config.LIFECYCLE_SWEEP_MS });
       await nc.flush();
     },
     async stop(): Promise<void> {
+      await lifecycle?.stop();
+      lifecycle = undefined;
       await events.stop();
       await responders?.stop();
       responders = undefined;
