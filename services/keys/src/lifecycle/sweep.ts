@@ -78,7 +78,8 @@ export async function sweepRound(deps: SweepDeps): Promise<SweepResult> {
   return result;
 }
 
-async function recordExpiry(deps: SweepDeps, ownerId: string, keyId: string): Promise<boolean> {
+/** Records one key's expiry, if still due; true when this call recorded it. */
+export async function recordExpiry(deps: SweepDeps, ownerId: string, keyId: string): Promise<boolean> {
   const done = await deps.sql.begin(async (tx) => {
     await lockOwner(tx, ownerId);
     const k = await claimExpiry(tx, keyId);
@@ -90,7 +91,8 @@ async function recordExpiry(deps: SweepDeps, ownerId: string, keyId: string): Pr
   return done;
 }
 
-async function recordGraceEnd(deps: SweepDeps, ownerId: string, keyId: string): Promise<boolean> {
+/** Records the end of one key's grace, if still due; true when this call recorded it. */
+export async function recordGraceEnd(deps: SweepDeps, ownerId: string, keyId: string): Promise<boolean> {
   const done = await deps.sql.begin(async (tx) => {
     await lockOwner(tx, ownerId);
     const k = await claimGraceEnd(tx, keyId);
@@ -105,7 +107,7 @@ async function recordGraceEnd(deps: SweepDeps, ownerId: string, keyId: string): 
 const THRESHOLD_ACTIONS = [undefined, "key.quota_warning", "key.quota_exhausted"] as const;
 
 /** Records each threshold the period's usage passed since the last record (both, when one report jumped past 100 %); returns how many. */
-async function recordQuota(deps: SweepDeps, q: DueQuota): Promise<number> {
+export async function recordQuota(deps: SweepDeps, q: DueQuota): Promise<number> {
   const n = await deps.sql.begin(async (tx) => {
     await lockOwner(tx, q.owner_id);
     const c = await claimQuota(tx, q);
