@@ -14,7 +14,7 @@
  * grace_until), so no cache is told.
  */
 import type { Actor } from "@riskinmind/contracts";
-import { errFields, type Logger, type Sql } from "@riskinmind/runtime";
+import { errFields, isDbUnavailable, type Logger, type Sql } from "@riskinmind/runtime";
 import { recordChange } from "../audit/record";
 import { lockOwner } from "../keys/repo";
 import { claimExpiry, claimGraceEnd, claimQuota, dueExpiries, dueGraceEnds, dueQuotas, slotKeyId, type DueQuota } from "./repo";
@@ -74,7 +74,7 @@ export async function sweepRound(deps: SweepDeps): Promise<SweepResult> {
     for (const k of await dueGraceEnds(round, batch)) if (await attempt(() => recordGraceEnd(deps, k.owner_id, k.id), false)) result.graceEnded++;
     for (const q of await dueQuotas(round, batch)) result.quota += await attempt(() => recordQuota(deps, q), 0);
   });
-  if (result.failed > 0) deps.log.warn({ failed: result.failed, ...errFields(firstError) }, "lifecycle changes not recorded this round");
+  if (result.failed > 0 && !isDbUnavailable(firstError)) deps.log.warn({ failed: result.failed, ...errFields(firstError) }, "lifecycle changes not recorded this round");
   return result;
 }
 
@@ -141,7 +141,8 @@ export function startLifecycle(deps: SweepDeps & { intervalMs: number }): { stop
     if (running) return;
     running = sweepRound(deps)
       .then(() => undefined)
-      .catch((err) => deps.log.warn({ ...errFields(err) }, "lifecycle sweep failed"))
+      // Postgres down is the outage's own news (a line a second would bury it); anything else is ours.
+      .catch((err) => (isDbUnavailable(err) ? deps.log.debug({ ...errFields(err) }, "lifecycle sweep: database unavailable") : deps.log.warn({ ...errFields(err) }, "lifecycle sweep failed")))
       .finally(() => {
         running = null;
       });
