@@ -11,6 +11,7 @@ import { KeyEvents } from "./events/key-events";
 import { OutboxPublisher } from "./events/outbox";
 import { CurrentKeyCache } from "./keys/current-cache";
 import { quotaReader } from "./limits/repo";
+import { startLifecycle } from "./lifecycle/sweep";
 import { limitsTakeEndpoint } from "./limits/responder";
 import { keyLookupEndpoint } from "./lookup/responder";
 import { VerifyCache } from "./verify/cache";
@@ -62,6 +63,7 @@ export function createKeysService(deps: KeysServiceDeps) {
   const app = buildEdge({ ...deps, topo, auth, current, db, events, quota, outbox });
   const verifyMetrics = createVerifyMetrics(deps.metrics);
   let responders: NatsService | undefined;
+  let lifecycle: { stop(): Promise<void> } | undefined;
 
   return {
     app,
@@ -87,9 +89,12 @@ export function createKeysService(deps: KeysServiceDeps) {
       events.start();
       outbox.start();
       lastUsed.start();
+      lifecycle = startLifecycle({ sql, log, outbox, intervalMs: config.LIFECYCLE_SWEEP_MS });
       await nc.flush();
     },
     async stop(): Promise<void> {
+      await lifecycle?.stop();
+      lifecycle = undefined;
       await events.stop();
       await responders?.stop();
       await outbox.stop();
