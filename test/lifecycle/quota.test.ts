@@ -68,7 +68,7 @@ describe("quota thresholds", () => {
       ["key.quota_warning", "quota", 8],
       ["key.quota_exhausted", "quota", 10],
     ]);
-    const events = (await eventsOf(env.sql, s.o.sub)).filter((e) => e.type.startsWith("key.quota_"));
+    const events = (await eventsOf(env, s.o.sub)).filter((e) => e.type.startsWith("key.quota_"));
     expect(events.map((e) => e.type)).toEqual(["key.quota_warning", "key.quota_exhausted"]);
     expect(events[1]).toMatchObject({ data: { ownerId: s.o.sub, keyId: s.keyId, mode: "live", actor: { type: "system", id: "quota" }, changes: { period: "day", periodStart, limit: 10, used: 10 } } });
   });
@@ -140,7 +140,7 @@ describe("quota thresholds", () => {
     await ownRound(env.sql);
     for (const o of [low.o, none]) {
       expect((await auditOf(env.sql, o.sub)).filter((e) => e.actor_type === "system")).toEqual([]);
-      expect((await eventsOf(env.sql, o.sub)).filter((e) => e.data.actor.type === "system")).toEqual([]);
+      expect((await eventsOf(env, o.sub)).filter((e) => e.data.actor.type === "system")).toEqual([]);
     }
   });
 });
