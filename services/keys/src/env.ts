@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { DEV_JWT_SECRET, field, httpFields, natsFields, parseConfig, runFields } from "@riskinmind/runtime";
 import type { JSONWebKeySet } from "jose";
+import { leakReportKeysField } from "./leaks/config";
 
 const optional = () =>
   z
@@ -73,6 +74,10 @@ export const keysEnv = z
     REVOCATION_POLL_MS: field.int(1_000, 0, 3_600_000),
     LOGS_TIMEOUT_MS: field.int(2_500, 100, 60_000),
     DB_POOL_MAX: field.int(10, 1, 1000),
+    /** Reporters' public keys for signed leak reports (leaks/config.ts); unset: every report gets 401. */
+    LEAK_REPORT_PUBLIC_KEYS: leakReportKeysField(),
+    /** Revoke-by-value requests per client address (TCP peer) per minute, per instance. */
+    REVOKE_BY_VALUE_PER_MINUTE: field.int(60, 1, 1_000_000),
   })
   .superRefine((c, ctx) => {
     if (c.JWT_SECRET === undefined && c.JWT_JWKS_FILE === undefined && c.JWT_JWKS_URL === undefined) {
