@@ -56,9 +56,9 @@ export function normalizeRequest(request: Request): Request | Response {
  * whatever NODE_ENV says: Bun's development error page shows source lines and
  * absolute paths, and an error escaping the app is an envelope, never a page.
  */
-export function serve(app: Fetchable & { compile?(): unknown }, { port, hostname }: ServeOptions): Server<undefined> {
+export function serve(app: Fetchable & { compile?(): unknown; server?: unknown }, { port, hostname }: ServeOptions): Server<undefined> {
   app.compile?.();
-  return Bun.serve({
+  const server = Bun.serve({
     port,
     hostname,
     development: false,
@@ -73,4 +73,9 @@ export function serve(app: Fetchable & { compile?(): unknown }, { port, hostname
       return refuse("INTERNAL", "Internal error.");
     },
   });
+  // Elysia gives a route (and httpBasics' beforeBody) `server` from its own
+  // listen(); served from here it would be null, and with it the TCP peer
+  // (requestIP) a per-address limit or an audit entry needs.
+  if (app.server === null) app.server = server;
+  return server;
 }

@@ -97,7 +97,9 @@ export function leakRoutes(deps: LeakRoutesDeps) {
         const bytes = body instanceof Uint8Array ? body : new Uint8Array(0);
         checkSignature(signer, bytes);
         const report = parseReport(bytes);
-        const context = new Map(report.map((m) => [m.token, m] as const));
+        // A token reported twice is revoked once, recorded with where it was first found.
+        const context = new Map<string, (typeof report)[number]>();
+        for (const m of report) if (!context.has(m.token)) context.set(m.token, m);
         const ours = await revokeLeaked(deps, {
           tokens: report.map((m) => m.token),
           actor: { type: "reporter", id: `github:${signer.keyId}` },
