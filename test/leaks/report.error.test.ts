@@ -7,7 +7,7 @@
  */
 import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, test } from "bun:test";
-import { isEnvelope, issueKey, newOwner, useKeysStack } from "@riskinmind/testkit";
+import { isEnvelope, issueKey, newOwner, rawRequest, useKeysStack } from "@riskinmind/testkit";
 import { keysEnv } from "../../services/keys/src/env";
 import { LEAKS, newReporter, postReport, reportKeysEnv, reportOf, signBody } from "./helpers";
 
@@ -76,6 +76,14 @@ describe("401 and nothing revoked", () => {
     const headers = { "github-public-key-identifier": github.id, "github-public-key-signature": signBody(github, signed) };
     expectError(await postReport(env.a, sent, null, headers), 401, "UNAUTHORIZED");
     await nothingRevoked();
+  });
+
+  test("an unsigned report is refused before its body is read: 401 to a body announced and never sent", async () => {
+    // Were the body awaited, this would be a 408 after BODY_TIMEOUT_MS (10 s), not a 401.
+    const port = Number(new URL(env.a.url).port);
+    const r = await rawRequest(port, `POST ${LEAKS} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n`);
+    expect(r.status).toBe(401);
+    expect(JSON.parse(r.body)).toMatchObject({ error: { code: "UNAUTHORIZED" } });
   });
 
   test("no body at all", async () => {
