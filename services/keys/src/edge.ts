@@ -43,62 +43,60 @@ export function buildEdge(d: EdgeDeps) {
     byValueLimiter: createRateLimiter(d.config.REVOKE_BY_VALUE_PER_MINUTE, Date.now, "revocation requests from this address"),
   };
   const anonymousGates = leakGates(leaks);
-  return (
-    new Elysia({ normalize: false })
-      .use(
-        httpBasics({
-          log: d.log,
-          metrics: d.metrics,
-          htmlPaths: ["/docs"],
-          bodyTimeoutMs: d.config.BODY_TIMEOUT_MS,
-          // Every route here that takes a body needs a JWT: refuse an anonymous caller before reading a byte of it.
-          // Exactly two are anonymous by design (leak reports, revoke-by-value): their own gate runs instead.
-          beforeBody: async (request, { route, server }) => {
-            const gate = Object.hasOwn(anonymousGates, route) ? anonymousGates[route] : undefined;
-            if (gate) return gate(request, server);
-            await d.auth.ownerOf(request);
-          },
-          rawBodyRoutes: LEAK_RAW_BODY_ROUTES,
-        }),
-      )
-      .use(
-        openapi({
-          path: "/docs",
-          specPath: "/openapi.json",
-          documentation: {
-            info: { title: "RiskInMind API Keys", version: "1.0.0", description: "Issue, rotate and revoke API keys; read their usage logs." },
-            components: { securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
-          },
-          scalar: scalarConfig,
-        }),
-      )
-      .use(docsAssets())
-      .use(opsRoutes({ service: "keys", metrics: d.metrics, sql: d.sql, nc: d.nc }))
-      // Before keyRoutes: its JWT derive is scoped to what follows it.
-      .use(leakRoutes(leaks))
-      .use(
-        keyRoutes({
-          sql: d.sql,
-          auth: d.auth,
-          limiter: createRateLimiter(d.config.RATE_LIMIT_PER_MINUTE),
-          readLimiter,
-          events: d.events,
-          quota: d.quota,
-          current: d.current,
-          db: d.db,
-        }),
-      )
-      .use(
-        logsRoute({
-          nc: d.nc,
-          log: d.log,
-          auth: d.auth,
-          readLimiter,
-          inFlight: createInFlightLimit(d.config.LOGS_MAX_IN_FLIGHT_PER_OWNER),
-          subject: d.topo.logsQuery,
-          timeoutMs: d.config.LOGS_TIMEOUT_MS,
-        }),
-      )
-      .use(usageRoute({ nc: d.nc, log: d.log, auth: d.auth, readLimiter, subject: d.topo.logsAggregate, timeoutMs: d.config.LOGS_TIMEOUT_MS }))
-  );
+  // The leak routes come before keyRoutes: its JWT derive is scoped to what follows it.
+  return new Elysia({ normalize: false })
+    .use(
+      httpBasics({
+        log: d.log,
+        metrics: d.metrics,
+        htmlPaths: ["/docs"],
+        bodyTimeoutMs: d.config.BODY_TIMEOUT_MS,
+        // Every route here that takes a body needs a JWT: refuse an anonymous caller before reading a byte of it.
+        // Exactly two are anonymous by design (leak reports, revoke-by-value): their own gate runs instead.
+        beforeBody: async (request, { route, server }) => {
+          const gate = Object.hasOwn(anonymousGates, route) ? anonymousGates[route] : undefined;
+          if (gate) return gate(request, server);
+          await d.auth.ownerOf(request);
+        },
+        rawBodyRoutes: LEAK_RAW_BODY_ROUTES,
+      }),
+    )
+    .use(
+      openapi({
+        path: "/docs",
+        specPath: "/openapi.json",
+        documentation: {
+          info: { title: "RiskInMind API Keys", version: "1.0.0", description: "Issue, rotate and revoke API keys; read their usage logs." },
+          components: { securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
+        },
+        scalar: scalarConfig,
+      }),
+    )
+    .use(docsAssets())
+    .use(opsRoutes({ service: "keys", metrics: d.metrics, sql: d.sql, nc: d.nc }))
+    .use(leakRoutes(leaks))
+    .use(
+      keyRoutes({
+        sql: d.sql,
+        auth: d.auth,
+        limiter: createRateLimiter(d.config.RATE_LIMIT_PER_MINUTE),
+        readLimiter,
+        events: d.events,
+        quota: d.quota,
+        current: d.current,
+        db: d.db,
+      }),
+    )
+    .use(
+      logsRoute({
+        nc: d.nc,
+        log: d.log,
+        auth: d.auth,
+        readLimiter,
+        inFlight: createInFlightLimit(d.config.LOGS_MAX_IN_FLIGHT_PER_OWNER),
+        subject: d.topo.logsQuery,
+        timeoutMs: d.config.LOGS_TIMEOUT_MS,
+      }),
+    )
+    .use(usageRoute({ nc: d.nc, log: d.log, auth: d.auth, readLimiter, subject: d.topo.logsAggregate, timeoutMs: d.config.LOGS_TIMEOUT_MS }));
 }
