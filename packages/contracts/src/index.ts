@@ -14,3 +14,4 @@ export * from "./logs-filter";
 export * from "./logs-export";
 export * from "./key-events";
 export * from "./audit";
+export * from "./leaks";
