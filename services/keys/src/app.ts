@@ -16,6 +16,7 @@ import { VerifyCache } from "./verify/cache";
 import { LastUsed } from "./verify/last-used";
 import { createVerifyMetrics } from "./verify/metrics";
 import { verifyEndpoint } from "./verify/responder";
+import { createWebhooks } from "./webhooks/service";
 
 export interface KeysServiceDeps {
   sql: Sql;
@@ -39,7 +40,8 @@ export type KeysApp = ReturnType<typeof buildEdge>;
  */
 export function createKeysService(deps: KeysServiceDeps) {
   const { sql, nc, log, config } = deps;
-  const topo = subjects({ prefix: config.NATS_SUBJECT_PREFIX, stream: config.USAGE_STREAM, keyStream: config.KEY_EVENTS_STREAM });
+  const topology = { prefix: config.NATS_SUBJECT_PREFIX, stream: config.USAGE_STREAM, keyStream: config.KEY_EVENTS_STREAM };
+  const topo = subjects(topology);
   const cache = new VerifyCache(config.VERIFY_CACHE_MAX);
   const current = new CurrentKeyCache(config.CURRENT_KEY_CACHE_MAX, config.CURRENT_KEY_CACHE_TTL_MS);
   const tokens = new TokenCache();
@@ -50,6 +52,7 @@ export function createKeysService(deps: KeysServiceDeps) {
   const quota = quotaReader(sql);
   const app = buildEdge({ ...deps, topo, auth, current, db, events, quota });
   const verifyMetrics = createVerifyMetrics(deps.metrics);
+  const webhooks = createWebhooks({ sql, nc, log, config, topo: topology });
   let responders: NatsService | undefined;
 
   return {
@@ -59,6 +62,8 @@ export function createKeysService(deps: KeysServiceDeps) {
     current,
     /** Verified JWTs. */
     tokens,
+    /** Webhook fan-out and delivery (webhooks/service.ts). */
+    webhooks,
     /** This replica's id in $SRV discovery and stats (undefined until started). */
     get natsServiceId(): string | undefined {
       return responders?.id;
@@ -73,10 +78,12 @@ export function createKeysService(deps: KeysServiceDeps) {
       await srv.ready();
       events.start();
       lastUsed.start();
+      await webhooks.start();
       await nc.flush();
     },
     async stop(): Promise<void> {
       await events.stop();
+      await webhooks.stop();
       await responders?.stop();
       responders = undefined;
       await lastUsed.stop();

@@ -14,6 +14,8 @@ import { keyRoutes } from "./keys/routes";
 import { logsRoute } from "./logs/route";
 import { createInFlightLimit, createRateLimiter } from "./ratelimit";
 import { usageRoute } from "./usage/route";
+import { webhookRoutes } from "./webhooks/routes";
+import { secretBoxFor } from "./webhooks/secret-box";
 
 export interface EdgeDeps {
   sql: Sql;
@@ -80,5 +82,15 @@ export function buildEdge(d: EdgeDeps) {
         timeoutMs: d.config.LOGS_TIMEOUT_MS,
       }),
     )
-    .use(usageRoute({ nc: d.nc, log: d.log, auth: d.auth, readLimiter, subject: d.topo.logsAggregate, timeoutMs: d.config.LOGS_TIMEOUT_MS }));
+    .use(usageRoute({ nc: d.nc, log: d.log, auth: d.auth, readLimiter, subject: d.topo.logsAggregate, timeoutMs: d.config.LOGS_TIMEOUT_MS }))
+    .use(
+      webhookRoutes({
+        sql: d.sql,
+        auth: d.auth,
+        box: secretBoxFor(d.config),
+        allowPrivate: d.config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+        limiter: createRateLimiter(d.config.RATE_LIMIT_PER_MINUTE),
+        readLimiter,
+      }),
+    );
 }

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { DEV_JWT_SECRET, field, httpFields, natsFields, parseConfig, runFields } from "@riskinmind/runtime";
 import type { JSONWebKeySet } from "jose";
+import { webhookFields } from "./webhooks/config";
 
 const optional = () =>
   z
@@ -73,10 +74,14 @@ export const keysEnv = z
     REVOCATION_POLL_MS: field.int(1_000, 0, 3_600_000),
     LOGS_TIMEOUT_MS: field.int(2_500, 100, 60_000),
     DB_POOL_MAX: field.int(10, 1, 1000),
+    ...webhookFields,
   })
   .superRefine((c, ctx) => {
     if (c.JWT_SECRET === undefined && c.JWT_JWKS_FILE === undefined && c.JWT_JWKS_URL === undefined) {
       ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: "is required (or JWT_JWKS_FILE / JWT_JWKS_URL for asymmetric tokens)" });
+    }
+    if (c.WEBHOOK_SECRETS_KEY === undefined && c.JWT_SECRET === undefined) {
+      ctx.addIssue({ code: "custom", path: ["WEBHOOK_SECRETS_KEY"], message: "is required when JWT_SECRET is not set (webhook signing secrets are encrypted with it)" });
     }
     // The development secret is in the repository: a token signed with it proves nothing.
     if (c.NODE_ENV === "production" && c.JWT_SECRET === DEV_JWT_SECRET) {
