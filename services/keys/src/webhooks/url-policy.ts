@@ -44,6 +44,12 @@ export function isNonPublicIp(address: string): boolean {
 /** The URL's host without IPv6 brackets. */
 const hostOf = (u: URL): string => (u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname);
 
+/** `localhost` and its subdomains, in any case, with or without the root's trailing dot. */
+const isLocalhostName = (host: string): boolean => {
+  const h = host.toLowerCase().replace(/\.+$/, "");
+  return h === "localhost" || h.endsWith(".localhost");
+};
+
 /**
  * Checks a URL an owner registers; returns the URL to store (normalised by
  * WHATWG URL parsing: `http://2130706433/` is `http://127.0.0.1/`, so no
@@ -62,8 +68,8 @@ export function checkTargetUrl(raw: string, allowPrivate: boolean): { ok: true; 
   if (u.username !== "" || u.password !== "") return { ok: false, reason: "url must not carry credentials" };
   if (u.hash !== "") return { ok: false, reason: "url must not have a #fragment" };
   if (!allowPrivate) {
-    const host = hostOf(u).toLowerCase();
-    if (host === "localhost" || host.endsWith(".localhost")) return { ok: false, reason: "url must not point to localhost" };
+    const host = hostOf(u);
+    if (isLocalhostName(host)) return { ok: false, reason: "url must not point to localhost" };
     if (parseIp(host) !== null && isNonPublicIp(host)) return { ok: false, reason: "url must not point to a private, loopback, link-local or reserved address" };
   }
   return { ok: true, url: u.href };
@@ -79,8 +85,7 @@ export function checkTargetUrl(raw: string, allowPrivate: boolean): { ok: true; 
 export async function refuseAtDelivery(url: string, allowPrivate: boolean, resolve = lookupAll): Promise<{ reason: string; final: boolean } | null> {
   if (allowPrivate) return null;
   const host = hostOf(new URL(url));
-  const lower = host.toLowerCase();
-  if (lower === "localhost" || lower.endsWith(".localhost")) return { reason: "target is localhost", final: true };
+  if (isLocalhostName(host)) return { reason: "target is localhost", final: true };
   let addresses: string[];
   try {
     addresses = parseIp(host) !== null ? [host] : await resolve(host);
