@@ -80,9 +80,6 @@ export const keysEnv = z
     if (c.JWT_SECRET === undefined && c.JWT_JWKS_FILE === undefined && c.JWT_JWKS_URL === undefined) {
       ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: "is required (or JWT_JWKS_FILE / JWT_JWKS_URL for asymmetric tokens)" });
     }
-    if (c.WEBHOOK_SECRETS_KEY === undefined && c.JWT_SECRET === undefined) {
-      ctx.addIssue({ code: "custom", path: ["WEBHOOK_SECRETS_KEY"], message: "is required when JWT_SECRET is not set (webhook signing secrets are encrypted with it)" });
-    }
     // The development secret is in the repository: a token signed with it proves nothing.
     if (c.NODE_ENV === "production" && c.JWT_SECRET === DEV_JWT_SECRET) {
       ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: "is the public development secret, refused when NODE_ENV=production" });

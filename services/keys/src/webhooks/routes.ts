@@ -26,8 +26,17 @@ export interface WebhookRoutesDeps extends EndpointDeps {
 const tags = ["webhooks"];
 const params = inline(WebhookIdParams);
 
-/** /api/v1/keys/webhooks: register, list and delete endpoints; read an endpoint's deliveries. */
-export function webhookRoutes(deps: WebhookRoutesDeps) {
+/**
+ * /api/v1/keys/webhooks: register, list and delete endpoints; read an
+ * endpoint's deliveries. No routes (404) when webhooks are off (no box).
+ */
+export function webhookRoutes(deps: Omit<WebhookRoutesDeps, "box"> & { box: EndpointDeps["box"] | undefined }) {
+  const { box } = deps;
+  if (box === undefined) return new Elysia({ name: "webhooks-off" });
+  return routes({ ...deps, box });
+}
+
+function routes(deps: WebhookRoutesDeps) {
   return new Elysia({ prefix: "/api/v1/keys/webhooks" })
     .use(jwtAuth(deps.auth))
     .post(

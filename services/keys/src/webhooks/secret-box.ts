@@ -51,7 +51,8 @@ export function newSigningSecret(): { bytes: Buffer; text: string } {
 
 /** WEBHOOK_SECRETS_KEY as bytes: 64+ hex digits or base64 of 32+ bytes; null when neither. */
 export function parseSecretsKey(v: string): Buffer | null {
-  if (/^[0-9a-fA-F]{64,}$/.test(v) && v.length % 2 === 0) return Buffer.from(v, "hex");
+  // All hex digits reads as hex (it would also pass as base64, decoding to other bytes).
+  if (/^[0-9a-fA-F]+$/.test(v)) return v.length >= 64 && v.length % 2 === 0 ? Buffer.from(v, "hex") : null;
   if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(v)) {
     const b = Buffer.from(v, "base64");
     if (b.length >= 32) return b;
@@ -59,9 +60,13 @@ export function parseSecretsKey(v: string): Buffer | null {
   return null;
 }
 
-/** The box of this configuration: WEBHOOK_SECRETS_KEY, else JWT_SECRET (env.ts refuses a config with neither). */
-export function secretBoxFor(config: { WEBHOOK_SECRETS_KEY?: Buffer | undefined; JWT_SECRET?: string | undefined }): SecretBox {
+/**
+ * The box of this configuration: WEBHOOK_SECRETS_KEY, else JWT_SECRET.
+ * Undefined with neither (tokens verified by JWKS only): webhooks are then
+ * off, since a key made up per process would not open secrets after a
+ * restart or on another replica.
+ */
+export function secretBoxFor(config: { WEBHOOK_SECRETS_KEY?: Buffer | undefined; JWT_SECRET?: string | undefined }): SecretBox | undefined {
   const material = config.WEBHOOK_SECRETS_KEY ?? (config.JWT_SECRET === undefined ? undefined : Buffer.from(config.JWT_SECRET));
-  if (material === undefined) throw new Error("webhooks need WEBHOOK_SECRETS_KEY or JWT_SECRET");
-  return createSecretBox(material);
+  return material === undefined ? undefined : createSecretBox(material);
 }

@@ -12,8 +12,18 @@ import { DeliveryWorker } from "./worker";
  * share the durable consumer and the rows (skip locked).
  */
 export function createWebhooks(d: { sql: Sql; nc: NatsConnection; log: Logger; config: KeysConfig; topo: Topology }) {
+  const box = secretBoxFor(d.config);
+  if (box === undefined) {
+    return {
+      worker: undefined,
+      async start(): Promise<void> {
+        d.log.info("webhooks off: set WEBHOOK_SECRETS_KEY (or JWT_SECRET) to encrypt their signing secrets");
+      },
+      async stop(): Promise<void> {},
+    };
+  }
   const worker = new DeliveryWorker(
-    { sql: d.sql, log: d.log, box: secretBoxFor(d.config) },
+    { sql: d.sql, log: d.log, box },
     {
       scheduleMs: d.config.WEBHOOK_RETRY_SCHEDULE_MS,
       timeoutMs: d.config.WEBHOOK_TIMEOUT_MS,
