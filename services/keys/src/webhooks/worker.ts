@@ -50,7 +50,7 @@ export class DeliveryWorker {
   private ticking = false;
   private again = false;
   private stopping = false;
-  private readonly abort = new AbortController();
+  private abort = new AbortController();
 
   constructor(
     private readonly d: { sql: Sql; log: Logger; box: SecretBox },
@@ -58,6 +58,8 @@ export class DeliveryWorker {
   ) {}
 
   start(): void {
+    this.stopping = false;
+    if (this.abort.signal.aborted) this.abort = new AbortController();
     this.nudge();
   }
 
