@@ -60,22 +60,47 @@ async function ensureConsumer(jsm: JetStreamManager, stream: string): Promise<vo
 export class WebhookDispatcher {
   private messages: ConsumerMessages | undefined;
   private done: Promise<void> | undefined;
+  private retry: ReturnType<typeof setTimeout> | undefined;
+  private stopped = false;
 
   constructor(private readonly d: { nc: NatsConnection; sql: Sql; log: Logger; topo: Topology; worker: Nudge }) {}
 
+  /**
+   * Attaches to the stream. When JetStream cannot be reached, the service
+   * starts anyway (key operations do not depend on webhooks) and this keeps
+   * trying in the background; events wait in the stream meanwhile.
+   */
   async start(): Promise<void> {
+    this.stopped = false;
+    try {
+      await this.attach();
+    } catch (err) {
+      this.d.log.warn({ ...errFields(err) }, "webhook dispatcher not attached to the key-events stream; retrying");
+      this.retry = setTimeout(() => void this.start(), RETRY_MS);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retry) clearTimeout(this.retry);
+    this.messages?.stop();
+    await this.done;
+  }
+
+  private async attach(): Promise<void> {
     const jsm = await this.d.nc.jetstreamManager();
     const stream = keyStreamOf(this.d.topo);
     await ensureKeyStream(jsm, this.d.topo);
     await ensureConsumer(jsm, stream);
     const consumer = await this.d.nc.jetstream().consumers.get(stream, WEBHOOK_CONSUMER);
+    if (this.stopped) return;
     this.messages = await consumer.consume({ max_messages: 100 });
-    this.done = this.run(this.messages).catch((err) => this.d.log.error({ ...errFields(err) }, "webhook dispatcher ended with an error"));
-  }
-
-  async stop(): Promise<void> {
-    this.messages?.stop();
-    await this.done;
+    this.done = this.run(this.messages)
+      .catch((err) => this.d.log.error({ ...errFields(err) }, "webhook dispatcher ended with an error"))
+      .then(() => {
+        // Ended without stop() (the consumer was deleted, the stream recreated): attach again.
+        if (!this.stopped) this.retry = setTimeout(() => void this.start(), RETRY_MS);
+      });
   }
 
   private async run(messages: ConsumerMessages): Promise<void> {
