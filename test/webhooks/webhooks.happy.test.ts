@@ -183,4 +183,17 @@ describe("deliveries", () => {
     expect(p2.body.data.map((d: { eventId: string }) => d.eventId)).toEqual([evs[0]!.id]);
     expect(p2.body.meta.nextCursor).toBeNull();
   });
+
+  test("a secret that no longer decrypts (the secrets key changed) fails the delivery once, without calling the target", async () => {
+    const o = await newOwner();
+    const r = rx();
+    const m = (await register(env.a, o, { url: r.url, events: ["*"] })).body.data;
+    await env.sql`update keys.webhook_endpoints set secret_enc = ${Buffer.alloc(60, 1)} where id = ${m.id}`;
+    await publishEvent(env.nc, env.topo, keyEvent(o.sub));
+    await waitFor(async () => (await deliveries(env.a, o, m.id)).body.data?.[0]?.status === "failed", 10_000, "failed");
+    const [d] = (await deliveries(env.a, o, m.id)).body.data;
+    expect(d.attempts).toHaveLength(1);
+    expect(d.attempts[0].error).toMatch(/cannot be decrypted/);
+    expect(r.received).toHaveLength(0);
+  });
 });

@@ -166,7 +166,13 @@ export class DeliveryWorker {
   private async send(row: Claimed): Promise<Outcome | "stopped"> {
     const refusal = await refuseAtDelivery(row.url, this.o.allowPrivate);
     if (refusal) return { statusCode: null, error: refusal.reason, excerpt: null, final: refusal.final };
-    const secret = this.d.box.open(row.endpoint_id, row.secret_enc);
+    let secret: Buffer;
+    try {
+      secret = this.d.box.open(row.endpoint_id, row.secret_enc);
+    } catch {
+      // WEBHOOK_SECRETS_KEY (or JWT_SECRET) changed since registration: no retry can sign it.
+      return { statusCode: null, error: "signing secret cannot be decrypted (the secrets key changed); register the endpoint again", excerpt: null, final: true };
+    }
     const headers = { ...signatureHeaders(secret, row.event_id, Math.floor(Date.now() / 1000), row.body), "content-type": "application/json", "user-agent": USER_AGENT };
     secret.fill(0);
     const timeout = AbortSignal.timeout(this.o.timeoutMs);
