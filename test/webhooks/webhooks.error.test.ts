@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { WEBHOOK_LIMITS } from "@riskinmind/contracts";
-import { newOwner, useKeysStack, type Owner } from "@riskinmind/testkit";
+import { newOwner, useKeysStack, type Owner, type Reply } from "@riskinmind/testkit";
 import { deliveries, FAST_WEBHOOKS, register } from "./helpers";
 
 const env = useKeysStack(FAST_WEBHOOKS);
@@ -12,7 +12,7 @@ const URL_OK = "http://127.0.0.1:9/hook";
 
 const list = async (o: Owner) => (await env.a.call("GET", "/api/v1/keys/webhooks", { headers: o.headers })).body.data;
 
-function expectError(r: { status: number; body: any }, status: number, code: string) {
+function expectError(r: Reply, status: number, code: string) {
   expect(r.status).toBe(status);
   expect(r.body).toMatchObject({ success: false, error: { code } });
   expect(typeof r.body.error.message).toBe("string");
