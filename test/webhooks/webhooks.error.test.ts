@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { WEBHOOK_LIMITS } from "@riskinmind/contracts";
-import { newOwner, useKeysStack, type Owner, type Reply } from "@riskinmind/testkit";
+import { authHeader, newOwner, token, unsignedToken, useKeysStack, type Owner, type Reply } from "@riskinmind/testkit";
 import { deliveries, FAST_WEBHOOKS, register } from "./helpers";
 
 const env = useKeysStack(FAST_WEBHOOKS);
@@ -133,5 +133,19 @@ describe("authentication", () => {
       const r = await env.a.call(method, path, method === "POST" ? { json: { url: URL_OK, events: ["*"] } } : {});
       expectError(r, 401, "UNAUTHORIZED");
     }
+  });
+
+  test("a bad token (expired, wrong secret, unsigned) is 401 and registers nothing for its subject", async () => {
+    const o = await newOwner();
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    for (const headers of [
+      authHeader(await token(o.sub, { expSeconds: -5 })),
+      authHeader(await token(o.sub, { secret: "wrong-secret-that-is-long-enough-00000000" })),
+      authHeader(unsignedToken({ sub: o.sub, exp })),
+    ]) {
+      expectError(await env.a.call("POST", "/api/v1/keys/webhooks", { headers, json: { url: URL_OK, events: ["*"] } }), 401, "UNAUTHORIZED");
+      expectError(await env.a.call("GET", "/api/v1/keys/webhooks", { headers }), 401, "UNAUTHORIZED");
+    }
+    expect(await list(o)).toEqual([]);
   });
 });
