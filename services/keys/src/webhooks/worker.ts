@@ -102,7 +102,8 @@ export class DeliveryWorker {
     } finally {
       this.ticking = false;
     }
-    if (!this.stopping) this.timer = setTimeout(() => this.nudge(), waitMs);
+    // A nudge that came while this tick was finishing is not lost: look again at once.
+    if (!this.stopping) this.timer = setTimeout(() => this.nudge(), this.again ? 0 : waitMs);
   }
 
   private launch(row: Claimed): void {
