@@ -15,3 +15,4 @@ export * from "./logs-export";
 export * from "./key-events";
 export * from "./audit";
 export * from "./leaks";
+export * from "./webhooks";

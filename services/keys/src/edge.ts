@@ -17,6 +17,8 @@ import { LEAK_RAW_BODY_ROUTES, leakGates, leakRoutes, type LeakRoutesDeps } from
 import { logsRoute } from "./logs/route";
 import { createInFlightLimit, createRateLimiter } from "./ratelimit";
 import { usageRoute } from "./usage/route";
+import { webhookRoutes } from "./webhooks/routes";
+import { secretBoxFor } from "./webhooks/secret-box";
 
 export interface EdgeDeps {
   sql: Sql;
@@ -103,5 +105,15 @@ export function buildEdge(d: EdgeDeps) {
         timeoutMs: d.config.LOGS_TIMEOUT_MS,
       }),
     )
-    .use(usageRoute({ nc: d.nc, log: d.log, auth: d.auth, readLimiter, subject: d.topo.logsAggregate, timeoutMs: d.config.LOGS_TIMEOUT_MS }));
+    .use(usageRoute({ nc: d.nc, log: d.log, auth: d.auth, readLimiter, subject: d.topo.logsAggregate, timeoutMs: d.config.LOGS_TIMEOUT_MS }))
+    .use(
+      webhookRoutes({
+        sql: d.sql,
+        auth: d.auth,
+        box: secretBoxFor(d.config),
+        allowPrivate: d.config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+        limiter: createRateLimiter(d.config.RATE_LIMIT_PER_MINUTE),
+        readLimiter,
+      }),
+    );
 }

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { DEV_JWT_SECRET, field, httpFields, natsFields, parseConfig, runFields } from "@riskinmind/runtime";
 import type { JSONWebKeySet } from "jose";
 import { leakReportKeysField } from "./leaks/config";
+import { webhookFields } from "./webhooks/config";
 
 const optional = () =>
   z
@@ -84,6 +85,7 @@ export const keysEnv = z
     LEAK_REPORT_PUBLIC_KEYS: leakReportKeysField(),
     /** Revoke-by-value requests per client address (TCP peer) per minute, per instance. */
     REVOKE_BY_VALUE_PER_MINUTE: field.int(60, 1, 1_000_000),
+    ...webhookFields,
   })
   .superRefine((c, ctx) => {
     if (c.JWT_SECRET === undefined && c.JWT_JWKS_FILE === undefined && c.JWT_JWKS_URL === undefined) {
