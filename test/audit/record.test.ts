@@ -9,6 +9,7 @@ import postgres from "postgres";
 import { createTestDb, migrateSchemas, type TestDb } from "@riskinmind/testkit";
 import { auditEntryHash, canonicalJson } from "../../services/keys/src/audit/chain";
 import { recordChange } from "../../services/keys/src/audit/record";
+import { type AuditRow, chainedOf } from "../../services/keys/src/audit/repo";
 
 let db: TestDb;
 let sql: postgres.Sql;
@@ -45,21 +46,7 @@ describe("audit entries", () => {
     expect(rows.map((r) => Number(r.seq))).toEqual([1, 2]);
     // Recomputed from the stored row (jsonb reorders keys; the canonical form does not care).
     const r = rows[1]!;
-    const again = auditEntryHash({
-      id: r.id,
-      ownerId: r.owner_id,
-      seq: Number(r.seq),
-      action: r.action,
-      keyId: r.key_id,
-      mode: r.mode,
-      actor: { type: r.actor_type, id: r.actor_id },
-      ip: r.ip,
-      userAgent: r.user_agent,
-      requestId: r.request_id,
-      at: r.at,
-      changes: r.changes,
-      prevHash: r.prev_hash,
-    });
+    const again = auditEntryHash(chainedOf(r as unknown as AuditRow));
     expect(again.toString("hex")).toBe(b.entry.hash);
     expect(
       auditEntryHash({

@@ -46,7 +46,7 @@ describe("key changes reach webhooks through the outbox", () => {
       expect(verifySignature(secret, x.headers, x.body)).toBe(true);
       // Never the key, nor its hash.
       expect(x.body).not.toContain(r.body.data.apiKey);
-      expect(x.body).not.toContain(g.body.data.apiKey);
+      expect(x.body).not.toContain((g.body as { data: { apiKey: string } }).data.apiKey);
     }
     // One delivery per event: the ids are distinct and each is the stream's event id.
     expect(new Set(rx.received.map((x) => x.headers["webhook-id"])).size).toBe(5);

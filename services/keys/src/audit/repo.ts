@@ -1,5 +1,6 @@
 import { AppError, type AuditEntry, type KeyMode } from "@riskinmind/contracts";
 import type { Db } from "../keys/repo";
+import type { ChainedEntry } from "./chain";
 
 /** A stored audit row, as keys.audit_log holds it. */
 export interface AuditRow {
@@ -18,6 +19,25 @@ export interface AuditRow {
   changes: Record<string, unknown>;
   prev_hash: Buffer | null;
   hash: Buffer;
+}
+
+/** A stored row as the hash sees it (auditEntryHash): what audit:verify recomputes. */
+export function chainedOf(r: AuditRow): ChainedEntry {
+  return {
+    id: r.id,
+    ownerId: r.owner_id,
+    seq: Number(r.seq),
+    action: r.action,
+    keyId: r.key_id,
+    mode: r.mode,
+    actor: { type: r.actor_type, id: r.actor_id },
+    ip: r.ip,
+    userAgent: r.user_agent,
+    requestId: r.request_id,
+    at: r.at,
+    changes: r.changes,
+    prevHash: r.prev_hash,
+  };
 }
 
 export function entryOf(r: AuditRow): AuditEntry {

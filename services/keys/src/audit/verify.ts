@@ -1,6 +1,6 @@
 import type { Db } from "../keys/repo";
 import { auditEntryHash } from "./chain";
-import type { AuditRow } from "./repo";
+import { type AuditRow, chainedOf } from "./repo";
 
 /** The first entry of an owner's chain that does not hold, and why. */
 export interface ChainBreak {
@@ -38,21 +38,7 @@ export async function verifyOwnerChain(sql: Db, ownerId: string): Promise<ChainV
       const link = r.prev_hash ? r.prev_hash.toString("hex") : null;
       const want = prev ? prev.toString("hex") : null;
       if (link !== want) return brk(`prev_hash ${link ?? "null"} is not the previous entry's hash ${want ?? "null"}`);
-      const again = auditEntryHash({
-        id: r.id,
-        ownerId: r.owner_id,
-        seq,
-        action: r.action,
-        keyId: r.key_id,
-        mode: r.mode,
-        actor: { type: r.actor_type, id: r.actor_id },
-        ip: r.ip,
-        userAgent: r.user_agent,
-        requestId: r.request_id,
-        at: r.at,
-        changes: r.changes,
-        prevHash: r.prev_hash,
-      });
+      const again = auditEntryHash(chainedOf(r));
       if (!again.equals(r.hash)) return brk("the stored hash does not match the entry's content (altered after it was written)");
       prev = r.hash;
       expectedSeq++;
