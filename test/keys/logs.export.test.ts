@@ -10,6 +10,7 @@
 import { describe, expect, test } from "bun:test";
 import { csvCell, exportLine, QUEUE, subjects, type LogEntry, type LogsQueryReply, type LogsQueryRequest } from "@riskinmind/contracts";
 import { fakeLogsResponder, isEnvelope, newOwner, token, useKeysStack, waitFor } from "@riskinmind/testkit";
+import { EXPORT_PAGE_ROWS } from "../../services/keys/src/logs/export";
 
 const env = useKeysStack({ LOGS_TIMEOUT_MS: "2000" });
 
@@ -81,8 +82,8 @@ describe.each(USAGE_SERVICES)("bodies, rows %s", (_, reply) => {
       );
       // The edge asked page by page, the export's page size, with the JWT's owner, no count, the rows encoded, and then by cursor.
       expect(u.seen).toEqual([
-        { ownerId: o.sub, page: 1, limit: 2000, mode: "live", skipTotal: true, as: "csv" },
-        { ownerId: o.sub, page: 1, limit: 2000, mode: "live", cursor: "p1", skipTotal: true, as: "csv" },
+        { ownerId: o.sub, page: 1, limit: EXPORT_PAGE_ROWS, mode: "live", skipTotal: true, as: "csv" },
+        { ownerId: o.sub, page: 1, limit: EXPORT_PAGE_ROWS, mode: "live", cursor: "p1", skipTotal: true, as: "csv" },
       ]);
     } finally {
       u.stop();
@@ -106,7 +107,7 @@ describe.each(USAGE_SERVICES)("bodies, rows %s", (_, reply) => {
           .map((l) => JSON.parse(l)),
       ).toEqual(SMALL);
       expect(u.seen).toEqual([
-        { ownerId: o.sub, page: 1, limit: 2000, mode: "test", status: "429,5xx", method: "POST", endpoint: "/api/*", from: "2025-12-31T23:00:00.000Z", skipTotal: true, as: "ndjson" },
+        { ownerId: o.sub, page: 1, limit: EXPORT_PAGE_ROWS, mode: "test", status: "429,5xx", method: "POST", endpoint: "/api/*", from: "2025-12-31T23:00:00.000Z", skipTotal: true, as: "ndjson" },
       ]);
     } finally {
       u.stop();

@@ -98,13 +98,16 @@ export function createKeysService(deps: KeysServiceDeps) {
       await nc.flush();
     },
     async stop(): Promise<void> {
-      await lifecycle?.stop();
+      // The background loops finish their round while the responders drain: a
+      // sweep waiting on a locked row must not keep the service answering.
+      const loops = Promise.all([lifecycle?.stop(), webhooks.stop()]);
       lifecycle = undefined;
       await events.stop();
-      await webhooks.stop();
       await responders?.stop();
-      await outbox.stop();
       responders = undefined;
+      await loops;
+      // Last: it publishes what the sweep and the verbs committed up to now.
+      await outbox.stop();
       await lastUsed.stop();
     },
   };

@@ -18,7 +18,7 @@ const encoder = new TextEncoder();
  * MB at 2,000, 36.1 and 1.9 MB at 1,000 (first and second export of a
  * process), at the same 285,000-318,000 rows/s.
  */
-const EXPORT_PAGE_ROWS = 1000;
+export const EXPORT_PAGE_ROWS = 1000;
 
 /**
  * The rows from `first` on, page after page by cursor, as the usage service
