@@ -4,6 +4,7 @@ import type { Subjects } from "@riskinmind/contracts";
 import { httpBasics, opsRoutes, type Logger, type Metrics, type Sql } from "@riskinmind/runtime";
 import type { NatsConnection } from "nats";
 import type { Authenticator } from "./auth/jwt";
+import { consoleRoutes } from "./console/routes";
 import type { DbHealth } from "./db-health";
 import { docsAssets, scalarConfig } from "./docs-ui";
 import type { KeysConfig } from "./env";
@@ -38,7 +39,7 @@ export function buildEdge(d: EdgeDeps) {
       httpBasics({
         log: d.log,
         metrics: d.metrics,
-        htmlPaths: ["/docs"],
+        htmlPaths: ["/docs", "/console"],
         bodyTimeoutMs: d.config.BODY_TIMEOUT_MS,
         // Every route here that takes a body needs a JWT: refuse an anonymous caller before reading a byte of it.
         beforeBody: async (request) => void (await d.auth.ownerOf(request)),
@@ -56,6 +57,7 @@ export function buildEdge(d: EdgeDeps) {
       }),
     )
     .use(docsAssets())
+    .use(consoleRoutes({ log: d.log }))
     .use(opsRoutes({ service: "keys", metrics: d.metrics, sql: d.sql, nc: d.nc }))
     .use(
       keyRoutes({
