@@ -90,6 +90,7 @@ export function UsageChart({ data, label, hourly }: { data: Bucket[]; label: str
           );
         })}
         {line && <polyline class="p95line" points={line} fill="none" />}
+        {data.map((b, i) => (b.p95 === null ? null : <circle key={b.at} class="p95dot" cx={PAD.l + i * bw + bw / 2} cy={yl(b.p95)} r={3} />))}
       </svg>
       <figcaption class="legend">
         <span class="key s2xx" aria-hidden="true" /> 2xx <span class="key s4xx" aria-hidden="true" /> 4xx <span class="key s5xx" aria-hidden="true" /> 5xx{" "}
