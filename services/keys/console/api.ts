@@ -9,12 +9,14 @@ import type { Envelope } from "./types";
 const TOKEN_KEY = "riskinmind.console.token";
 export const API = "/api/v1/keys";
 
-export function takeFragmentToken(): void {
+/** Moves a `#token=` from the URL into session storage; true when there was one. */
+export function takeFragmentToken(): boolean {
   const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
-  if (!m) return;
+  if (!m) return false;
   sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]!));
   // Out of the address bar and the history entry: a shared screen or a copied URL must not carry it.
   history.replaceState(null, "", location.pathname + location.search);
+  return true;
 }
 
 export const getToken = () => sessionStorage.getItem(TOKEN_KEY);

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { clearToken, getToken, onUnauthorized } from "./api";
+import { clearToken, getToken, onUnauthorized, takeFragmentToken } from "./api";
 import { AuditTab } from "./audit";
 import { KeyTab } from "./key";
 import { SignIn } from "./signin";
@@ -21,6 +21,8 @@ export function App() {
   const [expired, setExpired] = useState(false);
   const [mode, setMode] = useState<Mode>("live");
   const [tab, setTab] = useState<TabId>("key");
+  // A new sign-in (another token, maybe another owner) starts every view afresh.
+  const [session, setSession] = useState(0);
 
   useEffect(() => {
     const out = () => {
@@ -28,8 +30,19 @@ export function App() {
       setExpired(true);
       setSignedIn(false);
     };
+    // The dev link opened in a tab already on /console changes only the fragment: no reload, so take it here.
+    const linked = () => {
+      if (!takeFragmentToken()) return;
+      setExpired(false);
+      setSignedIn(true);
+      setSession((n) => n + 1);
+    };
     onUnauthorized.addEventListener("unauthorized", out);
-    return () => onUnauthorized.removeEventListener("unauthorized", out);
+    window.addEventListener("hashchange", linked);
+    return () => {
+      onUnauthorized.removeEventListener("unauthorized", out);
+      window.removeEventListener("hashchange", linked);
+    };
   }, []);
 
   if (!signedIn)
@@ -39,6 +52,7 @@ export function App() {
         onSignedIn={() => {
           setExpired(false);
           setSignedIn(true);
+          setSession((n) => n + 1);
         }}
       />
     );
@@ -67,7 +81,7 @@ export function App() {
           Sign out
         </button>
       </header>
-      <main>
+      <main key={session}>
         <Tabs tabs={TABS} current={tab} onSelect={(t) => setTab(t as TabId)} />
         <section id={`panel-${tab}`} role="tabpanel" aria-labelledby={`tab-${tab}`} class="panel">
           {tab === "key" && <KeyTab mode={mode} />}

@@ -1,4 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
+import { Scroll } from "./scroll";
 import { ApiError, call } from "./api";
 import { errorText, when } from "./format";
 import type { AuditRow } from "./types";
@@ -44,7 +45,7 @@ export function AuditTab() {
       {rows.length > 0 && (
         <section class="card" aria-labelledby="audit-title">
           <h3 id="audit-title">Audit log</h3>
-          <div class="scroll">
+          <Scroll label="Audit log table">
             <table id="audit">
               <thead>
                 <tr>
@@ -74,7 +75,7 @@ export function AuditTab() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </Scroll>
           {next && (
             <button type="button" onClick={() => void load(next)}>
               Load more

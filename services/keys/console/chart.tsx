@@ -1,4 +1,5 @@
 import { ms, num } from "./format";
+import { Scroll } from "./scroll";
 import type { UsageRow } from "./types";
 
 export interface Bucket {
@@ -53,6 +54,7 @@ export function UsageChart({ data, label, hourly }: { data: Bucket[]; label: str
   const total = data.reduce((s, b) => s + b.ok + b.client + b.server, 0);
   return (
     <figure class="chart">
+      <Scroll label="Calls chart" atEnd>
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${label}: ${num(total)} calls in the range`} id="usage-chart">
         <line class="axis" x1={PAD.l} x2={W - PAD.r} y1={PAD.t + ih} y2={PAD.t + ih} />
         <text class="tick" x={PAD.l - 4} y={PAD.t + 8} text-anchor="end">
@@ -61,9 +63,11 @@ export function UsageChart({ data, label, hourly }: { data: Bucket[]; label: str
         <text class="tick" x={PAD.l - 4} y={PAD.t + ih} text-anchor="end">
           0
         </text>
-        <text class="tick p95" x={W - PAD.r + 4} y={PAD.t + 8}>
-          {maxP95} ms
-        </text>
+        {line && (
+          <text class="tick p95" x={W - PAD.r + 4} y={PAD.t + 8}>
+            {maxP95} ms
+          </text>
+        )}
         {data.map((b, i) => {
           const x = PAD.l + i * bw + bw * 0.1;
           const w = bw * 0.8;
@@ -92,6 +96,7 @@ export function UsageChart({ data, label, hourly }: { data: Bucket[]; label: str
         {line && <polyline class="p95line" points={line} fill="none" />}
         {data.map((b, i) => (b.p95 === null ? null : <circle key={b.at} class="p95dot" cx={PAD.l + i * bw + bw / 2} cy={yl(b.p95)} r={3} />))}
       </svg>
+      </Scroll>
       <figcaption class="legend">
         <span class="key s2xx" aria-hidden="true" /> 2xx <span class="key s4xx" aria-hidden="true" /> 4xx <span class="key s5xx" aria-hidden="true" /> 5xx{" "}
         <span class="key p95line" aria-hidden="true" /> p95 latency (right axis)

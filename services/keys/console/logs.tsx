@@ -1,4 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
+import { Scroll } from "./scroll";
 import { call, raw } from "./api";
 import { errorText, ms, when } from "./format";
 import type { LogRow, LogsMeta, Mode } from "./types";
@@ -126,7 +127,7 @@ export function LogsTable({ mode, refreshes }: { mode: Mode; refreshes: number }
           {meta.total} matching call{meta.total === 1 ? "" : "s"}, newest first
         </p>
       )}
-      <div class="scroll">
+      <Scroll label="Calls log table">
         <table id="logs">
           <thead>
             <tr>
@@ -160,7 +161,7 @@ export function LogsTable({ mode, refreshes }: { mode: Mode; refreshes: number }
             ))}
           </tbody>
         </table>
-      </div>
+      </Scroll>
       <nav class="actions" aria-label="Log pages">
         <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
           Newer

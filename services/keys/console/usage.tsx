@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
+import { Scroll } from "./scroll";
 import { call } from "./api";
 import { type Bucket, buckets, UsageChart } from "./chart";
 import { errorText, ms, num } from "./format";
@@ -91,7 +92,7 @@ export function UsageTab({ mode }: { mode: Mode }) {
         <h3 id="ep-title">By endpoint</h3>
         {endpoints && endpoints.length === 0 && <p>No calls in this range.</p>}
         {endpoints && endpoints.length > 0 && (
-          <div class="scroll">
+          <Scroll label="Calls by endpoint">
             <table id="endpoints">
               <thead>
                 <tr>
@@ -124,7 +125,7 @@ export function UsageTab({ mode }: { mode: Mode }) {
                 ))}
               </tbody>
             </table>
-          </div>
+          </Scroll>
         )}
       </section>
       <LogsTable mode={mode} refreshes={refreshes} />

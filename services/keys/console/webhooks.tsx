@@ -1,4 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
+import { Scroll } from "./scroll";
 import { ApiError, call } from "./api";
 import { Dialog } from "./dialog";
 import { errorText, ms, when } from "./format";
@@ -183,7 +184,7 @@ function Deliveries({ hook, onClose }: { hook: Webhook; onClose: () => void }) {
       )}
       {rows?.length === 0 && <p>No deliveries yet.</p>}
       {rows && rows.length > 0 && (
-        <div class="scroll">
+        <Scroll label="Deliveries table">
           <table>
             <thead>
               <tr>
@@ -204,7 +205,7 @@ function Deliveries({ hook, onClose }: { hook: Webhook; onClose: () => void }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </Scroll>
       )}
       <button type="button" onClick={onClose}>
         Close
