@@ -13,3 +13,4 @@ export * from "./limits";
 export * from "./logs-filter";
 export * from "./logs-export";
 export * from "./key-events";
+export * from "./audit";

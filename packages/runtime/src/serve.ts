@@ -51,6 +51,15 @@ export function normalizeRequest(request: Request): Request | Response {
   return new Request(`http://localhost${path}`, request);
 }
 
+// The socket's peer of each request in flight: an app served here is not
+// Elysia's own listener, so its context has no `server` to ask.
+const peers = new WeakMap<Request, string>();
+
+/** The TCP peer address of a request `serve` handed to the app (undefined under `app.handle`, or for another server's request). */
+export function peerAddress(request: Request): string | undefined {
+  return peers.get(request);
+}
+
 /**
  * Listens with `app` behind the Host normalisation above, in production mode
  * whatever NODE_ENV says: Bun's development error page shows source lines and
@@ -64,9 +73,12 @@ export function serve(app: Fetchable & { compile?(): unknown }, { port, hostname
     development: false,
     reusePort: true,
     idleTimeout: 30,
-    fetch(request) {
+    fetch(request, server) {
       const req = normalizeRequest(request);
-      return req instanceof Response ? req : app.fetch(req);
+      if (req instanceof Response) return req;
+      const address = server.requestIP(request)?.address;
+      if (address !== undefined) peers.set(req, address);
+      return app.fetch(req);
     },
     error() {
       // Bun hands this hook the error only: the request, and so its id, is out of reach; a fresh id still names the answer.

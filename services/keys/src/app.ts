@@ -1,4 +1,4 @@
-import { NATS_SERVICE, QUEUE, subjects } from "@riskinmind/contracts";
+import { keyStreamOf, NATS_SERVICE, QUEUE, subjects, type Topology } from "@riskinmind/contracts";
 import { startNatsService, type Logger, type Metrics, type NatsService, type Sql } from "@riskinmind/runtime";
 import type { NatsConnection } from "nats";
 import pkg from "../package.json";
@@ -8,8 +8,10 @@ import { DbHealth } from "./db-health";
 import { buildEdge } from "./edge";
 import type { KeysConfig } from "./env";
 import { KeyEvents } from "./events/key-events";
+import { OutboxPublisher } from "./events/outbox";
 import { CurrentKeyCache } from "./keys/current-cache";
 import { quotaReader } from "./limits/repo";
+import { startLifecycle } from "./lifecycle/sweep";
 import { limitsTakeEndpoint } from "./limits/responder";
 import { keyLookupEndpoint } from "./lookup/responder";
 import { VerifyCache } from "./verify/cache";
@@ -39,7 +41,8 @@ export type KeysApp = ReturnType<typeof buildEdge>;
  */
 export function createKeysService(deps: KeysServiceDeps) {
   const { sql, nc, log, config } = deps;
-  const topo = subjects({ prefix: config.NATS_SUBJECT_PREFIX, stream: config.USAGE_STREAM, keyStream: config.KEY_EVENTS_STREAM });
+  const topology: Topology = { prefix: config.NATS_SUBJECT_PREFIX, stream: config.USAGE_STREAM, keyStream: config.KEY_EVENTS_STREAM };
+  const topo = subjects(topology);
   const cache = new VerifyCache(config.VERIFY_CACHE_MAX);
   const current = new CurrentKeyCache(config.CURRENT_KEY_CACHE_MAX, config.CURRENT_KEY_CACHE_TTL_MS);
   const tokens = new TokenCache();
@@ -48,15 +51,27 @@ export function createKeysService(deps: KeysServiceDeps) {
   const events = new KeyEvents({ nc, sql, log, subjects: topo, cache, current, pollMs: config.REVOCATION_POLL_MS });
   const auth = createAuthenticator(config, tokens);
   const quota = quotaReader(sql);
-  const app = buildEdge({ ...deps, topo, auth, current, db, events, quota });
+  const outbox = new OutboxPublisher({
+    sql,
+    nc,
+    log,
+    topo: topology,
+    stream: keyStreamOf(topology),
+    maxAgeHours: config.KEY_EVENTS_MAX_AGE_HOURS,
+    pollMs: config.OUTBOX_POLL_MS,
+  });
+  const app = buildEdge({ ...deps, topo, auth, current, db, events, quota, outbox });
   const verifyMetrics = createVerifyMetrics(deps.metrics);
   let responders: NatsService | undefined;
+  let lifecycle: { stop(): Promise<void> } | undefined;
 
   return {
     app,
     cache,
     /** The per-owner `GET /api/v1/keys/` cache (its stats() count database reads). */
     current,
+    /** The key-events publisher (keys.outbox → JetStream). */
+    outbox,
     /** Verified JWTs. */
     tokens,
     /** This replica's id in $SRV discovery and stats (undefined until started). */
@@ -72,12 +87,17 @@ export function createKeysService(deps: KeysServiceDeps) {
       responders = srv;
       await srv.ready();
       events.start();
+      outbox.start();
       lastUsed.start();
+      lifecycle = startLifecycle({ sql, log, outbox, intervalMs: config.LIFECYCLE_SWEEP_MS });
       await nc.flush();
     },
     async stop(): Promise<void> {
+      await lifecycle?.stop();
+      lifecycle = undefined;
       await events.stop();
       await responders?.stop();
+      await outbox.stop();
       responders = undefined;
       await lastUsed.stop();
     },

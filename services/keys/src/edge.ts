@@ -8,6 +8,8 @@ import { consoleRoutes } from "./console/routes";
 import type { DbHealth } from "./db-health";
 import { docsAssets, scalarConfig } from "./docs-ui";
 import type { KeysConfig } from "./env";
+import type { OutboxNudge } from "./audit/record";
+import { auditRoute } from "./audit/route";
 import type { KeyEvents } from "./events/key-events";
 import type { CurrentKeyCache } from "./keys/current-cache";
 import type { QuotaReader } from "./keys/policy";
@@ -29,6 +31,8 @@ export interface EdgeDeps {
   events: KeyEvents;
   /** quota.used and quota.resetsAt for the answers that show a key. */
   quota: QuotaReader;
+  /** Told after each committed change, so its key event goes out at once. */
+  outbox: OutboxNudge;
 }
 
 /** The HTTP edge as an Elysia app (not listening). Its type drives the eden client. */
@@ -67,10 +71,12 @@ export function buildEdge(d: EdgeDeps) {
         readLimiter,
         events: d.events,
         quota: d.quota,
+        outbox: d.outbox,
         current: d.current,
         db: d.db,
       }),
     )
+    .use(auditRoute({ sql: d.sql, auth: d.auth, readLimiter }))
     .use(
       logsRoute({
         nc: d.nc,

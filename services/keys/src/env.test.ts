@@ -52,6 +52,7 @@ describe("defaults", () => {
       REVOCATION_POLL_MS: 1_000,
       LOGS_TIMEOUT_MS: 2_500,
       DB_POOL_MAX: 10,
+      LIFECYCLE_SWEEP_MS: 1_000,
     });
     expect(c.JWT_JWKS_FILE).toBeUndefined();
     expect(c.JWT_JWKS_URL).toBeUndefined();
@@ -142,6 +143,7 @@ describe("bounds of the tuning values", () => {
     ["REVOCATION_POLL_MS", "3600001", "must be an integer 0..3600000"],
     ["LOGS_TIMEOUT_MS", "99", "must be an integer 100..60000"],
     ["DB_POOL_MAX", "1001", "must be an integer 1..1000"],
+    ["LIFECYCLE_SWEEP_MS", "3600001", "must be an integer 0..3600000"],
     ["BODY_TIMEOUT_MS", "49", "must be an integer 50..600000"],
     ["PORT", "70000", "must be a port number 0..65535"],
   ];
@@ -150,6 +152,12 @@ describe("bounds of the tuning values", () => {
       expect(verdict({ ...BASE, [name]: bad })).toBe(`${name}: ${reason}`);
     });
   }
+
+  test("the lifecycle sweep needs a second connection: DB_POOL_MAX=1 only with LIFECYCLE_SWEEP_MS=0", () => {
+    expect(verdict({ ...BASE, DB_POOL_MAX: "1" })).toBe("DB_POOL_MAX: must be at least 2 while LIFECYCLE_SWEEP_MS is not 0");
+    expect(verdict({ ...BASE, DB_POOL_MAX: "1", LIFECYCLE_SWEEP_MS: "0" })).toBe("ok");
+    expect(verdict({ ...BASE, DB_POOL_MAX: "2" })).toBe("ok");
+  });
 
   test("log level, subject prefix and stream name are checked too", () => {
     expect(verdict({ ...BASE, LOG_LEVEL: "loud" })).toStartWith("LOG_LEVEL: ");

@@ -73,10 +73,20 @@ export const keysEnv = z
     REVOCATION_POLL_MS: field.int(1_000, 0, 3_600_000),
     LOGS_TIMEOUT_MS: field.int(2_500, 100, 60_000),
     DB_POOL_MAX: field.int(10, 1, 1000),
+    /** How long the key-events stream keeps an event (30 days by default): consumers that fall further behind lose the oldest. */
+    KEY_EVENTS_MAX_AGE_HOURS: field.int(720, 1, 87_600),
+    /** How often the outbox publisher reads keys.outbox when no commit nudged it (another replica's commit, a failed round). */
+    OUTBOX_POLL_MS: field.int(1_000, 50, 60_000),
+    /** How often a replica looks for expiries, grace ends and quota thresholds to record (one replica per round); 0 disables. */
+    LIFECYCLE_SWEEP_MS: field.int(1_000, 0, 3_600_000),
   })
   .superRefine((c, ctx) => {
     if (c.JWT_SECRET === undefined && c.JWT_JWKS_FILE === undefined && c.JWT_JWKS_URL === undefined) {
       ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: "is required (or JWT_JWKS_FILE / JWT_JWKS_URL for asymmetric tokens)" });
+    }
+    // A round holds one connection for its lock while each change is recorded on another.
+    if (c.LIFECYCLE_SWEEP_MS > 0 && c.DB_POOL_MAX < 2) {
+      ctx.addIssue({ code: "custom", path: ["DB_POOL_MAX"], message: "must be at least 2 while LIFECYCLE_SWEEP_MS is not 0" });
     }
     // The development secret is in the repository: a token signed with it proves nothing.
     if (c.NODE_ENV === "production" && c.JWT_SECRET === DEV_JWT_SECRET) {

@@ -3,6 +3,11 @@ import { newId } from "../keys/mint";
 import type { Db } from "../keys/repo";
 import { auditEntryHash, type ChainedEntry } from "./chain";
 
+/** The outbox publisher as a verb sees it: told after a commit that wrote a key event, so it goes out without waiting for the poll. */
+export interface OutboxNudge {
+  nudge(): void;
+}
+
 /** Where an owner's change came from (the HTTP request); null fields for the system's own changes. */
 export interface RequestMeta {
   ip: string | null;

@@ -1,5 +1,7 @@
 import { AppError, type IssuedKey, type PolicyInput } from "@riskinmind/contracts";
-import { issued, mintKey, type KeyVerbDeps, type OwnerInput } from "./issue";
+import { recordChange } from "../audit/record";
+import { setFields } from "../audit/changes";
+import { issued, mintKey, ownerActor, type KeyVerbDeps, type OwnerInput } from "./issue";
 import { applyPolicy, NO_RESTRICTIONS, policyView, quotaOf } from "./policy";
 import { insertKey, isActiveKeyConflict, lockOwner, revokeExpired, type KeyRow, type RevokedRow, withDb } from "./repo";
 
@@ -25,13 +27,19 @@ export async function generateKey(deps: KeyVerbDeps, input: GenerateInput): Prom
       deps.sql.begin(async (tx): Promise<[RevokedRow | undefined, KeyRow]> => {
         await lockOwner(tx, input.ownerId);
         const old = await revokeExpired(tx, input);
-        return [old, await insertKey(tx, row)];
+        const stored = await insertKey(tx, row);
+        // An expired key replaced here is named in this entry, not given one of its own: its expiry is the expiry sweep's to record.
+        const changes: Record<string, unknown> = setFields(stored.label, stored);
+        if (old) changes.replacedExpiredKeyId = old.id;
+        await recordChange(tx, { ownerId: input.ownerId, keyId: stored.id, mode: input.mode, action: "key.generated", actor: ownerActor(input.ownerId), request: input.request, changes });
+        return [old, stored];
       }),
     );
   } catch (err) {
     if (isActiveKeyConflict(err)) throw new AppError("ACTIVE_KEY_EXISTS", ACTIVE_KEY_EXISTS_MESSAGE);
     throw err;
   }
+  deps.outbox.nudge();
   // A cached "no active key" must not outlive the answer.
   await deps.events.changed(input.ownerId, expired ? [expired] : []);
   return issued(apiKey, stored, policyView(stored, undefined, await quotaOf(deps.quota, stored, now)));

@@ -1,6 +1,8 @@
 import { AppError, type CurrentKey, type PatchBody } from "@riskinmind/contracts";
 import { viewOf } from "./current";
-import type { KeyVerbDeps, OwnerInput } from "./issue";
+import { auditedFields, diffFields } from "../audit/changes";
+import { recordChange } from "../audit/record";
+import { ownerActor, type KeyVerbDeps, type OwnerInput } from "./issue";
 import { applyPolicy, policyOf } from "./policy";
 import { findActive, lockOwner, updatePolicy, withDb } from "./repo";
 
@@ -16,6 +18,7 @@ export interface PatchInput extends OwnerInput {
  */
 export async function patchKey(deps: KeyVerbDeps, input: PatchInput): Promise<CurrentKey> {
   const now = Date.now();
+  let recorded = false;
   const updated = await withDb(() =>
     deps.sql.begin(async (tx) => {
       await lockOwner(tx, input.ownerId);
@@ -23,9 +26,18 @@ export async function patchKey(deps: KeyVerbDeps, input: PatchInput): Promise<Cu
       if (!row) return undefined;
       const policy = applyPolicy(input.body, policyOf(row), now);
       const label = input.body.label === undefined ? row.label : input.body.label;
-      return updatePolicy(tx, input, label, policy);
+      const after = await updatePolicy(tx, input, label, policy);
+      if (!after) return undefined;
+      const changes = diffFields(auditedFields(row.label, row), auditedFields(after.label, after));
+      // A PATCH that changes nothing leaves no entry and sends no event.
+      if (Object.keys(changes).length > 0) {
+        await recordChange(tx, { ownerId: input.ownerId, keyId: after.id, mode: input.mode, action: "key.updated", actor: ownerActor(input.ownerId), request: input.request, changes });
+        recorded = true;
+      }
+      return after;
     }),
   );
+  if (recorded) deps.outbox.nudge();
   if (!updated) throw new AppError("KEY_NOT_FOUND", "No active API key. Create one with POST /api/v1/keys/generate.");
   await deps.events.policyChanged(updated);
   return withDb(() => viewOf(deps, updated, now));

@@ -1,6 +1,9 @@
 import type { IssuedKey, PolicyInput } from "@riskinmind/contracts";
-import { issued, mintKey, type KeyVerbDeps, type OwnerInput } from "./issue";
-import { applyPolicy, carriedOver, policyView, quotaOf, type PreviousKeyRow } from "./policy";
+import { auditedFields, diffFields, setFields } from "../audit/changes";
+import { recordChange } from "../audit/record";
+import { issued, mintKey, ownerActor, type KeyVerbDeps, type OwnerInput } from "./issue";
+import { applyPolicy, carriedOver, graceEnd, policyView, quotaOf, type PreviousKeyRow } from "./policy";
+import { recordGraceEnded } from "./revoke";
 import { endGrace, findActive, findInGrace, insertKey, isActiveKeyConflict, lockOwner, revokeActive, withDb, type KeyRow, type RevokedRow } from "./repo";
 
 const ATTEMPTS = 5;
@@ -33,13 +36,26 @@ export async function regenerateKey(deps: KeyVerbDeps, input: RegenerateInput): 
           // Validated inside the transaction: a 400 rolls back, nothing changed.
           const { apiKey, row } = mintKey(input, input.label, applyPolicy(input.policy, carriedOver(old, now), now));
           const ended: RevokedRow[] = await endGrace(tx, input);
+          await recordGraceEnded(tx, input, ended, "key.regenerated");
           const revoked = await revokeActive(tx, input, input.graceS);
           if (revoked) ended.push(revoked);
           const stored: KeyRow = await insertKey(tx, row);
           const previous: PreviousKeyRow | undefined = input.graceS > 0 && revoked ? await findInGrace(tx, input) : undefined;
+          const until = previous ? graceEnd(previous) : null;
+          const policy = old ? diffFields(auditedFields(old.label, old), auditedFields(stored.label, stored)) : setFields(stored.label, stored);
+          await recordChange(tx, {
+            ownerId: input.ownerId,
+            keyId: stored.id,
+            mode: input.mode,
+            action: "key.regenerated",
+            actor: ownerActor(input.ownerId),
+            request: input.request,
+            changes: { previousKeyId: revoked?.id ?? null, graceUntil: until ? until.toISOString() : null, ...policy },
+          });
           return { apiKey, stored, ended, previous };
         }),
       );
+      deps.outbox.nudge();
       // The old key must be refused (or re-verified with its grace end) before the caller learns about the new one.
       await deps.events.changed(input.ownerId, ended);
       return issued(apiKey, stored, policyView(stored, previous, await quotaOf(deps.quota, stored, now)));

@@ -16,6 +16,7 @@ import {
   type KeyMode,
   type RegenerateBody as RegenerateInput,
 } from "@riskinmind/contracts";
+import { requestMeta, type RequestCtx } from "../audit/request-meta";
 import { jwtAuth, type Authenticator } from "../auth/jwt";
 import { BEARER, errorResponses, inline } from "../docs";
 import type { RateLimiter } from "../ratelimit";
@@ -66,10 +67,11 @@ export function keyRoutes(deps: KeyRoutesDeps) {
     response: { 200: inline(CurrentKeyResponse), ...errorResponses(400, 401, 404, 429, 503) },
     detail: { summary: "Retrieve the active API key", tags: ["keys"], security: BEARER },
   };
-  const patch = async ({ ownerId, query, body }: { ownerId: string; query: { mode?: KeyMode }; body: PatchBody | null | undefined }) => {
+  const patch = async (ctx: { ownerId: string; query: { mode?: KeyMode }; body: PatchBody | null | undefined } & RequestCtx) => {
+    const { ownerId, query, body } = ctx;
     const fields = objectBody(body) ?? {};
     deps.limiter.take(ownerId);
-    return { success: true as const, data: await patchKey(deps, { ownerId, mode: modeOf(query), body: fields }) };
+    return { success: true as const, data: await patchKey(deps, { ownerId, mode: modeOf(query), body: fields, request: requestMeta(ctx) }) };
   };
   const patchDoc = {
     query,
@@ -85,10 +87,11 @@ export function keyRoutes(deps: KeyRoutesDeps) {
     .patch("", patch, { ...patchDoc, detail: { ...patchDoc.detail, summary: "Change the active key's policies (no trailing slash)" } })
     .post(
       "/generate",
-      async ({ ownerId, query, body, status }) => {
+      async (ctx) => {
+        const { ownerId, query, body, status } = ctx;
         const fields: GenerateInput = objectBody(body) ?? {};
         deps.limiter.take(ownerId);
-        const data = await generateKey(deps, { ownerId, mode: modeOf(query), label: fields.label ?? null, policy: policyOf(fields) });
+        const data = await generateKey(deps, { ownerId, mode: modeOf(query), label: fields.label ?? null, policy: policyOf(fields), request: requestMeta(ctx) });
         return status(201, { success: true as const, data });
       },
       {
@@ -100,11 +103,13 @@ export function keyRoutes(deps: KeyRoutesDeps) {
     )
     .post(
       "/regenerate",
-      async ({ ownerId, query, body }) => {
+      async (ctx) => {
+        const { ownerId, query, body } = ctx;
         const fields: RegenerateInput = objectBody(body) ?? {};
         deps.limiter.take(ownerId);
         const data = await regenerateKey(deps, {
           ownerId,
+          request: requestMeta(ctx),
           mode: modeOf(query),
           label: fields.label ?? null,
           policy: policyOf(fields),
@@ -121,10 +126,11 @@ export function keyRoutes(deps: KeyRoutesDeps) {
     )
     .post(
       "/revoke",
-      async ({ ownerId, query, body }) => {
+      async (ctx) => {
+        const { ownerId, query, body } = ctx;
         objectBody(body);
         deps.limiter.take(ownerId);
-        await revokeKey(deps, { ownerId, mode: modeOf(query) });
+        await revokeKey(deps, { ownerId, mode: modeOf(query), request: requestMeta(ctx) });
         return { success: true as const, message: REVOKED_MESSAGE };
       },
       {
