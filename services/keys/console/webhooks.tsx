@@ -3,7 +3,7 @@ import { Scroll } from "./scroll";
 import { ApiError, call } from "./api";
 import { Dialog } from "./dialog";
 import { errorText, ms, when } from "./format";
-import type { Webhook } from "./types";
+import type { Mode, Webhook } from "./types";
 import { Unavailable } from "./unavailable";
 
 /** The key event types an endpoint can subscribe to (packages/contracts/src/key-events.ts KEY_EVENT_TYPES). */
@@ -59,7 +59,12 @@ export function WebhooksTab() {
             <strong>Shown once.</strong> Verify each delivery's webhook-signature with it; it cannot be shown again.
           </p>
           <label for="wh-secret">Secret</label>
-          <input id="wh-secret" class="mono" readOnly value={secret.secret ?? ""} onFocus={(e) => e.currentTarget.select()} />
+          <div class="row">
+            <input id="wh-secret" class="mono" readOnly value={secret.secret ?? ""} onFocus={(e) => e.currentTarget.select()} />
+            <button type="button" class="primary" onClick={() => void navigator.clipboard.writeText(secret.secret ?? "").catch(() => (document.getElementById("wh-secret") as HTMLInputElement | null)?.select())}>
+              Copy
+            </button>
+          </div>
           <button type="button" onClick={() => setSecret(null)}>
             I have stored it
           </button>
@@ -79,7 +84,12 @@ export function WebhooksTab() {
           <ul class="list">
             {hooks.map((w) => (
               <li key={w.id}>
-                <span class="mono">{w.url}</span> <span class="hint">{(w.events ?? []).join(", ")}</span>
+                <span class="mono">{w.url}</span> <span class="badge">{String(w.mode ?? "live")}</span>
+                <br />
+                <span class="hint">
+                  {w.description ? `${String(w.description)} · ` : ""}
+                  {(w.events ?? []).join(", ")}
+                </span>
                 <span class="actions">
                   <button type="button" onClick={() => setViewing(w)}>
                     Deliveries
@@ -127,14 +137,19 @@ export function WebhooksTab() {
 
 function CreateForm({ onCreated }: { onCreated: (w: Webhook) => void }) {
   const [url, setUrl] = useState("");
+  const [description, setDescription] = useState("");
+  const [mode, setMode] = useState<Mode>("live");
+  const [all, setAll] = useState(false);
   const [events, setEvents] = useState<string[]>(["key.revoked", "key.rotated"]);
   const [error, setError] = useState("");
   const submit = async (e: Event) => {
     e.preventDefault();
     setError("");
     try {
-      const r = await call<Webhook>("POST", "/webhooks", { body: { url: url.trim(), events } });
+      const body = { url: url.trim(), events: all ? ["*"] : events, mode, ...(description.trim() ? { description: description.trim() } : {}) };
+      const r = await call<Webhook>("POST", "/webhooks", { body });
       setUrl("");
+      setDescription("");
       onCreated(r.data);
     } catch (err) {
       setError(errorText(err));
@@ -145,12 +160,23 @@ function CreateForm({ onCreated }: { onCreated: (w: Webhook) => void }) {
       <h3 id="wh-new">Add an endpoint</h3>
       <label for="wh-url">URL</label>
       <input id="wh-url" type="url" required placeholder="https://example.com/hooks/keys" value={url} onInput={(e) => setUrl(e.currentTarget.value)} />
+      <label for="wh-desc">Description (optional)</label>
+      <input id="wh-desc" maxLength={200} value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
+      <label for="wh-mode">Events of the key slot</label>
+      <select id="wh-mode" value={mode} onChange={(e) => setMode(e.currentTarget.value as Mode)}>
+        <option value="live">live</option>
+        <option value="test">test</option>
+      </select>
       <fieldset>
         <legend>Events</legend>
+        <label class="inline">
+          <input type="checkbox" checked={all} onChange={(e) => setAll(e.currentTarget.checked)} />
+          All, present and future (<span class="mono">*</span>)
+        </label>
         <div class="checks">
           {EVENT_TYPES.map((t) => (
             <label key={t}>
-              <input type="checkbox" checked={events.includes(t)} onChange={(e) => setEvents(e.currentTarget.checked ? [...events, t] : events.filter((x) => x !== t))} />
+              <input type="checkbox" disabled={all} checked={all || events.includes(t)} onChange={(e) => setEvents(e.currentTarget.checked ? [...events, t] : events.filter((x) => x !== t))} />
               <span class="mono">{t}</span>
             </label>
           ))}
