@@ -55,47 +55,47 @@ export function UsageChart({ data, label, hourly }: { data: Bucket[]; label: str
   return (
     <figure class="chart">
       <Scroll label="Calls chart" atEnd>
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${label}: ${num(total)} calls in the range`} id="usage-chart">
-        <line class="axis" x1={PAD.l} x2={W - PAD.r} y1={PAD.t + ih} y2={PAD.t + ih} />
-        <text class="tick" x={PAD.l - 4} y={PAD.t + 8} text-anchor="end">
-          {num(maxCalls)}
-        </text>
-        <text class="tick" x={PAD.l - 4} y={PAD.t + ih} text-anchor="end">
-          0
-        </text>
-        {line && (
-          <text class="tick p95" x={W - PAD.r + 4} y={PAD.t + 8}>
-            {maxP95} ms
+        <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${label}: ${num(total)} calls in the range`} id="usage-chart">
+          <line class="axis" x1={PAD.l} x2={W - PAD.r} y1={PAD.t + ih} y2={PAD.t + ih} />
+          <text class="tick" x={PAD.l - 4} y={PAD.t + 8} text-anchor="end">
+            {num(maxCalls)}
           </text>
-        )}
-        {data.map((b, i) => {
-          const x = PAD.l + i * bw + bw * 0.1;
-          const w = bw * 0.8;
-          let top = PAD.t + ih;
-          const seg = (v: number, cls: string) => {
-            if (v <= 0) return null;
-            const h = (v / maxCalls) * ih;
-            top -= h;
-            return <rect class={cls} x={x} y={top} width={w} height={h} />;
-          };
-          const calls = b.ok + b.client + b.server;
-          return (
-            <g key={b.at} class="bucket" data-at={new Date(b.at).toISOString()} data-count={calls} data-ok={b.ok} data-client={b.client} data-server={b.server}>
-              <title>{`${new Date(b.at).toLocaleString()}: ${num(calls)} calls (2xx ${b.ok}, 4xx ${b.client}, 5xx ${b.server}), p95 ${ms(b.p95)}`}</title>
-              {seg(b.ok, "s2xx")}
-              {seg(b.client, "s4xx")}
-              {seg(b.server, "s5xx")}
-              {i % every === 0 && (
-                <text class="tick" x={PAD.l + i * bw + bw / 2} y={H - 6} text-anchor="middle">
-                  {tick(b.at)}
-                </text>
-              )}
-            </g>
-          );
-        })}
-        {line && <polyline class="p95line" points={line} fill="none" />}
-        {data.map((b, i) => (b.p95 === null ? null : <circle key={b.at} class="p95dot" cx={PAD.l + i * bw + bw / 2} cy={yl(b.p95)} r={3} />))}
-      </svg>
+          <text class="tick" x={PAD.l - 4} y={PAD.t + ih} text-anchor="end">
+            0
+          </text>
+          {line && (
+            <text class="tick p95" x={W - PAD.r + 4} y={PAD.t + 8}>
+              {maxP95} ms
+            </text>
+          )}
+          {data.map((b, i) => {
+            const x = PAD.l + i * bw + bw * 0.1;
+            const w = bw * 0.8;
+            let top = PAD.t + ih;
+            const seg = (v: number, cls: string) => {
+              if (v <= 0) return null;
+              const h = (v / maxCalls) * ih;
+              top -= h;
+              return <rect class={cls} x={x} y={top} width={w} height={h} />;
+            };
+            const calls = b.ok + b.client + b.server;
+            return (
+              <g key={b.at} class="bucket" data-at={new Date(b.at).toISOString()} data-count={calls} data-ok={b.ok} data-client={b.client} data-server={b.server}>
+                <title>{`${new Date(b.at).toLocaleString()}: ${num(calls)} calls (2xx ${b.ok}, 4xx ${b.client}, 5xx ${b.server}), p95 ${ms(b.p95)}`}</title>
+                {seg(b.ok, "s2xx")}
+                {seg(b.client, "s4xx")}
+                {seg(b.server, "s5xx")}
+                {i % every === 0 && (
+                  <text class="tick" x={PAD.l + i * bw + bw / 2} y={H - 6} text-anchor="middle">
+                    {tick(b.at)}
+                  </text>
+                )}
+              </g>
+            );
+          })}
+          {line && <polyline class="p95line" points={line} fill="none" />}
+          {data.map((b, i) => (b.p95 === null ? null : <circle key={b.at} class="p95dot" cx={PAD.l + i * bw + bw / 2} cy={yl(b.p95)} r={3} />))}
+        </svg>
       </Scroll>
       <figcaption class="legend">
         <span class="key s2xx" aria-hidden="true" /> 2xx <span class="key s4xx" aria-hidden="true" /> 4xx <span class="key s5xx" aria-hidden="true" /> 5xx{" "}

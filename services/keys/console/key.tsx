@@ -104,8 +104,7 @@ function KeyDetails({ k }: { k: KeyView }) {
   return (
     <section class="card" aria-labelledby="key-title">
       <h2 id="key-title">
-        <span class="mono">{k.keySnippet}</span> <span class={`badge ${expired ? "bad" : "ok"}`}>{expired ? "EXPIRED" : k.status}</span>{" "}
-        <span class="badge">{k.mode}</span>
+        <span class="mono">{k.keySnippet}</span> <span class={`badge ${expired ? "bad" : "ok"}`}>{expired ? "EXPIRED" : k.status}</span> <span class="badge">{k.mode}</span>
       </h2>
       <dl class="grid">
         <dt>Label</dt>
@@ -128,8 +127,8 @@ function KeyDetails({ k }: { k: KeyView }) {
         <dd>
           {k.quota ? (
             <>
-              <meter id="quota-meter" min={0} max={k.quota.limit} value={k.quota.used ?? 0} high={k.quota.limit * 0.8} optimum={0} aria-label="Quota used" />{" "}
-              {num(k.quota.used ?? 0)} of {num(k.quota.limit)} this {k.quota.period}
+              <meter id="quota-meter" min={0} max={k.quota.limit} value={k.quota.used ?? 0} high={k.quota.limit * 0.8} optimum={0} aria-label="Quota used" /> {num(k.quota.used ?? 0)} of{" "}
+              {num(k.quota.limit)} this {k.quota.period}
               {k.quota.resetsAt ? `, resets ${when(k.quota.resetsAt)}` : ""}
             </>
           ) : (

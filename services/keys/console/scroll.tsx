@@ -7,14 +7,14 @@ import { useEffect, useRef } from "preact/hooks";
  * right (a chart's newest buckets).
  */
 export function Scroll({ label, atEnd, children }: { label: string; atEnd?: boolean; children: ComponentChildren }) {
-  const ref = useRef<HTMLDivElement>(null);
+  const ref = useRef<HTMLElement>(null);
   useEffect(() => {
     if (atEnd && ref.current) ref.current.scrollLeft = ref.current.scrollWidth;
   });
   return (
     // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard (WCAG 2.1.1)
-    <div ref={ref} class="scroll" role="region" aria-label={label} tabIndex={0}>
+    <section ref={ref} class="scroll" aria-label={label} tabIndex={0}>
       {children}
-    </div>
+    </section>
   );
 }

@@ -54,7 +54,10 @@ export function UsageTab({ mode }: { mode: Mode }) {
     const from = new Date(Date.now() - range.span).toISOString();
     const q = { from, to, granularity: range.granularity, mode };
     try {
-      const [all, ep] = await Promise.all([call<UsageRow[], UsageMeta>("GET", "/usage", { query: { ...q, groupBy: "none" } }), call<UsageRow[]>("GET", "/usage", { query: { ...q, groupBy: "endpoint" } })]);
+      const [all, ep] = await Promise.all([
+        call<UsageRow[], UsageMeta>("GET", "/usage", { query: { ...q, groupBy: "none" } }),
+        call<UsageRow[]>("GET", "/usage", { query: { ...q, groupBy: "endpoint" } }),
+      ]);
       setChart(buckets(all.data, all.meta!.from, all.meta!.to, range.granularity === "hour" ? HOUR : DAY));
       setEndpoints(byEndpoint(ep.data));
     } catch (e) {

@@ -61,7 +61,11 @@ export function WebhooksTab() {
           <label for="wh-secret">Secret</label>
           <div class="row">
             <input id="wh-secret" class="mono" readOnly value={secret.secret ?? ""} onFocus={(e) => e.currentTarget.select()} />
-            <button type="button" class="primary" onClick={() => void navigator.clipboard.writeText(secret.secret ?? "").catch(() => (document.getElementById("wh-secret") as HTMLInputElement | null)?.select())}>
+            <button
+              type="button"
+              class="primary"
+              onClick={() => void navigator.clipboard.writeText(secret.secret ?? "").catch(() => (document.getElementById("wh-secret") as HTMLInputElement | null)?.select())}
+            >
               Copy
             </button>
           </div>
