@@ -1,8 +1,9 @@
 /** What the audit tests share: reading the key-events stream as a consumer would, and the audit rows of an owner. */
 import type { NatsConnection } from "nats";
 import { AckPolicy } from "nats";
-import type { KeyEvent } from "@riskinmind/contracts";
+import { keyStreamOf, type KeyEvent, type Topology } from "@riskinmind/contracts";
 import type { Sql } from "@riskinmind/runtime";
+import { waitFor } from "@riskinmind/testkit";
 
 export interface StreamedEvent {
   subject: string;
@@ -51,3 +52,14 @@ export const outboxRows = async (sql: Sql): Promise<number> => Number((await sql
 export const auditRows = (sql: Sql, ownerId: string) =>
   sql<{ id: string; seq: string; action: string; key_id: string; changes: Record<string, unknown> }[]>`
     select id, seq, action, key_id, changes from keys.audit_log where owner_id = ${ownerId} order by seq`;
+
+/**
+ * The owner's key events as another service reads them: once the outbox
+ * holds none of them any more (all published), every message of the
+ * key-events stream that is the owner's, in stream order, duplicates included.
+ */
+export async function publishedEventsOf(env: { sql: Sql; nc: NatsConnection; topo: Topology }, ownerId: string, token?: string): Promise<KeyEvent[]> {
+  await waitFor(async () => (await env.sql`select 1 from keys.outbox where payload -> 'data' ->> 'ownerId' = ${ownerId} limit 1`).length === 0, 10_000, `the outbox to publish ${ownerId}'s events`);
+  const all = await readKeyEvents(env.nc, keyStreamOf(env.topo));
+  return all.filter((e) => e.event.data.ownerId === ownerId && (token === undefined || e.subject.endsWith(`.keys.events.${token}`) || e.subject === `keys.events.${token}`)).map((e) => e.event);
+}

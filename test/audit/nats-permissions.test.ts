@@ -11,7 +11,7 @@ import { AckPolicy, connect, nanos, StorageType, type JetStreamManager, type Nat
 import { keyEventSubject, keyStreamOf, subjects, USAGE_CONSUMER, type Topology } from "@riskinmind/contracts";
 import { createLogger } from "@riskinmind/runtime";
 import { natsOptions, type NatsUser, testTopology, waitFor } from "@riskinmind/testkit";
-import { ensureKeyStream, keyStreamConfig } from "../../services/keys/src/events/outbox";
+import { ensureKeyStream, keyStreamConfig } from "../../services/keys/src/events/key-stream";
 
 const PERMISSIONS_VIOLATION = "PERMISSIONS_VIOLATION";
 const conns: NatsConnection[] = [];

@@ -3,10 +3,6 @@
  * events (read from the key-events stream, as another service reads them),
  * and a sweep round of the test's own that surely ran.
  */
-import { keyStreamOf, type KeyEvent, type Topology } from "@riskinmind/contracts";
-import { waitFor } from "@riskinmind/testkit";
-import type { NatsConnection } from "nats";
-import { readKeyEvents } from "../audit/helpers";
 import { createLogger, type Sql } from "@riskinmind/runtime";
 import { sweepRound, type SweepResult } from "../../services/keys/src/lifecycle/sweep";
 
@@ -25,16 +21,7 @@ export async function auditOf(sql: Sql, ownerId: string, action?: string): Promi
     where owner_id = ${ownerId} and (${action ?? null}::text is null or action = ${action ?? null}) order by seq`;
 }
 
-/**
- * The owner's key events as another service reads them: once the outbox
- * holds none of them any more (all published), every message of the
- * key-events stream that is the owner's, in stream order, duplicates included.
- */
-export async function eventsOf(env: { sql: Sql; nc: NatsConnection; topo: Topology }, ownerId: string, token?: string): Promise<KeyEvent[]> {
-  await waitFor(async () => (await env.sql`select 1 from keys.outbox where payload -> 'data' ->> 'ownerId' = ${ownerId} limit 1`).length === 0, 10_000, `the outbox to publish ${ownerId}'s events`);
-  const all = await readKeyEvents(env.nc, keyStreamOf(env.topo));
-  return all.filter((e) => e.event.data.ownerId === ownerId && (token === undefined || e.subject.endsWith(`.keys.events.${token}`) || e.subject === `keys.events.${token}`)).map((e) => e.event);
-}
+export { publishedEventsOf as eventsOf } from "../audit/helpers";
 
 export const quiet = createLogger("test", "silent");
 const noNudge = { nudge() {} };

@@ -14,3 +14,5 @@ export * from "./logs-filter";
 export * from "./logs-export";
 export * from "./key-events";
 export * from "./audit";
+export * from "./leaks";
+export * from "./webhooks";

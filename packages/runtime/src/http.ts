@@ -106,6 +106,14 @@ export interface HttpBasicsDeps {
    * this route (its scope, its allowlist) before the body.
    */
   beforeBody?: (request: Request, ctx: { route: string; server: { requestIP(r: Request): { address: string } | null } | null }) => void | Promise<void>;
+  /**
+   * Routes (by pattern) whose handler needs the exact bytes of the body, to
+   * check a signature over them: the parse phase hands those routes the body
+   * as a Uint8Array of at most the given number of bytes, unparsed and of any
+   * content type (their handler parses it after the check). Every other route
+   * keeps MAX_BODY_BYTES and strict JSON.
+   */
+  rawBodyRoutes?: Record<string, number>;
 }
 
 /**
@@ -113,7 +121,7 @@ export interface HttpBasicsDeps {
  * security headers, size limits, strict JSON parsing, the error envelope for
  * every failure (including Elysia's own), one log line and metrics per request.
  */
-export function httpBasics({ log, metrics, htmlPaths = [], bodyTimeoutMs = 10_000, beforeBody }: HttpBasicsDeps) {
+export function httpBasics({ log, metrics, htmlPaths = [], bodyTimeoutMs = 10_000, beforeBody, rawBodyRoutes = {} }: HttpBasicsDeps) {
   // Labelled children resolved once per (route, method, status): prom-client
   // hashes and validates a label object on every call otherwise. Bounded,
   // since routes are patterns (or "unmatched") and methods/statuses are few.
@@ -152,6 +160,8 @@ export function httpBasics({ log, metrics, htmlPaths = [], bodyTimeoutMs = 10_00
       })
       .onParse({ as: "global" }, async ({ request, route, server }) => {
         if (beforeBody) await beforeBody(request, { route, server });
+        const rawLimit = Object.hasOwn(rawBodyRoutes, route) ? rawBodyRoutes[route] : undefined;
+        if (rawLimit !== undefined) return readLimited(request, rawLimit, bodyTimeoutMs);
         const bytes = await readLimited(request, MAX_BODY_BYTES, bodyTimeoutMs);
         if (bytes.byteLength === 0) return undefined as unknown as object;
         const type = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();

@@ -51,33 +51,22 @@ export function normalizeRequest(request: Request): Request | Response {
   return new Request(`http://localhost${path}`, request);
 }
 
-// The socket's peer of each request in flight: an app served here is not
-// Elysia's own listener, so its context has no `server` to ask.
-const peers = new WeakMap<Request, string>();
-
-/** The TCP peer address of a request `serve` handed to the app (undefined under `app.handle`, or for another server's request). */
-export function peerAddress(request: Request): string | undefined {
-  return peers.get(request);
-}
-
 /**
  * Listens with `app` behind the Host normalisation above, in production mode
  * whatever NODE_ENV says: Bun's development error page shows source lines and
  * absolute paths, and an error escaping the app is an envelope, never a page.
  */
-export function serve(app: Fetchable & { compile?(): unknown }, { port, hostname }: ServeOptions): Server<undefined> {
+export function serve(app: Fetchable & { compile?(): unknown; server?: unknown }, { port, hostname }: ServeOptions): Server<undefined> {
   app.compile?.();
-  return Bun.serve({
+  const server = Bun.serve({
     port,
     hostname,
     development: false,
     reusePort: true,
     idleTimeout: 30,
-    fetch(request, server) {
+    fetch(request) {
       const req = normalizeRequest(request);
       if (req instanceof Response) return req;
-      const address = server.requestIP(request)?.address;
-      if (address !== undefined) peers.set(req, address);
       return app.fetch(req);
     },
     error() {
@@ -85,4 +74,9 @@ export function serve(app: Fetchable & { compile?(): unknown }, { port, hostname
       return refuse("INTERNAL", "Internal error.");
     },
   });
+  // Elysia gives a route (and httpBasics' beforeBody) `server` from its own
+  // listen(); served from here it would be null, and with it the TCP peer
+  // (requestIP) a per-address limit or an audit entry needs.
+  if (app.server === null) app.server = server;
+  return server;
 }

@@ -18,6 +18,7 @@ import { VerifyCache } from "./verify/cache";
 import { LastUsed } from "./verify/last-used";
 import { createVerifyMetrics } from "./verify/metrics";
 import { verifyEndpoint } from "./verify/responder";
+import { createWebhooks } from "./webhooks/service";
 
 export interface KeysServiceDeps {
   sql: Sql;
@@ -62,6 +63,7 @@ export function createKeysService(deps: KeysServiceDeps) {
   });
   const app = buildEdge({ ...deps, topo, auth, current, db, events, quota, outbox });
   const verifyMetrics = createVerifyMetrics(deps.metrics);
+  const webhooks = createWebhooks({ sql, nc, log, config, topo: topology });
   let responders: NatsService | undefined;
   let lifecycle: { stop(): Promise<void> } | undefined;
 
@@ -74,6 +76,8 @@ export function createKeysService(deps: KeysServiceDeps) {
     outbox,
     /** Verified JWTs. */
     tokens,
+    /** Webhook fan-out and delivery (webhooks/service.ts). */
+    webhooks,
     /** This replica's id in $SRV discovery and stats (undefined until started). */
     get natsServiceId(): string | undefined {
       return responders?.id;
@@ -90,12 +94,14 @@ export function createKeysService(deps: KeysServiceDeps) {
       outbox.start();
       lastUsed.start();
       lifecycle = startLifecycle({ sql, log, outbox, intervalMs: config.LIFECYCLE_SWEEP_MS });
+      await webhooks.start();
       await nc.flush();
     },
     async stop(): Promise<void> {
       await lifecycle?.stop();
       lifecycle = undefined;
       await events.stop();
+      await webhooks.stop();
       await responders?.stop();
       await outbox.stop();
       responders = undefined;

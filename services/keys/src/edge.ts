@@ -14,9 +14,12 @@ import type { KeyEvents } from "./events/key-events";
 import type { CurrentKeyCache } from "./keys/current-cache";
 import type { QuotaReader } from "./keys/policy";
 import { keyRoutes } from "./keys/routes";
+import { LEAK_RAW_BODY_ROUTES, leakGates, leakRoutes, type LeakRoutesDeps } from "./leaks/routes";
 import { logsRoute } from "./logs/route";
 import { createInFlightLimit, createRateLimiter } from "./ratelimit";
 import { usageRoute } from "./usage/route";
+import { webhookRoutes } from "./webhooks/routes";
+import { secretBoxFor } from "./webhooks/secret-box";
 
 export interface EdgeDeps {
   sql: Sql;
@@ -38,6 +41,15 @@ export interface EdgeDeps {
 /** The HTTP edge as an Elysia app (not listening). Its type drives the eden client. */
 export function buildEdge(d: EdgeDeps) {
   const readLimiter = createRateLimiter(d.config.READ_RATE_LIMIT_PER_MINUTE, Date.now, "reads");
+  const leaks: LeakRoutesDeps = {
+    sql: d.sql,
+    events: d.events,
+    outbox: d.outbox,
+    reportKeys: d.config.LEAK_REPORT_PUBLIC_KEYS,
+    byValueLimiter: createRateLimiter(d.config.REVOKE_BY_VALUE_PER_MINUTE, Date.now, "revocation requests from this address"),
+  };
+  const anonymousGates = leakGates(leaks);
+  // The leak routes come before keyRoutes: its JWT derive is scoped to what follows it.
   return new Elysia({ normalize: false })
     .use(
       httpBasics({
@@ -46,7 +58,13 @@ export function buildEdge(d: EdgeDeps) {
         htmlPaths: ["/docs", "/console"],
         bodyTimeoutMs: d.config.BODY_TIMEOUT_MS,
         // Every route here that takes a body needs a JWT: refuse an anonymous caller before reading a byte of it.
-        beforeBody: async (request) => void (await d.auth.ownerOf(request)),
+        // Exactly two are anonymous by design (leak reports, revoke-by-value): their own gate runs instead.
+        beforeBody: async (request, { route, server }) => {
+          const gate = Object.hasOwn(anonymousGates, route) ? anonymousGates[route] : undefined;
+          if (gate) return gate(request, server);
+          await d.auth.ownerOf(request);
+        },
+        rawBodyRoutes: LEAK_RAW_BODY_ROUTES,
       }),
     )
     .use(
@@ -63,6 +81,7 @@ export function buildEdge(d: EdgeDeps) {
     .use(docsAssets())
     .use(consoleRoutes({ log: d.log }))
     .use(opsRoutes({ service: "keys", metrics: d.metrics, sql: d.sql, nc: d.nc }))
+    .use(leakRoutes(leaks))
     .use(
       keyRoutes({
         sql: d.sql,
@@ -88,5 +107,15 @@ export function buildEdge(d: EdgeDeps) {
         timeoutMs: d.config.LOGS_TIMEOUT_MS,
       }),
     )
-    .use(usageRoute({ nc: d.nc, log: d.log, auth: d.auth, readLimiter, subject: d.topo.logsAggregate, timeoutMs: d.config.LOGS_TIMEOUT_MS }));
+    .use(usageRoute({ nc: d.nc, log: d.log, auth: d.auth, readLimiter, subject: d.topo.logsAggregate, timeoutMs: d.config.LOGS_TIMEOUT_MS }))
+    .use(
+      webhookRoutes({
+        sql: d.sql,
+        auth: d.auth,
+        box: secretBoxFor(d.config),
+        allowPrivate: d.config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+        limiter: createRateLimiter(d.config.RATE_LIMIT_PER_MINUTE),
+        readLimiter,
+      }),
+    );
 }

@@ -2,6 +2,8 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { DEV_JWT_SECRET, field, httpFields, natsFields, parseConfig, runFields } from "@riskinmind/runtime";
 import type { JSONWebKeySet } from "jose";
+import { leakReportKeysField } from "./leaks/config";
+import { webhookFields } from "./webhooks/config";
 
 const optional = () =>
   z
@@ -79,6 +81,11 @@ export const keysEnv = z
     OUTBOX_POLL_MS: field.int(1_000, 50, 60_000),
     /** How often a replica looks for expiries, grace ends and quota thresholds to record (one replica per round); 0 disables. */
     LIFECYCLE_SWEEP_MS: field.int(1_000, 0, 3_600_000),
+    /** Reporters' public keys for signed leak reports (leaks/config.ts); unset: every report gets 401. */
+    LEAK_REPORT_PUBLIC_KEYS: leakReportKeysField(),
+    /** Revoke-by-value requests per client address (TCP peer) per minute, per instance. */
+    REVOKE_BY_VALUE_PER_MINUTE: field.int(60, 1, 1_000_000),
+    ...webhookFields,
   })
   .superRefine((c, ctx) => {
     if (c.JWT_SECRET === undefined && c.JWT_JWKS_FILE === undefined && c.JWT_JWKS_URL === undefined) {

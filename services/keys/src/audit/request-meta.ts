@@ -1,4 +1,3 @@
-import { peerAddress } from "@riskinmind/runtime";
 import type { RequestMeta } from "./record";
 
 /** A User-Agent is the client's to choose: stored up to this many characters. */
@@ -19,5 +18,5 @@ export interface RequestCtx {
 export function requestMeta({ request, set, server }: RequestCtx): RequestMeta {
   const requestId = (set.headers as Record<string, string | undefined>)["x-request-id"] ?? null;
   const ua = request.headers.get("user-agent");
-  return { ip: server?.requestIP(request)?.address ?? peerAddress(request) ?? null, userAgent: ua === null ? null : ua.slice(0, USER_AGENT_MAX), requestId };
+  return { ip: server?.requestIP(request)?.address ?? null, userAgent: ua === null ? null : ua.slice(0, USER_AGENT_MAX), requestId };
 }

@@ -1,17 +1,9 @@
 import { keyEventSubject, type Topology } from "@riskinmind/contracts";
 import { errFields, type Logger, type Sql } from "@riskinmind/runtime";
-import { headers as natsHeaders, nanos, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection, type StreamConfig } from "nats";
+import { headers as natsHeaders, type JetStreamClient, type NatsConnection } from "nats";
 import type { OutboxNudge } from "../audit/record";
+import { ensureKeyStream, keyStreamConfig } from "./key-stream";
 
-/**
- * JetStream drops a message whose id it saw within this window. A row is
- * published, then deleted in the same round's transaction: a crash (or a lost
- * commit) between the two publishes it again on the next round or after a
- * restart, with the same id. The window must outlast that gap: 10 minutes
- * covers a restart and a Postgres outage of a few minutes. A longer window
- * costs server memory per message id.
- */
-export const DUPLICATE_WINDOW_MS = 10 * 60 * 1000;
 /** Rows per round: each is published and acknowledged in order before the next. */
 const BATCH = 100;
 const BACKOFF_MIN_MS = 250;
@@ -36,47 +28,6 @@ interface OutboxRow {
   event_id: string;
   subject_token: string;
   payload: unknown;
-}
-
-/** The stream's configuration, one place: what ensureKeyStream creates and the permissions test expects. */
-export function keyStreamConfig(d: Pick<OutboxDeps, "stream" | "maxAgeHours">, subject: string): Partial<StreamConfig> & { name: string } {
-  return {
-    name: d.stream,
-    subjects: [subject],
-    storage: StorageType.File,
-    duplicate_window: nanos(DUPLICATE_WINDOW_MS),
-    max_age: nanos(d.maxAgeHours * 3600 * 1000),
-  };
-}
-
-const isNotFound = (err: unknown) => {
-  const e = err as { api_error?: { err_code?: number }; message?: string };
-  return e?.api_error?.err_code === 10059 || /stream not found/i.test(e?.message ?? "");
-};
-
-/**
- * Creates the key-events stream, or brings an existing one to this
- * configuration. An update the server refuses (the keys user may update only
- * the stream named KEY_EVENTS, nats-server.conf) is logged, not fatal: the
- * stream still takes the events.
- */
-export async function ensureKeyStream(jsm: JetStreamManager, cfg: Partial<StreamConfig> & { name: string }, log: Logger): Promise<void> {
-  let info: Awaited<ReturnType<JetStreamManager["streams"]["info"]>>;
-  try {
-    info = await jsm.streams.info(cfg.name);
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-    await jsm.streams.add(cfg);
-    return;
-  }
-  const c = info.config;
-  if (c.max_age === cfg.max_age && c.duplicate_window === cfg.duplicate_window && c.subjects.join() === cfg.subjects?.join()) return;
-  const { name, ...update } = cfg;
-  try {
-    await jsm.streams.update(name, update);
-  } catch (err) {
-    log.warn({ ...errFields(err), stream: name }, "key-events stream settings differ from the configuration and could not be updated");
-  }
 }
 
 /**

@@ -115,6 +115,36 @@ export async function endGrace(sql: Db, { ownerId, mode }: OwnerSlot): Promise<R
     returning id, owner_id, key_hash, revoked_at`;
 }
 
+/** A key revokeKeyNow ended: its mode, and whether it was active or in a grace period. */
+export type LeakRevokedRow = RevokedRow & { mode: KeyMode; was: "ACTIVE" | "GRACE" };
+
+/**
+ * Revokes one key by id, whatever its slot: an active key is revoked now, a
+ * rotated-out key's grace ends now; undefined when it was neither (already
+ * dead). A leaked key is known by its hash, not by its owner's slot.
+ */
+export async function revokeKeyNow(sql: Db, id: string): Promise<LeakRevokedRow | undefined> {
+  const rows = await sql<LeakRevokedRow[]>`
+    with old as (select id, status from keys.api_keys where id = ${id} for update)
+    update keys.api_keys k set status = 'REVOKED', revoked_at = case when old.status = 'ACTIVE' then now() else k.revoked_at end,
+      grace_until = null, changed_at = now()
+    from old
+    where k.id = old.id and (old.status = 'ACTIVE' or k.grace_until > now())
+    returning k.id, k.owner_id, k.key_hash, k.revoked_at, k.mode, (case when old.status = 'ACTIVE' then 'ACTIVE' else 'GRACE' end) as was`;
+  return rows[0];
+}
+
+export type HashOwnerRow = Pick<KeyRow, "id" | "owner_id" | "key_hash">;
+
+/** The keys with these hashes, whatever their status (one probe of the unique index each); unknown hashes are absent. */
+export async function findByHashes(sql: Db, hashes: Buffer[]): Promise<HashOwnerRow[]> {
+  // Run even for no hashes: revoke-by-value does the same work whatever it was sent.
+  const hex = hashes.map((h) => h.toString("hex"));
+  return sql<HashOwnerRow[]>`
+    select id, owner_id, key_hash from keys.api_keys
+    where key_hash = any(array(select decode(h, 'hex') from unnest(${hex}::text[]) as h))`;
+}
+
 /** Replaces the policy columns (and label) of the slot's active key. */
 export async function updatePolicy(sql: Db, slot: OwnerSlot, label: string | null, p: PolicyColumns): Promise<KeyRow | undefined> {
   const rows = await sql<KeyRow[]>`
