@@ -1,8 +1,4 @@
 /**
- * PENDING until the webhooks endpoints (wip-h2) are on main: rename to
- * webhooks.e2e.test.ts then. It passed against wip-h2 merged with main
- * (a trial merge, not committed). Until then bun test does not pick it up.
- *
  * The webhooks tab against the real endpoints (keys service with private
  * targets allowed, a receiver on 127.0.0.1): add an endpoint (its signing
  * secret is shown once), see a key change delivered in its deliveries, delete
