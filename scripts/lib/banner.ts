@@ -21,6 +21,8 @@ export function readyBanner(b: BannerInput): string {
     `  keys     ${b.keysUrl}   (API /api/v1/keys, docs ${b.keysUrl}/docs, ${b.keysUrl}/openapi.json, ${b.keysUrl}/metrics)`,
     `  usage    ${b.usageUrl}   (/health, /ready, /metrics)`,
     `  example  ${b.exampleUrl}   (POST /api/v1/loans/predict, protected by an API key)`,
+    // The token rides in the fragment: browsers never send it, so no server log sees it; the page moves it to session storage.
+    `  console  ${b.keysUrl}/console#token=${b.token}   (opens the owners' console signed in as "${b.tokenSub}")`,
     `  postgres ${b.postgres}`,
     `  nats     ${b.nats}`,
     "",

@@ -101,6 +101,11 @@ describe("bun run dev", () => {
     const w = walkthrough(out);
     expect(w.token).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
     expect(w.generate && w.predict && w.logs).toBeTruthy();
+    // The console link carries the same token in its fragment, and the page it opens is served.
+    expect(w.console).toBe(`http://127.0.0.1:${ports.KEYS_PORT}/console#token=${w.token}`);
+    const page = await fetch(w.console!.slice(0, w.console!.indexOf("#")));
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<div id="app"></div>');
 
     const generated = JSON.parse(await runLine(w.generate!, { TOKEN: w.token! }));
     expect(generated.success).toBe(true);

@@ -9,10 +9,11 @@ export async function runLine(line: string, env: Record<string, string>): Promis
   return out;
 }
 
-/** The token and the three curl lines of the walkthrough `bun run dev` printed. */
+/** The token, the console link and the three curl lines of the walkthrough `bun run dev` printed. */
 export function walkthrough(output: string) {
   const lines = output.split("\n");
   const token = lines.find((l) => l.startsWith("export TOKEN="))?.slice("export TOKEN=".length);
   const curl = (part: string) => lines.find((l) => l.startsWith("curl ") && l.includes(part));
-  return { token, generate: curl("/api/v1/keys/generate"), predict: curl("/api/v1/loans/predict"), logs: curl("/api/v1/keys/logs") };
+  const consoleLink = lines.find((l) => l.startsWith("  console  "))?.split(/\s+/)[2];
+  return { token, generate: curl("/api/v1/keys/generate"), predict: curl("/api/v1/loans/predict"), logs: curl("/api/v1/keys/logs"), console: consoleLink };
 }

@@ -4,6 +4,7 @@ import type { Subjects } from "@riskinmind/contracts";
 import { httpBasics, opsRoutes, type Logger, type Metrics, type Sql } from "@riskinmind/runtime";
 import type { NatsConnection } from "nats";
 import type { Authenticator } from "./auth/jwt";
+import { consoleRoutes } from "./console/routes";
 import type { DbHealth } from "./db-health";
 import { docsAssets, scalarConfig } from "./docs-ui";
 import type { KeysConfig } from "./env";
@@ -54,7 +55,7 @@ export function buildEdge(d: EdgeDeps) {
       httpBasics({
         log: d.log,
         metrics: d.metrics,
-        htmlPaths: ["/docs"],
+        htmlPaths: ["/docs", "/console"],
         bodyTimeoutMs: d.config.BODY_TIMEOUT_MS,
         // Every route here that takes a body needs a JWT: refuse an anonymous caller before reading a byte of it.
         // Exactly two are anonymous by design (leak reports, revoke-by-value): their own gate runs instead.
@@ -78,6 +79,7 @@ export function buildEdge(d: EdgeDeps) {
       }),
     )
     .use(docsAssets())
+    .use(consoleRoutes({ log: d.log }))
     .use(opsRoutes({ service: "keys", metrics: d.metrics, sql: d.sql, nc: d.nc }))
     .use(leakRoutes(leaks))
     .use(

@@ -1,0 +1,2 @@
+// Bun.build bundles the stylesheet imported by main.tsx into its own .css asset.
+declare module "*.css";
