@@ -8,12 +8,13 @@ import { subjects } from "@riskinmind/contracts";
 import { newApiKey } from "../../services/keys/src/keys/mint";
 import { authHeader, type KeysInstance, useKeysStack, newOwner, token, waitFor } from "@riskinmind/testkit";
 
-const env = useKeysStack({ RATE_LIMIT_PER_MINUTE: "1000" });
+// No change poll: it re-announces recent changes (a new key included) at its own times, and would drop a cache these tests prove.
+const env = useKeysStack({ RATE_LIMIT_PER_MINUTE: "1000", REVOCATION_POLL_MS: "0" });
 let a: KeysInstance;
 let b: KeysInstance;
 beforeAll(async () => {
   a = env.a;
-  b = await env.start({ RATE_LIMIT_PER_MINUTE: "1000" });
+  b = await env.start({ RATE_LIMIT_PER_MINUTE: "1000", REVOCATION_POLL_MS: "0" });
 });
 
 const get = (inst: KeysInstance, headers: Record<string, string>) => inst.call("GET", "/api/v1/keys/", { headers });
@@ -148,7 +149,7 @@ describe("current-key cache (GET /api/v1/keys/)", () => {
   });
 
   test("with CURRENT_KEY_CACHE_TTL_MS=0 every GET reads Postgres", async () => {
-    const c = await env.start({ CURRENT_KEY_CACHE_TTL_MS: "0" });
+    const c = await env.start({ CURRENT_KEY_CACHE_TTL_MS: "0", REVOCATION_POLL_MS: "0" });
     const o = await newOwner();
     await post(c, "generate", o.headers);
     const before = c.service.current.stats().dbReads;
@@ -159,7 +160,7 @@ describe("current-key cache (GET /api/v1/keys/)", () => {
   });
 
   test("once Postgres is found unreachable, GET answers 503 DATABASE_UNAVAILABLE instead of a cached answer", async () => {
-    const c = await env.start();
+    const c = await env.start({ REVOCATION_POLL_MS: "0" });
     const o = await newOwner();
     await post(c, "generate", o.headers);
     await get(c, o.headers);

@@ -93,6 +93,9 @@ describe("keys at rest", () => {
       "quota_anchor_day",
       "grace_until",
       "changed_at",
+      // issue 13: the lifecycle sweep's markers (a timestamp each)
+      "expiry_recorded_for",
+      "grace_recorded_at",
     ]);
     expect(cols.find((c) => c.column_name === "key_hash")!.data_type).toBe("bytea");
     const owner = await newOwner("hashlen");
