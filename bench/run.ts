@@ -128,7 +128,7 @@ try {
   await group("revocation", "ms", () => revocationRows(ctx));
   await group("limits", "calls", () => limitsRows(ctx));
   await group("policy-change", "ms", () => policyChangeRows(ctx));
-  // Starts and stops extra keys and usage replicas; adds 600,000 ingested rows.
+  // Starts and stops extra keys and usage replicas; adds 800,000 ingested rows.
   await group("scaling", "events/s", () => scalingRows(ctx));
   // Last: it adds (and drops) two old months of rows.
   await group("retention", "ms", () => retentionRows(ctx));

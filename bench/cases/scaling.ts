@@ -2,9 +2,8 @@
  * Row group "scaling" (issue 15): what a second replica buys on this machine.
  * Ingest of the same number of events (200,000) with 1 and 2 usage replicas,
  * and keys.verify at 128 in flight with 1 and 2 keys replicas, measured in
- * this run as 1 → 2 → 1 (the ratio's baseline is the mean of the two
- * single-replica runs, so a drift over the run, such as the table growing,
- * does not favour either side). Every window also records where the CPU went
+ * this run as 1 → 2 → 2 → 1 (each side the mean of its two runs, so a drift
+ * over the run, such as the table growing, does not favour either side). Every window also records where the CPU went
  * (bench/lib/cpu.ts), and the per-core costs the capacity model in
  * README-replica.md starts from: verify requests per keys-core-second, NATS
  * server CPU per request, ingested rows per (usage + Postgres) core-second,
@@ -25,6 +24,8 @@ type Window = Awaited<ReturnType<Awaited<ReturnType<typeof cpuWindow>>["end"]>>;
 
 interface Ingested {
   rate: number;
+  /** WAL the cluster wrote in the window (every database of it: an upper bound for ours). */
+  walBytes: number;
   window: Window;
   /** Events each replica committed in the window (its usage_events_ingested_total). */
   split: number[];
@@ -62,6 +63,7 @@ export async function scalingRows(ctx: Ctx): Promise<Row[]> {
     const msgs = messages(events(`${ctx.tag}-s${round++}`, INGEST_EVENTS, keys));
     const before = await committed();
     const m0 = await Promise.all(replicas.map((p) => metric(p, "usage_events_ingested_total")));
+    const [{ lsn: lsn0 }] = (await ctx.sql`select pg_current_wal_lsn()::text as lsn`) as unknown as [{ lsn: string }];
     const w = await cpuWindow(ctx.sql, { usage: replicas.map((p) => p.child.proc.pid) }, natsPort);
     const t0 = performance.now();
     await publishAll(ctx.nc, ctx.subj.usageEvents, msgs);
@@ -72,10 +74,14 @@ export async function scalingRows(ctx: Ctx): Promise<Row[]> {
     }
     const rate = (INGEST_EVENTS / (performance.now() - t0)) * 1000;
     const window = await w.end();
+    const [{ wal }] = (await ctx.sql`select pg_wal_lsn_diff(pg_current_wal_lsn(), ${lsn0}::pg_lsn)::int8::text as wal`) as unknown as [{ wal: string }];
+    const walBytes = Number(wal);
     const m1 = await Promise.all(replicas.map((p) => metric(p, "usage_events_ingested_total")));
     const split = m1.map((v, i) => v - m0[i]!);
-    ctx.log(`scaling ingest, ${replicas.length} usage replica(s): ${rate.toFixed(0)} events/s, split ${split.join("/")}; cores: ${coresText(window)}`);
-    return { rate, window, split };
+    ctx.log(
+      `scaling ingest, ${replicas.length} usage replica(s): ${rate.toFixed(0)} events/s, split ${split.join("/")}, WAL ${(walBytes / INGEST_EVENTS).toFixed(0)} B/event; cores: ${coresText(window)}`,
+    );
+    return { rate, walBytes, window, split };
   }
 
   const hot = verifyPayloads(ctx.tag, 0, ctx.sizes.hot);
@@ -102,19 +108,22 @@ export async function scalingRows(ctx: Ctx): Promise<Row[]> {
     }
   }
 
+  // 1, 2, 2, 1: a drift that grows over the run (the table, a neighbour's load) weighs on both sides alike.
   const i1a = await ingestWith([ctx.usage]);
-  const i2 = await withSecond(
+  const [i2a, i2b] = await withSecond(
     () => startUsage(ctx.env),
-    (s) => ingestWith([ctx.usage, s]),
+    async (s) => [await ingestWith([ctx.usage, s]), await ingestWith([ctx.usage, s])] as const,
   );
   const i1b = await ingestWith([ctx.usage]);
 
   const v1a = await verifyWith([ctx.keys]);
-  const v2 = await withSecond(
+  const [v2a, v2b] = await withSecond(
     () => startKeys(ctx.env),
-    (s) => verifyWith([ctx.keys, s]),
+    async (s) => [await verifyWith([ctx.keys, s]), await verifyWith([ctx.keys, s])] as const,
   );
   const v1b = await verifyWith([ctx.keys]);
+  const i2 = { rate: (i2a.rate + i2b.rate) / 2, split: i2a.split.map((v, i) => v + i2b.split[i]!) };
+  const v2 = { rps: (v2a.rps + v2b.rps) / 2, errors: v2a.errors + v2b.errors, split: v2a.split.map((v, i) => v + v2b.split[i]!) };
 
   const ingest1 = (i1a.rate + i1b.rate) / 2;
   const verify1 = (v1a.rps + v1b.rps) / 2;
@@ -138,14 +147,16 @@ export async function scalingRows(ctx: Ctx): Promise<Row[]> {
       "req/s",
       verify1,
     ),
-    row("scaling: machine busy during ingest, 2 usage replicas vs 1", busy(i2.window), "cores", (busy(i1a.window) + busy(i1b.window)) / 2),
-    row("scaling: machine busy during verify, 2 keys replicas vs 1", busy(v2.window), "cores", (busy(v1a.window) + busy(v1b.window)) / 2),
+    row("scaling: machine busy during ingest, 2 usage replicas vs 1", (busy(i2a.window) + busy(i2b.window)) / 2, "cores", (busy(i1a.window) + busy(i1b.window)) / 2),
+    row("scaling: machine busy during verify, 2 keys replicas vs 1", (busy(v2a.window) + busy(v2b.window)) / 2, "cores", (busy(v1a.window) + busy(v1b.window)) / 2),
     row("cost: verify requests per keys-service core-second (1 replica)", verifyRequests / cpuOf(vw, "keys"), "req/core-s"),
     row("cost: NATS server CPU per verify request (request + reply)", (cpuOf(vw, "nats") / verifyRequests) * 1e6, "µs"),
     row("cost: load generator CPU per verify request", (cpuOf(vw, "loadgen") / verifyRequests) * 1e6, "µs"),
-    row("cost: ingested rows per core-second of usage + Postgres (1 replica)", ingestEvents / cpuOf(iw, "usage", "postgres"), "rows/core-s"),
+    row("cost: ingested rows per core-second of usage + Postgres backends (1 replica)", ingestEvents / cpuOf(iw, "usage", "postgres"), "rows/core-s"),
     row("cost: ingested rows per usage-service core-second (1 replica)", ingestEvents / cpuOf(iw, "usage"), "rows/core-s"),
     row("cost: ingested rows per Postgres core-second (1 replica)", ingestEvents / cpuOf(iw, "postgres"), "rows/core-s"),
+    row("cost: Postgres background processes (WAL writer, checkpointer; whole cluster) CPU per ingested row", (cpuOf(iw, "pg-bg") / ingestEvents) * 1e6, "µs"),
+    row("cost: WAL written per ingested row (whole cluster: an upper bound)", (i1a.walBytes + i1b.walBytes) / ingestEvents, "B/row"),
     row("cost: NATS server CPU per ingested event (1,000 a message)", (cpuOf(iw, "nats") / ingestEvents) * 1e6, "µs"),
     row(`cost: usage.events bytes per row on disk incl. indexes (${size.rows.toLocaleString("en-US")} rows)`, size.perRow, "B/row"),
   ];
