@@ -136,7 +136,9 @@ export async function scalingRows(ctx: Ctx): Promise<Row[]> {
   const busy = (w: Window) => w.cpu.machine! / w.wallS;
 
   const size = await rowBytes(ctx);
-  ctx.log(`usage.events: ${size.rows} rows, ${size.bytes} bytes with indexes = ${size.perRow.toFixed(0)} B/row; rollups ${size.rollupBytes} bytes`);
+  ctx.log(
+    `usage.events: ${size.rows} rows, ${size.bytes} bytes with indexes = ${size.perRow.toFixed(0)} B/row (table ${size.heapPerRow.toFixed(0)}, indexes ${(size.perRow - size.heapPerRow).toFixed(0)}); rollups ${size.rollupBytes} bytes`,
+  );
   const share = (split: number[]) => (split.length > 1 ? ` (second replica took ${((100 * split[1]!) / Math.max(1, split[0]! + split[1]!)).toFixed(0)}%)` : "");
 
   return [
@@ -152,6 +154,7 @@ export async function scalingRows(ctx: Ctx): Promise<Row[]> {
     row("cost: verify requests per keys-service core-second (1 replica)", verifyRequests / cpuOf(vw, "keys"), "req/core-s"),
     row("cost: NATS server CPU per verify request (request + reply)", (cpuOf(vw, "nats") / verifyRequests) * 1e6, "µs"),
     row("cost: load generator CPU per verify request", (cpuOf(vw, "loadgen") / verifyRequests) * 1e6, "µs"),
+    row("cost: Postgres backend CPU per verify request (hot keys, cached)", (cpuOf(vw, "postgres") / verifyRequests) * 1e6, "µs"),
     row("cost: ingested rows per core-second of usage + Postgres backends (1 replica)", ingestEvents / cpuOf(iw, "usage", "postgres"), "rows/core-s"),
     row("cost: ingested rows per usage-service core-second (1 replica)", ingestEvents / cpuOf(iw, "usage"), "rows/core-s"),
     row("cost: ingested rows per Postgres core-second (1 replica)", ingestEvents / cpuOf(iw, "postgres"), "rows/core-s"),
@@ -163,13 +166,14 @@ export async function scalingRows(ctx: Ctx): Promise<Row[]> {
 }
 
 /** usage.events on disk (every partition: heap, TOAST, indexes) over its row count; the rollups' size beside it. */
-async function rowBytes(ctx: Ctx): Promise<{ rows: number; bytes: number; perRow: number; rollupBytes: number }> {
+async function rowBytes(ctx: Ctx): Promise<{ rows: number; bytes: number; heapPerRow: number; perRow: number; rollupBytes: number }> {
   await ctx.sql`vacuum analyze usage.events`;
-  const [s] = await ctx.sql<{ bytes: string; rows: string; rollups: string }[]>`
+  const [s] = await ctx.sql<{ bytes: string; heap: string; rows: string; rollups: string }[]>`
     select (select sum(pg_total_relation_size(relid)) from pg_partition_tree('usage.events') where isleaf)::int8::text as bytes,
+           (select sum(pg_table_size(relid)) from pg_partition_tree('usage.events') where isleaf)::int8::text as heap,
            (select count(*) from usage.events)::text as rows,
            (pg_total_relation_size('usage.rollup_hourly') + pg_total_relation_size('usage.rollup_daily'))::text as rollups`;
   const rows = Number(s!.rows);
   const bytes = Number(s!.bytes);
-  return { rows, bytes, perRow: bytes / rows, rollupBytes: Number(s!.rollups) };
+  return { rows, bytes, heapPerRow: Number(s!.heap) / rows, perRow: bytes / rows, rollupBytes: Number(s!.rollups) };
 }
