@@ -19,12 +19,12 @@ const enc = new TextEncoder();
  * Events of real loaded keys (the usage service checks each key's owner):
  * the last OWNERS keys of the small set, away from the hot set's start.
  */
-function ingestKeys(ctx: Ctx): { keyId: string; ownerId: string }[] {
+export function ingestKeys(ctx: Ctx): { keyId: string; ownerId: string }[] {
   const first = ctx.sizes.keysSmall - OWNERS;
   return Array.from({ length: OWNERS }, (_, j) => ({ keyId: keyId(ctx.tag, first + j), ownerId: keyOwner(first + j) }));
 }
 
-function events(tag: string, n: number, keys: { keyId: string; ownerId: string }[]): UsageEvent[] {
+export function events(tag: string, n: number, keys: { keyId: string; ownerId: string }[]): UsageEvent[] {
   const now = new Date().toISOString();
   return Array.from({ length: n }, (_, i) => ({
     id: `ing-${tag}-${i}`,
@@ -37,14 +37,14 @@ function events(tag: string, n: number, keys: { keyId: string; ownerId: string }
   }));
 }
 
-function messages(evs: UsageEvent[]): Uint8Array[] {
+export function messages(evs: UsageEvent[]): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (let i = 0; i < evs.length; i += MAX_EVENTS_PER_MESSAGE) out.push(enc.encode(JSON.stringify(evs.slice(i, i + MAX_EVENTS_PER_MESSAGE))));
   return out;
 }
 
 /** All messages published at once (pipelined); resolves when every ack is in. */
-async function publishAll(nc: NatsConnection, subject: string, msgs: Uint8Array[]): Promise<void> {
+export async function publishAll(nc: NatsConnection, subject: string, msgs: Uint8Array[]): Promise<void> {
   const js = nc.jetstream();
   await Promise.all(msgs.map((m) => js.publish(subject, m)));
 }
@@ -88,7 +88,7 @@ export async function ingestRows(ctx: Ctx): Promise<Row[]> {
 }
 
 /** Waits until the usage service has nothing pending, so earlier rows' events do not count against this one. */
-async function waitUsageIdle(ctx: Ctx): Promise<void> {
+export async function waitUsageIdle(ctx: Ctx): Promise<void> {
   const jsm = await ctx.nc.jetstreamManager();
   const deadline = performance.now() + 120_000;
   for (;;) {

@@ -40,6 +40,23 @@ export const field = {
         },
         `must be a URL starting with ${protocols.join(" or ")}//`,
       ),
+  /** Like url, but unset or empty means absent (undefined). */
+  optionalUrl: (protocols: string[]) =>
+    z
+      .string()
+      .optional()
+      .transform((v) => (v === undefined || v.trim() === "" ? undefined : v))
+      .refine(
+        (v) => {
+          if (v === undefined) return true;
+          try {
+            return protocols.includes(new URL(v).protocol);
+          } catch {
+            return false;
+          }
+        },
+        `must be a URL starting with ${protocols.join(" or ")}//`,
+      ),
   port: (fallback: number) =>
     z
       .string()

@@ -11,6 +11,8 @@ export interface OpsDeps {
   metrics: Metrics;
   /** Checked by /ready as "postgres" when the service has a pool. */
   sql?: Sql | undefined;
+  /** Checked by /ready as "postgres-read" when the service reads from a second pool (a replica). */
+  readSql?: Sql | undefined;
   /** Checked by /ready as "nats" when the service has a connection. */
   nc?: NatsConnection | undefined;
 }
@@ -42,9 +44,10 @@ const NotReady = t.Object(
  * database outage must not get every replica restarted). /ready checks each
  * dependency the service has, each bounded (READY_CHECK_TIMEOUT_MS), all at once.
  */
-export function opsRoutes({ service, metrics, sql, nc }: OpsDeps) {
+export function opsRoutes({ service, metrics, sql, readSql, nc }: OpsDeps) {
   const checks: [string, () => Promise<boolean>][] = [];
   if (sql) checks.push(["postgres", () => postgresReady(sql)]);
+  if (readSql) checks.push(["postgres-read", () => postgresReady(readSql)]);
   if (nc) checks.push(["nats", () => natsReady(nc)]);
   const health = { status: "ok" as const, service };
 

@@ -23,6 +23,12 @@ export interface PostgresPlan {
   poolMax?: number;
   /** Applied before the service is built: `<dir>/NNN_name.sql` into schema `schema`. */
   migrations?: { schema: string; dir: string };
+  /**
+   * A second pool for read paths that may lag (a streaming replica), given to
+   * build as `readSql`. It connects lazily and is not asked at start: a
+   * replica that is down must not keep the service from writing.
+   */
+  readUrl?: string | undefined;
 }
 
 export interface NatsPlan {
@@ -43,7 +49,9 @@ export interface RunnableService {
 }
 
 /** What `build` gets: `sql` when the definition has `postgres`, `nc` when it has `nats`. */
-export type ServiceContext<P extends PostgresPlan | undefined, N extends NatsPlan | undefined> = { log: Logger; metrics: Metrics } & (P extends PostgresPlan ? { sql: Sql } : { sql?: undefined }) &
+export type ServiceContext<P extends PostgresPlan | undefined, N extends NatsPlan | undefined> = { log: Logger; metrics: Metrics } & (P extends PostgresPlan
+  ? { sql: Sql /** The read pool when `readUrl` is set. */; readSql?: Sql | undefined }
+  : { sql?: undefined; readSql?: undefined }) &
   (N extends NatsPlan ? { nc: NatsConnection } : { nc?: undefined });
 
 export interface ServiceDefinition<P extends PostgresPlan | undefined, N extends NatsPlan | undefined> {
@@ -80,6 +88,7 @@ export async function runService<P extends PostgresPlan | undefined = undefined,
   const log = createLogger(def.name, config.LOG_LEVEL, def.logDestination);
   const metrics = createMetrics(def.name);
   let sql: Sql | undefined;
+  let readSql: Sql | undefined;
   let nc: NatsConnection | undefined;
   let service: RunnableService | undefined;
   let server: Server<undefined> | undefined;
@@ -111,7 +120,7 @@ export async function runService<P extends PostgresPlan | undefined = undefined,
       if (graceful) log.info({ step: "nats" }, "nats drained");
     }
     if (sql) {
-      await sql.end({ timeout: 5 });
+      await Promise.all([sql.end({ timeout: 5 }), readSql?.end({ timeout: 5 })]);
       if (graceful) log.info({ step: "postgres" }, "postgres closed");
     }
   };
@@ -164,6 +173,7 @@ export async function runService<P extends PostgresPlan | undefined = undefined,
       // The pool connects lazily: ask once, so an unreachable database fails the start here, named as such.
       await sql`select 1`;
       if (halted()) return never();
+      if (def.postgres.readUrl) readSql = createSql(def.postgres.readUrl, { max: def.postgres.poolMax ?? 10, name: `${def.name}-read` });
       if (def.postgres.migrations) {
         phase = "migrations";
         await migrate(sql, def.postgres.migrations.schema, def.postgres.migrations.dir);
@@ -176,7 +186,7 @@ export async function runService<P extends PostgresPlan | undefined = undefined,
       if (halted()) return never();
     }
     phase = "build";
-    service = await def.build({ log, metrics, sql, nc } as ServiceContext<P, N>);
+    service = await def.build({ log, metrics, sql, readSql, nc } as ServiceContext<P, N>);
     if (halted()) return never();
     phase = "start";
     await service.start();

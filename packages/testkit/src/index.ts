@@ -12,6 +12,7 @@ export * from "./logs";
 export * from "./metrics";
 export * from "./nats";
 export * from "./per-file";
+export * from "./pg-replica";
 export * from "./pgrelay";
 export * from "./ports";
 export * from "./proc-table";

@@ -13,7 +13,15 @@ import { storageMaintenance } from "./storage/maintenance";
 import pkg from "../package.json";
 
 export interface UsageServiceDeps {
+  /** The primary: ingest, partitions, retention. */
   sql: Sql;
+  /**
+   * A streaming replica's pool for the read paths (logs pages, export pages,
+   * aggregates); the primary when absent. No fallback to the primary when it
+   * is down: reads answer DATABASE_UNAVAILABLE and /ready says postgres-read
+   * is down (README-replica.md says why).
+   */
+  readSql?: Sql | undefined;
   nc: NatsConnection;
   log: Logger;
   metrics: Metrics;
@@ -34,6 +42,7 @@ const LAG_POLL_MS = 5000;
  */
 export function createUsageService(deps: UsageServiceDeps) {
   const { sql, nc, log, metrics, config } = deps;
+  const readSql = deps.readSql ?? sql;
   const m = createUsageMetrics(metrics);
   const topo = topologyOf(config);
   const subj = subjects(topo);
@@ -50,7 +59,7 @@ export function createUsageService(deps: UsageServiceDeps) {
   let responders: NatsService | undefined;
   let lagTimer: ReturnType<typeof setInterval> | undefined;
 
-  const app = new Elysia({ normalize: false }).use(httpBasics({ log, metrics })).use(opsRoutes({ service: "usage", metrics, sql, nc }));
+  const app = new Elysia({ normalize: false }).use(httpBasics({ log, metrics })).use(opsRoutes({ service: "usage", metrics, sql, readSql: deps.readSql, nc }));
 
   async function pollLag(): Promise<void> {
     try {
@@ -84,9 +93,9 @@ export function createUsageService(deps: UsageServiceDeps) {
         { name: NATS_SERVICE.usage, version: pkg.version, description: "RiskInMind usage: pages and aggregates of an owner's usage logs", queue: QUEUE.usage },
         log,
       );
-      srv.addEndpoint(logsQueryEndpoint({ sql, log, m, subject: subj.logsQuery }));
+      srv.addEndpoint(logsQueryEndpoint({ sql: readSql, log, m, subject: subj.logsQuery }));
       // A reply must fit in one message: the server's max_payload (1 MiB unless configured).
-      srv.addEndpoint(aggregateEndpoint({ sql, log, m, subject: subj.logsAggregate, maxPayload: nc.info?.max_payload ?? 1024 * 1024 }));
+      srv.addEndpoint(aggregateEndpoint({ sql: readSql, log, m, subject: subj.logsAggregate, maxPayload: nc.info?.max_payload ?? 1024 * 1024 }));
       responders = srv;
       await srv.ready();
       // Before the first batch: every month an event may be ingested into has its partition.

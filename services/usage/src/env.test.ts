@@ -63,6 +63,14 @@ describe("usage config", () => {
     expect(verdict({ ...BASE, INGEST_BATCH_MAX: "10000", INGEST_BATCH_WAIT_MS: "0", USAGE_STREAM_MAX_AGE_HOURS: "8760", KEY_LOOKUP_TIMEOUT_MS: "50" })).toBe("ok");
   });
 
+  test("DATABASE_READ_URL is optional (unset or empty: reads stay on DATABASE_URL) and must be a postgres URL when given", () => {
+    expect(loadUsageConfig(BASE).DATABASE_READ_URL).toBeUndefined();
+    expect(loadUsageConfig({ ...BASE, DATABASE_READ_URL: "" }).DATABASE_READ_URL).toBeUndefined();
+    expect(loadUsageConfig({ ...BASE, DATABASE_READ_URL: "postgres://usage@10.0.0.2:5432/usage" }).DATABASE_READ_URL).toBe("postgres://usage@10.0.0.2:5432/usage");
+    expect(verdict({ ...BASE, DATABASE_READ_URL: "mysql://x@h/db" })).toBe("DATABASE_READ_URL: must be a URL starting with postgres: or postgresql://");
+    expect(verdict({ ...BASE, DATABASE_READ_URL: "not a url" })).toBe("DATABASE_READ_URL: must be a URL starting with postgres: or postgresql://");
+  });
+
   test("topologyOf takes the subject prefix and stream name from the config", () => {
     const c = loadUsageConfig({ ...BASE, NATS_SUBJECT_PREFIX: "staging.", USAGE_STREAM: "USAGE_staging" });
     expect(topologyOf(c)).toEqual({ prefix: "staging.", stream: "USAGE_staging" });

@@ -5,6 +5,12 @@ import type { Topology } from "@riskinmind/contracts";
 /** The usage service's environment, parsed once at start. */
 export const UsageEnv = z.object({
   DATABASE_URL: field.url(["postgres:", "postgresql:"]),
+  /**
+   * Optional: a streaming replica of DATABASE_URL's database. When set, the
+   * read paths (usage.logs.query, usage.logs.aggregate, export pages) use it;
+   * ingest, partitions, retention and migrations stay on DATABASE_URL.
+   */
+  DATABASE_READ_URL: field.optionalUrl(["postgres:", "postgresql:"]),
   ...natsFields,
   /** HTTP serves /health, /ready and /metrics only; logs are read over NATS. */
   PORT: field.port(3001),

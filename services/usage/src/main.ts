@@ -12,7 +12,7 @@ const config = loadUsageConfig();
 await runService({
   name: "usage",
   config,
-  postgres: { url: config.DATABASE_URL, poolMax: config.DB_POOL_MAX, migrations: { schema: "usage", dir: join(import.meta.dir, "..", "migrations") } },
+  postgres: { url: config.DATABASE_URL, readUrl: config.DATABASE_READ_URL, poolMax: config.DB_POOL_MAX, migrations: { schema: "usage", dir: join(import.meta.dir, "..", "migrations") } },
   nats: { settings: config, identity: "usage" },
-  build: ({ sql, nc, log, metrics }) => createUsageService({ sql, nc, log, metrics, config }),
+  build: ({ sql, readSql, nc, log, metrics }) => createUsageService({ sql, readSql, nc, log, metrics, config }),
 });

@@ -75,29 +75,35 @@ export function usageTestConfig(topo: Topology, overrides: Partial<UsageConfig> 
 
 export interface UsageInstance {
   service: UsageService;
+  /** The read pool when started with `readUrl`. */
+  readSql?: Sql | undefined;
   metrics: ReturnType<typeof createMetrics>;
   sql: Sql;
   stop(): Promise<void>;
 }
 
 /** A usage service (it creates the usage stream on start). */
-export async function startUsage(o: { db: TestDb; topo: Topology; nats: NatsAccess; config?: Partial<UsageConfig>; log?: Logger }): Promise<UsageInstance> {
+/** `readUrl`: a replica's URL for the read paths (DATABASE_READ_URL), pooled as main.ts pools it (application_name usage-read). */
+export async function startUsage(o: { db: TestDb; topo: Topology; nats: NatsAccess; config?: Partial<UsageConfig>; log?: Logger; readUrl?: string }): Promise<UsageInstance> {
   const metrics = createMetrics("usage");
   const sql = postgres(o.db.url, { max: 4, onnotice: () => {} });
+  const readSql = o.readUrl === undefined ? undefined : createSql(o.readUrl, { max: 4, name: "usage-read" });
   const nc = await connect(o.nats.options("usage", { ...RECONNECTING, name: "test-usage" }));
-  const service = createUsageService({ sql, nc, log: o.log ?? createLogger("usage", "silent"), metrics, config: usageTestConfig(o.topo, o.config) });
+  const service = createUsageService({ sql, readSql, nc, log: o.log ?? createLogger("usage", "silent"), metrics, config: usageTestConfig(o.topo, o.config) });
   await service.start();
   let stopped = false;
   return {
     service,
     metrics,
     sql,
+    readSql,
     async stop() {
       if (stopped) return;
       stopped = true;
       await service.stop();
       await nc.close();
       await sql.end({ timeout: 2 });
+      await readSql?.end({ timeout: 2 });
     },
   };
 }

@@ -27,7 +27,7 @@ export interface UsageStack {
   nc: NatsConnection;
   subject: string;
   /** Builds and starts an in-process usage service (stopped by cleanup). */
-  startService(opts?: { batchMax?: number; batchWaitMs?: number; log?: Logger; lookupTimeoutMs?: number }): Promise<UsageInstance>;
+  startService(opts?: { batchMax?: number; batchWaitMs?: number; log?: Logger; lookupTimeoutMs?: number; readUrl?: string }): Promise<UsageInstance>;
   /** The in-process keys service answering keys.lookup (stop/start it to simulate its absence). */
   keys: KeysService;
   /** Issues keys with these ids to these owners in the keys table (through the keys repo). */
@@ -43,8 +43,9 @@ export interface UsageStack {
   cleanup(): Promise<void>;
 }
 
-export async function usageStack(): Promise<UsageStack> {
-  const db = await createTestDb();
+/** `db`: a database of the caller's (e.g. on a primary with a replica, see pg-replica.ts) instead of a fresh one on DATABASE_URL; it is dropped by cleanup. */
+export async function usageStack(opts: { db?: TestDb } = {}): Promise<UsageStack> {
+  const db = opts.db ?? (await createTestDb());
   const topo = testTopology();
   const sql = postgres(db.url, { max: 4, onnotice: () => {} });
   await migrateSchemas(sql, ["usage", "keys"]);
@@ -90,6 +91,7 @@ export async function usageStack(): Promise<UsageStack> {
         topo,
         nats: testNats(),
         ...(opts.log ? { log: opts.log } : {}),
+        ...(opts.readUrl ? { readUrl: opts.readUrl } : {}),
         config: { INGEST_BATCH_MAX: opts.batchMax ?? 500, INGEST_BATCH_WAIT_MS: opts.batchWaitMs ?? 5, KEY_LOOKUP_TIMEOUT_MS: opts.lookupTimeoutMs ?? 2000 },
       });
       running.push(r);

@@ -68,7 +68,7 @@ export function planTotal(fromMs: number | undefined, toMs: number | undefined):
  * their rollup increments in one transaction, so the total is exact for the
  * moment the statement starts, however many events arrive meanwhile.
  */
-export async function filteredTotal(sql: Sql, read: TotalRead): Promise<number> {
+export async function filteredTotal(sql: Sql | Parameters<Parameters<Sql["begin"]>[1]>[0], read: TotalRead): Promise<number> {
   const params: unknown[] = [];
   const $ = (v: unknown) => `$${params.push(v)}`;
   // The same column names in usage.events and both rollup tables.

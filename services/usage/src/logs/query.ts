@@ -78,7 +78,22 @@ function withDefaults(read: LogsRead): Read {
   return { mode: "live", filter: {}, skipTotal: false, maxBytes: Number.POSITIVE_INFINITY, ...read };
 }
 
+/**
+ * A page with its total is two or more statements (the counter or the
+ * rollups, and the rows): they run in one read-only REPEATABLE READ
+ * transaction, so both come from one snapshot. On a streaming replica
+ * (DATABASE_READ_URL) that is one replay point, and the total always
+ * matches the rows beside it; a read without a total is one statement.
+ */
 async function readRows(sql: Sql, q: Read): Promise<{ rows: LogRow[]; total: number }> {
+  if (q.skipTotal) return readRowsIn(sql, q);
+  return sql.begin("isolation level repeatable read read only", (tx) => readRowsIn(tx, q)) as Promise<{ rows: LogRow[]; total: number }>;
+}
+
+/** The pool, or the read transaction sql.begin hands its callback. */
+type Db = Sql | Parameters<Parameters<Sql["begin"]>[1]>[0];
+
+async function readRowsIn(sql: Db, q: Read): Promise<{ rows: LogRow[]; total: number }> {
   const filtered = isFiltered(q.filter);
   if (!filtered && q.before === undefined) return unfilteredRows(sql, q);
 
@@ -108,7 +123,7 @@ async function readRows(sql: Sql, q: Read): Promise<{ rows: LogRow[]; total: num
  * page showed, and the last pages by number may end before the oldest rows;
  * a cursor walk (`before`) is exact.
  */
-async function unfilteredRows(sql: Sql, q: Read): Promise<{ rows: LogRow[]; total: number }> {
+async function unfilteredRows(sql: Db, q: Read): Promise<{ rows: LogRow[]; total: number }> {
   const counter = await counterRow(sql, q);
   const total = counter.total - counter.dropped;
   const hi = counter.total - (q.page - 1) * q.limit;
@@ -126,12 +141,12 @@ async function unfilteredRows(sql: Sql, q: Read): Promise<{ rows: LogRow[]; tota
 }
 
 /** The (owner, mode) log's size: rows ever numbered minus rows retention dropped. */
-async function counterTotal(sql: Sql, q: Read): Promise<number> {
+async function counterTotal(sql: Db, q: Read): Promise<number> {
   const counter = await counterRow(sql, q);
   return counter.total - counter.dropped;
 }
 
-async function counterRow(sql: Sql, q: Read): Promise<{ total: number; dropped: number }> {
+async function counterRow(sql: Db, q: Read): Promise<{ total: number; dropped: number }> {
   const [counter] = await sql<{ total: string; dropped: string }[]>`
     select total, dropped from usage.owner_counters where owner_id = ${q.ownerId} and mode = ${q.mode}`;
   return counter ? { total: Number(counter.total), dropped: Number(counter.dropped) } : { total: 0, dropped: 0 };
