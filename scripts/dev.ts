@@ -131,6 +131,8 @@ const childEnv = (svc: ServiceDef, port: number): Record<string, string | undefi
   PORT: String(port),
   LOG_LEVEL: env.LOG_LEVEL,
   HOST: env.HOST,
+  // Development: a webhook receiver on this machine (http://127.0.0.1:…) is the usual first test; production refuses it.
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: process.env.WEBHOOK_ALLOW_PRIVATE_TARGETS ?? "true",
 });
 
 for (const [svc, port] of services) {
