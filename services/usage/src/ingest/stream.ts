@@ -18,13 +18,16 @@ function isAlreadyExists(err: unknown): boolean {
  * Returns the stream's creation time (informational: events are keyed by
  * their own required id, never by stream position).
  */
-export async function ensureUsageStream(jsm: JetStreamManager, opts: { stream: string; subject: string; maxAgeHours: number }): Promise<string> {
+export async function ensureUsageStream(jsm: JetStreamManager, opts: { stream: string; subject: string; maxAgeHours: number; replicas?: number }): Promise<string> {
   const config: Partial<StreamConfig> & { name: string } = {
     name: opts.stream,
     subjects: [opts.subject],
     storage: StorageType.File,
     max_age: nanos(opts.maxAgeHours * 3600 * 1000),
     duplicate_window: nanos(2 * 60 * 1000),
+    // NATS_STREAM_REPLICAS: 3 on a 3-node cluster keeps every event through the loss of one node;
+    // an existing stream is scaled to it by the update below.
+    num_replicas: opts.replicas ?? 1,
   };
   try {
     await jsm.streams.add(config);
