@@ -110,6 +110,8 @@ export interface NatsOptions {
   binary?: string;
   /** Run as one node of a loopback cluster (nats/cluster.conf) instead of a lone server. */
   cluster?: ClusterNodeOptions;
+  /** Serve nats-server's monitoring endpoints (/connz, /jsz...) on 127.0.0.1:`monitorPort` (tests read who is connected where). */
+  monitorPort?: number;
 }
 
 /** Spawns nats-server -c nats/nats-server.conf on 127.0.0.1:`port` and waits until it accepts connections. */
@@ -137,7 +139,19 @@ export async function startNatsServer(opts: NatsOptions): Promise<RunningNats> {
   const lastLines: string[] = [];
   const child = spawnManaged({
     name: c ? `nats-${c.name}` : "nats",
-    cmd: [bin, "-c", c ? NATS_CLUSTER_CONFIG : NATS_CONFIG, ...(c ? ["-n", c.name] : []), "-a", "127.0.0.1", "-p", String(opts.port), "-sd", storeDir],
+    cmd: [
+      bin,
+      "-c",
+      c ? NATS_CLUSTER_CONFIG : NATS_CONFIG,
+      ...(c ? ["-n", c.name] : []),
+      "-a",
+      "127.0.0.1",
+      "-p",
+      String(opts.port),
+      "-sd",
+      storeDir,
+      ...(opts.monitorPort ? ["-m", String(opts.monitorPort)] : []),
+    ],
     env,
     output: opts.showLogs ? "prefixed" : "silent",
     onLine: (line) => void (lastLines.push(line) > 5 && lastLines.shift()),

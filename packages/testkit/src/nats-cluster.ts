@@ -21,7 +21,11 @@ export interface NatsNode {
   server: string;
   port: number;
   routePort: number;
+  /** Its monitoring port (nats-server -m, on 127.0.0.1). */
+  monitorPort: number;
   running(): boolean;
+  /** The names of the client connections it holds now (from /connz): which services a kill of this node cuts off. */
+  clients(): Promise<string[]>;
   /** Kills the node (SIGKILL unless told); ports, name and store stay for start(). */
   kill(signal?: "SIGKILL" | "SIGTERM"): Promise<void>;
   /** Starts it again as the same node; resolves once it accepts clients. */
@@ -61,6 +65,7 @@ export async function startNatsCluster(n = 3): Promise<NatsCluster> {
   const routePassword = randomPasswords().admin;
   const ports = Array.from({ length: n }, () => freePort());
   const routePorts = Array.from({ length: n }, () => freePort());
+  const monitorPorts = Array.from({ length: n }, () => freePort());
   const servers = ports.map((p) => `nats://127.0.0.1:${p}`);
   const access = natsAccess(servers, passwords);
 
@@ -72,7 +77,13 @@ export async function startNatsCluster(n = 3): Promise<NatsCluster> {
       server: servers[i]!,
       port,
       routePort: routePorts[i]!,
+      monitorPort: monitorPorts[i]!,
       running: () => proc !== undefined,
+      async clients() {
+        const res = await fetch(`http://127.0.0.1:${monitorPorts[i]}/connz?limit=1024`, { signal: AbortSignal.timeout(2000) });
+        const body = (await res.json()) as { connections?: { name?: string }[] };
+        return (body.connections ?? []).map((c) => c.name ?? "");
+      },
       async kill(signal = "SIGKILL") {
         if (!proc) return;
         const p = proc;
@@ -83,7 +94,7 @@ export async function startNatsCluster(n = 3): Promise<NatsCluster> {
       },
       async start() {
         if (proc) return;
-        proc = await startNatsServer({ storeDir: join(dir, name), port, passwords, cluster: { name, routePort: routePorts[i]!, routePorts, routePassword } });
+        proc = await startNatsServer({ storeDir: join(dir, name), port, passwords, monitorPort: monitorPorts[i]!, cluster: { name, routePort: routePorts[i]!, routePorts, routePassword } });
         live.add(proc);
       },
     };
