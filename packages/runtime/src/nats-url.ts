@@ -25,14 +25,16 @@ export function parseNatsUrls(value: string, protocols: readonly string[] = ["na
   if (parts.length === 0 || parts.some((p) => p === "")) throw new Error("must be a URL or a comma-separated list of URLs, none empty");
   let creds: { user: string; pass: string } | undefined;
   const servers: string[] = [];
+  // One URL keeps the message a single URL always got; in a list, the faulty one is named by position.
+  const scheme = `must be a URL starting with ${protocols.join(" or ")}//`;
   for (const [i, part] of parts.entries()) {
     let url: URL;
     try {
       url = new URL(part);
     } catch {
-      throw new Error(`URL ${i + 1} of ${parts.length} is not a URL`);
+      throw new Error(parts.length === 1 ? scheme : `URL ${i + 1} of ${parts.length} is not a URL`);
     }
-    if (!protocols.includes(url.protocol)) throw new Error(`URL ${i + 1} of ${parts.length} must start with ${protocols.join(" or ")}//`);
+    if (!protocols.includes(url.protocol)) throw new Error(parts.length === 1 ? scheme : `URL ${i + 1} of ${parts.length} must start with ${protocols.join(" or ")}//`);
     if (!url.hostname) throw new Error(`URL ${i + 1} of ${parts.length} has no host`);
     if ((url.pathname !== "" && url.pathname !== "/") || url.search || url.hash) throw new Error(`URL ${i + 1} of ${parts.length} must be scheme://[user:pass@]host[:port] only`);
     const user = decodeURIComponent(url.username);

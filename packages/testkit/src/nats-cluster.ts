@@ -41,8 +41,8 @@ export interface NatsCluster extends NatsAccess {
   admin(): Promise<NatsConnection>;
   /** Waits until JetStream answers through each running node (a meta leader is elected and the node has joined). */
   waitJetStream(timeoutMs?: number): Promise<void>;
-  /** The node leading `stream`'s replica group. */
-  streamLeader(stream: string): Promise<NatsNode>;
+  /** The node leading `stream`'s replica group (waits while there is none). */
+  streamLeader(stream: string, timeoutMs?: number): Promise<NatsNode>;
   /**
    * Waits until `stream` has a leader and `replicas` members in all, every
    * follower current and online (after a restart: the node caught up). Returns the info.
@@ -132,12 +132,12 @@ export async function startNatsCluster(n = 3): Promise<NatsCluster> {
         );
       }
     },
-    async streamLeader(stream) {
+    async streamLeader(stream, timeoutMs = 10_000) {
       const jsm = await (await cluster.admin()).jetstreamManager();
-      const info = await jsm.streams.info(stream);
-      const leader = info.cluster?.leader;
-      if (!leader) throw new Error(`stream ${stream} has no leader now`);
-      return cluster.node(leader);
+      let leader: string | undefined;
+      // Asked again on a timeout or while an election runs: the answer is the leader at that moment.
+      await waitFor(async () => !!(leader = (await jsm.streams.info(stream)).cluster?.leader), timeoutMs, `a leader of stream ${stream}`);
+      return cluster.node(leader!);
     },
     async waitStreamCurrent(stream, replicas, timeoutMs = 30_000) {
       const jsm = await (await cluster.admin()).jetstreamManager();

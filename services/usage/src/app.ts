@@ -22,6 +22,7 @@ export interface UsageServiceDeps {
     | "NATS_SUBJECT_PREFIX"
     | "USAGE_STREAM"
     | "NATS_STREAM_REPLICAS"
+    | "USAGE_ACK_WAIT_MS"
     | "INGEST_BATCH_MAX"
     | "INGEST_BATCH_WAIT_MS"
     | "USAGE_STREAM_MAX_AGE_HOURS"
@@ -86,7 +87,7 @@ export function createUsageService(deps: UsageServiceDeps) {
         maxAgeHours: config.USAGE_STREAM_MAX_AGE_HOURS,
         replicas: config.NATS_STREAM_REPLICAS,
       });
-      await ensureIngestConsumer(jsm, { stream: topo.stream, subject: subj.usageEvents });
+      await ensureIngestConsumer(jsm, { stream: topo.stream, subject: subj.usageEvents, ackWaitMs: config.USAGE_ACK_WAIT_MS });
       // The NATS service `riskinmind-usage` (endpoint logs-query, queue group usage), discoverable under $SRV.
       const srv = await startNatsService(
         nc,
