@@ -20,7 +20,7 @@ import { field, parseConfig } from "@riskinmind/runtime";
 import { spawnManaged, type ManagedChild } from "./lib/children";
 import { EXAMPLE, KEYS, ROOT, USAGE, type ServiceDef } from "./lib/services";
 
-const ownNatsUrl = field.url(["nats:", "tls:", "ws:", "wss:"]).optional();
+const ownNatsUrl = field.natsUrls(["nats:", "tls:", "ws:", "wss:"]).optional();
 const env = parseConfig(
   z.object({
     PORT: field.port(KEYS.defaultPort),

@@ -8,6 +8,13 @@ const optionalUrl = (protocols: string[]) =>
     .optional()
     .transform((v) => (v === "" ? undefined : v))
     .pipe(field.url(protocols).optional());
+/** NATS_URL as the services take it: one server or a cluster's comma-separated list. */
+const optionalNatsUrls = (protocols: string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === "" ? undefined : v))
+    .pipe(field.natsUrls(protocols).optional());
 
 const devSchema = z.object({
   /** Where the embedded Postgres and nats-server keep their data. */
@@ -19,7 +26,7 @@ const devSchema = z.object({
   USAGE_PORT: field.port(3001),
   EXAMPLE_PORT: field.port(3002),
   DATABASE_URL: optionalUrl(["postgres:", "postgresql:"]),
-  NATS_URL: optionalUrl(["nats:", "tls:", "ws:", "wss:"]),
+  NATS_URL: optionalNatsUrls(["nats:", "tls:", "ws:", "wss:"]),
   LOG_LEVEL: field.logLevel(),
   /** Where the services listen; loopback by default so a dev stack is not reachable from the network. */
   HOST: z.string().min(1).default("127.0.0.1"),

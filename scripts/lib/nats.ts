@@ -18,6 +18,8 @@ const SEARCH_DIRS = ["/usr/sbin", "/usr/local/bin", "/opt/homebrew/bin", "/usr/b
 
 /** The checked-in server configuration (users, permissions, JetStream). */
 export const NATS_CONFIG = join(ROOT, "nats", "nats-server.conf");
+/** One node of a cluster: NATS_CONFIG included, plus routes from the environment (see the file). */
+export const NATS_CLUSTER_CONFIG = join(ROOT, "nats", "cluster.conf");
 
 /** A user of nats/nats-server.conf: a service identity, or `admin` (operators and tests). */
 export type NatsUser = NatsIdentity | "admin";
@@ -85,6 +87,18 @@ export interface RunningNats {
   stop(): Promise<void>;
 }
 
+/** What makes a server one node of a cluster (nats/cluster.conf). */
+export interface ClusterNodeOptions {
+  /** server_name: unique and stable per node (JetStream places replicas by it). */
+  name: string;
+  /** The port it listens on for routes from the other nodes (on 127.0.0.1). */
+  routePort: number;
+  /** Every node's route port, itself included. */
+  routePorts: number[];
+  /** The password of the `route` user every node accepts routes from and dials with. */
+  routePassword: string;
+}
+
 export interface NatsOptions {
   /** JetStream store directory (created when missing). */
   storeDir: string;
@@ -94,6 +108,10 @@ export interface NatsOptions {
   /** Prefix its log lines with [nats] on our stdout (dev); otherwise its output is dropped. */
   showLogs?: boolean;
   binary?: string;
+  /** Run as one node of a loopback cluster (nats/cluster.conf) instead of a lone server. */
+  cluster?: ClusterNodeOptions;
+  /** Serve nats-server's monitoring endpoints (/connz, /jsz...) on 127.0.0.1:`monitorPort` (tests read who is connected where). */
+  monitorPort?: number;
 }
 
 /** Spawns nats-server -c nats/nats-server.conf on 127.0.0.1:`port` and waits until it accepts connections. */
@@ -109,12 +127,31 @@ export async function startNatsServer(opts: NatsOptions): Promise<RunningNats> {
   const env: Record<string, string | undefined> = { PATH: process.env.PATH };
   // The passwords reach the server through its environment only: never on its command line (visible in ps).
   for (const user of NATS_USERS) env[PASSWORD_VAR[user]] = passwords[user];
+  const c = opts.cluster;
+  if (c) {
+    if (!PASSWORD_PATTERN.test(c.routePassword)) throw new Error("the route password must be a letter then at least 15 letters or digits (nats-server reads it as a config value)");
+    env.NATS_CLUSTER_LISTEN = `127.0.0.1:${c.routePort}`;
+    env.NATS_ROUTE_PASSWORD = c.routePassword;
+    env.NATS_ROUTES = `[${c.routePorts.map((p) => `nats://route:${c.routePassword}@127.0.0.1:${p}`).join(", ")}]`;
+  }
   const t = performance.now();
   // The last lines it wrote, to say why when it dies at start (it never logs a password).
   const lastLines: string[] = [];
   const child = spawnManaged({
-    name: "nats",
-    cmd: [bin, "-c", NATS_CONFIG, "-a", "127.0.0.1", "-p", String(opts.port), "-sd", storeDir],
+    name: c ? `nats-${c.name}` : "nats",
+    cmd: [
+      bin,
+      "-c",
+      c ? NATS_CLUSTER_CONFIG : NATS_CONFIG,
+      ...(c ? ["-n", c.name] : []),
+      "-a",
+      "127.0.0.1",
+      "-p",
+      String(opts.port),
+      "-sd",
+      storeDir,
+      ...(opts.monitorPort ? ["-m", String(opts.monitorPort)] : []),
+    ],
     env,
     output: opts.showLogs ? "prefixed" : "silent",
     onLine: (line) => void (lastLines.push(line) > 5 && lastLines.shift()),

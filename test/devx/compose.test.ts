@@ -64,3 +64,71 @@ describe("docker-compose.yml", () => {
     expect(r.stdout).toMatch(/pgdata:|natsdata:/);
   });
 });
+
+describe("docker-compose.yml, profile cluster", () => {
+  const ROUTE = { NATS_ROUTE_PASSWORD: "pr0123456789abcdef" };
+  /** One service's block of `docker-compose config` output. */
+  const block = (out: string, svc: string) => out.split(/\n {2}(?=\S)/).find((b) => b.startsWith(`${svc}:`));
+
+  test("passes docker-compose --profile cluster config -q", async () => {
+    const r = await compose(["--profile", "cluster", "config", "-q"], { ...FULL, ...ROUTE });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+  });
+
+  test("three NATS nodes run nats/cluster.conf (which includes nats-server.conf), each named, with its own store", async () => {
+    const r = await compose(["--profile", "cluster", "config"], { ...FULL, ...ROUTE });
+    expect(r.code).toBe(0);
+    expect(await Bun.file(join(ROOT, "nats/cluster.conf")).text()).toMatch(/^include \.\/nats-server\.conf$/m);
+    for (const n of [1, 2, 3]) {
+      const b = block(r.stdout, `nats-${n}`);
+      expect(b, `nats-${n}`).toBeDefined();
+      expect(b!).toMatch(/- -c\n\s+- \/etc\/nats\/cluster.conf\n\s+- -n\n\s+- nats-\d/);
+      expect(b!).toContain(`- nats-${n}\n`);
+      expect(b!).toContain("nats/nats-server.conf:/etc/nats/nats-server.conf:ro");
+      expect(b!).toContain(`nats${n}data:/data`);
+      expect(b!).toContain("healthcheck:");
+      // Every node dials every node, authenticated as the route user; the route password is in the environment only.
+      for (const m of [1, 2, 3]) expect(b!).toContain(`nats://route:${ROUTE.NATS_ROUTE_PASSWORD}@nats-${m}:6222`);
+      expect(b!.split("environment:")[0]).not.toContain(ROUTE.NATS_ROUTE_PASSWORD);
+      // The route port is never published.
+      expect(b!).not.toContain("6222:");
+    }
+  });
+
+  test("two replicas each of keys, usage and the example, every one given all three nodes; streams at 3 replicas", async () => {
+    const r = await compose(["--profile", "cluster", "config"], { ...FULL, ...ROUTE });
+    const user = { keys: "keys", usage: "usage", example: "guard" } as const;
+    for (const [svc, who] of Object.entries(user)) {
+      for (const i of [1, 2]) {
+        const b = block(r.stdout, `${svc}-${i}`);
+        expect(b, `${svc}-${i}`).toBeDefined();
+        const pw = { keys: PASSWORDS.NATS_KEYS_PASSWORD, usage: PASSWORDS.NATS_USAGE_PASSWORD, guard: PASSWORDS.NATS_GUARD_PASSWORD }[who];
+        expect(b!).toContain(`NATS_URL: nats://${who}:${pw}@nats-1:4222,nats://nats-2:4222,nats://nats-3:4222`);
+        if (svc !== "example") expect(b!).toContain("NATS_STREAM_REPLICAS: '3'");
+        expect(b!).toContain("healthcheck:");
+      }
+    }
+  });
+
+  test("the default stack does not need the route password; a cluster node refuses to start without a well-formed one", async () => {
+    expect((await compose(["config", "-q"], FULL)).code).toBe(0);
+    const r = await compose(["--profile", "cluster", "config"], FULL);
+    const entry = block(r.stdout, "nats-1")!;
+    expect(entry).toContain("set NATS_ROUTE_PASSWORD");
+    // The node's own guard, run here with sh as the container would (compose's $$ is a literal $).
+    const script = /- -c\n\s+- (case[\s\S]*?"\$\$@")\n/.exec(entry)![1]!.replace(/\n\s+/g, " ").replaceAll("$$", "$").replace('exec nats-server "$@"', 'echo started "$@"');
+    for (const [pw, ok] of [
+      ["", false],
+      ["1abcdefghijklmnopq", false],
+      ["pshort", false],
+      ["pabc-defghijklmnop", false],
+      [ROUTE.NATS_ROUTE_PASSWORD, true],
+    ] as const) {
+      const p = Bun.spawnSync(["sh", "-c", script, "nats-server", "-n", "nats-1"], { env: { PATH: process.env.PATH ?? "", NATS_ROUTE_PASSWORD: pw }, stderr: "pipe", stdout: "pipe" });
+      expect(p.exitCode === 0, pw).toBe(ok);
+      if (ok) expect(p.stdout.toString()).toBe("started -n nats-1\n");
+      else expect(p.stderr.toString()).toContain("set NATS_ROUTE_PASSWORD");
+    }
+  });
+});

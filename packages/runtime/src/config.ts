@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseNatsUrls } from "./nats-url";
 
 /**
  * Parses the environment once at start. A bad or missing value ends the
@@ -57,6 +58,19 @@ export const field = {
         },
         `must be a URL starting with ${protocols.join(" or ")}//`,
       ),
+  /** One NATS URL, or a cluster's as a comma-separated list (see parseNatsUrls). */
+  natsUrls: (protocols: string[]) =>
+    z
+      .string({ error: "is required" })
+      .min(1, "is required")
+      .superRefine((v, ctx) => {
+        try {
+          parseNatsUrls(v, protocols);
+        } catch (e) {
+          // The message names the fault and the URL's position, never its text (it may hold a password).
+          ctx.addIssue({ code: "custom", message: (e as Error).message });
+        }
+      }),
   port: (fallback: number) =>
     z
       .string()
@@ -90,7 +104,8 @@ export const field = {
 
 /** NATS connection settings shared by every service. */
 export const natsFields = {
-  NATS_URL: field.url(["nats:", "tls:", "ws:", "wss:"]),
+  /** One server, or every node of a cluster: `nats://u:p@h1:4222,nats://u:p@h2:4222`. */
+  NATS_URL: field.natsUrls(["nats:", "tls:", "ws:", "wss:"]),
   /** A .creds file (JWT + nkey seed) for NATS decentralized auth. */
   NATS_CREDS_FILE: field.optionalPath(),
   /** A file holding an nkey seed (SU...) for nkey auth. */
@@ -98,6 +113,12 @@ export const natsFields = {
   NATS_SUBJECT_PREFIX: field.subjectPrefix(),
   USAGE_STREAM: field.streamName("USAGE"),
   KEY_EVENTS_STREAM: field.streamName("KEY_EVENTS"),
+  /**
+   * Replicas of each stream a service creates (usage, key events): 3 on a
+   * 3-node cluster keeps every event through the loss of one node. 1 on a
+   * single server (it refuses more). An existing stream is brought to this.
+   */
+  NATS_STREAM_REPLICAS: field.int(1, 1, 5),
 };
 
 /** HTTP settings every service's edge shares. */

@@ -3,6 +3,7 @@ export * from "./logger";
 export * from "./migrate";
 export * from "./db";
 export * from "./nats";
+export * from "./nats-url";
 export * from "./nats-status";
 export * from "./nats-service";
 export * from "./metrics";

@@ -11,6 +11,7 @@ export * from "./fixtures";
 export * from "./logs";
 export * from "./metrics";
 export * from "./nats";
+export * from "./nats-cluster";
 export * from "./per-file";
 export * from "./pg-replica";
 export * from "./pgrelay";

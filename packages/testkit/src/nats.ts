@@ -28,10 +28,15 @@ export interface NatsAccess {
   options(user?: NatsUser, extra?: ConnectionOptions): ConnectionOptions;
 }
 
-/** Access to a server started from nats/nats-server.conf with `passwords`; without them, an open server (the benchmark's). */
-export function natsAccess(server: string, passwords?: NatsPasswords): NatsAccess {
+/**
+ * Access to a server started from nats/nats-server.conf with `passwords`;
+ * without them, an open server (the benchmark's). A cluster is a list of
+ * servers: the URL is then NATS_URL's comma-separated list, one per node.
+ */
+export function natsAccess(server: string | string[], passwords?: NatsPasswords): NatsAccess {
+  const list = Array.isArray(server) ? server : [server];
   return {
-    url: (user = "admin") => (passwords ? credentialUrl(server, user, passwords) : server),
+    url: (user = "admin") => list.map((s) => (passwords ? credentialUrl(s, user, passwords) : s)).join(","),
     options: (user = "admin", extra = {}) => ({
       servers: server,
       ...(passwords ? { user, pass: passwords[user] } : {}),

@@ -59,6 +59,7 @@ export function createKeysService(deps: KeysServiceDeps) {
     topo: topology,
     stream: keyStreamOf(topology),
     maxAgeHours: config.KEY_EVENTS_MAX_AGE_HOURS,
+    replicas: config.NATS_STREAM_REPLICAS,
     pollMs: config.OUTBOX_POLL_MS,
   });
   const app = buildEdge({ ...deps, topo, auth, current, db, events, quota, outbox });

@@ -27,7 +27,16 @@ export interface UsageServiceDeps {
   metrics: Metrics;
   config: Pick<
     UsageConfig,
-    "NATS_SUBJECT_PREFIX" | "USAGE_STREAM" | "INGEST_BATCH_MAX" | "INGEST_BATCH_WAIT_MS" | "USAGE_STREAM_MAX_AGE_HOURS" | "KEY_LOOKUP_TIMEOUT_MS" | "KEY_OWNER_CACHE_MAX" | "USAGE_RETENTION_DAYS"
+    | "NATS_SUBJECT_PREFIX"
+    | "USAGE_STREAM"
+    | "NATS_STREAM_REPLICAS"
+    | "USAGE_ACK_WAIT_MS"
+    | "INGEST_BATCH_MAX"
+    | "INGEST_BATCH_WAIT_MS"
+    | "USAGE_STREAM_MAX_AGE_HOURS"
+    | "KEY_LOOKUP_TIMEOUT_MS"
+    | "KEY_OWNER_CACHE_MAX"
+    | "USAGE_RETENTION_DAYS"
   >;
 }
 
@@ -85,8 +94,9 @@ export function createUsageService(deps: UsageServiceDeps) {
         stream: topo.stream,
         subject: subj.usageEvents,
         maxAgeHours: config.USAGE_STREAM_MAX_AGE_HOURS,
+        replicas: config.NATS_STREAM_REPLICAS,
       });
-      await ensureIngestConsumer(jsm, { stream: topo.stream, subject: subj.usageEvents });
+      await ensureIngestConsumer(jsm, { stream: topo.stream, subject: subj.usageEvents, ackWaitMs: config.USAGE_ACK_WAIT_MS });
       // The NATS service `riskinmind-usage` (endpoint logs-query, queue group usage), discoverable under $SRV.
       const srv = await startNatsService(
         nc,

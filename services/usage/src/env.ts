@@ -21,6 +21,14 @@ export const UsageEnv = z.object({
   INGEST_BATCH_MAX: field.int(500, 1, 10_000),
   /** ...or this long after its first event, whichever comes first. */
   INGEST_BATCH_WAIT_MS: field.int(5, 0, 10_000),
+  /**
+   * How long a message handed to a replica may stay unacknowledged before
+   * JetStream hands it out again. When a NATS node dies, deliveries and acks
+   * on their way through it are lost: those messages come back after this
+   * long (the event ids make the second delivery harmless). It bounds how
+   * late events arrive after a node failure, never whether.
+   */
+  USAGE_ACK_WAIT_MS: field.int(30_000, 1_000, 600_000),
   /** How long JetStream keeps events: the buffer that covers a database outage. */
   USAGE_STREAM_MAX_AGE_HOURS: field.int(168, 1, 24 * 365),
   DB_POOL_MAX: field.int(10, 1, 200),

@@ -63,6 +63,8 @@ export function usageTestConfig(topo: Topology, overrides: Partial<UsageConfig> 
   return {
     NATS_SUBJECT_PREFIX: topo.prefix,
     USAGE_STREAM: topo.stream,
+    NATS_STREAM_REPLICAS: 1,
+    USAGE_ACK_WAIT_MS: 30_000,
     INGEST_BATCH_MAX: 500,
     INGEST_BATCH_WAIT_MS: 5,
     USAGE_STREAM_MAX_AGE_HOURS: 1,

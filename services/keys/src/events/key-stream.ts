@@ -15,14 +15,19 @@ import { nanos, StorageType, type JetStreamManager, type StreamConfig } from "na
  * costs server memory per message id.
  */
 export const DUPLICATE_WINDOW_MS = 10 * 60 * 1000;
-/** The stream's configuration, one place: what ensureKeyStream creates and the permissions test expects. */
-export function keyStreamConfig(d: { stream: string; maxAgeHours: number }, subject: string): Partial<StreamConfig> & { name: string } {
+/**
+ * The stream's configuration, one place: what ensureKeyStream creates and the
+ * permissions test expects. `replicas` (NATS_STREAM_REPLICAS, default 1): on
+ * a cluster, 3 keeps every event through the loss of one node.
+ */
+export function keyStreamConfig(d: { stream: string; maxAgeHours: number; replicas?: number }, subject: string): Partial<StreamConfig> & { name: string } {
   return {
     name: d.stream,
     subjects: [subject],
     storage: StorageType.File,
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),
     max_age: nanos(d.maxAgeHours * 3600 * 1000),
+    num_replicas: d.replicas ?? 1,
   };
 }
 
@@ -52,7 +57,7 @@ export async function ensureKeyStream(jsm: JetStreamManager, cfg: Partial<Stream
     return;
   }
   const c = info.config;
-  if (c.max_age === cfg.max_age && c.duplicate_window === cfg.duplicate_window && c.subjects.join() === cfg.subjects?.join()) return;
+  if (c.max_age === cfg.max_age && c.duplicate_window === cfg.duplicate_window && c.subjects.join() === cfg.subjects?.join() && c.num_replicas === cfg.num_replicas) return;
   const { name, ...update } = cfg;
   try {
     await jsm.streams.update(name, update);

@@ -19,6 +19,8 @@ export interface OutboxDeps {
   /** The stream's name (keyStreamOf(topo)) and its max age. */
   stream: string;
   maxAgeHours: number;
+  /** The stream's replicas (NATS_STREAM_REPLICAS). */
+  replicas: number;
   /** How often the outbox is read when nothing nudges (a change committed by another replica, a failed round). */
   pollMs: number;
 }

@@ -44,7 +44,7 @@ export class WebhookDispatcher {
   private retry: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
 
-  constructor(private readonly d: { nc: NatsConnection; sql: Sql; log: Logger; topo: Topology; worker: Nudge; maxAgeHours: number }) {}
+  constructor(private readonly d: { nc: NatsConnection; sql: Sql; log: Logger; topo: Topology; worker: Nudge; maxAgeHours: number; replicas: number }) {}
 
   /**
    * Attaches to the stream. When JetStream cannot be reached, the service
@@ -71,7 +71,7 @@ export class WebhookDispatcher {
   private async attach(): Promise<void> {
     const jsm = await this.d.nc.jetstreamManager();
     const stream = keyStreamOf(this.d.topo);
-    await ensureKeyStream(jsm, keyStreamConfig({ stream, maxAgeHours: this.d.maxAgeHours }, subjects(this.d.topo).keyEvents), this.d.log);
+    await ensureKeyStream(jsm, keyStreamConfig({ stream, maxAgeHours: this.d.maxAgeHours, replicas: this.d.replicas }, subjects(this.d.topo).keyEvents), this.d.log);
     await ensureConsumer(jsm, stream);
     const consumer = await this.d.nc.jetstream().consumers.get(stream, WEBHOOK_CONSUMER);
     if (this.stopped) return;

@@ -32,7 +32,7 @@ export function createWebhooks(d: { sql: Sql; nc: NatsConnection; log: Logger; c
       allowPrivate: d.config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
     },
   );
-  const dispatcher = new WebhookDispatcher({ nc: d.nc, sql: d.sql, log: d.log, topo: d.topo, worker, maxAgeHours: d.config.KEY_EVENTS_MAX_AGE_HOURS });
+  const dispatcher = new WebhookDispatcher({ nc: d.nc, sql: d.sql, log: d.log, topo: d.topo, worker, maxAgeHours: d.config.KEY_EVENTS_MAX_AGE_HOURS, replicas: d.config.NATS_STREAM_REPLICAS });
   return {
     worker,
     async start(): Promise<void> {

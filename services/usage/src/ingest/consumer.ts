@@ -25,6 +25,14 @@ interface Batch {
 
 /** Messages pulled ahead of processing: the bound on what one replica holds. */
 const PULL_MAX_MESSAGES = 1000;
+/**
+ * How long one pull request lives (nats.js default 30 s; its idle heartbeat
+ * is half of it). On a cluster, a pull waiting at a consumer leader that dies
+ * is lost with it: the client notices only after two missed heartbeats and
+ * pulls again. 5 s turns a ~30 s stall after a node failure into ≤ 5 s, for
+ * one small request per replica every 5 s when idle.
+ */
+const PULL_EXPIRES_MS = 5_000;
 /** Batches being written at once: one filling while one or two commit. */
 const MAX_IN_FLIGHT = 2;
 const BACKOFF_MIN_MS = 1000;
@@ -70,7 +78,7 @@ export class Ingestor {
   /** Starts pulling; resolves once the consumer is attached. */
   async start(): Promise<void> {
     const consumer = await this.deps.js.consumers.get(this.opts.stream, USAGE_CONSUMER);
-    this.messages = await consumer.consume({ max_messages: PULL_MAX_MESSAGES });
+    this.messages = await consumer.consume({ max_messages: PULL_MAX_MESSAGES, expires: PULL_EXPIRES_MS });
     this.done = this.run(this.messages).catch((err) => {
       this.deps.log.error({ ...errFields(err) }, "ingest loop ended with an error");
     });

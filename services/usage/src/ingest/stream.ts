@@ -1,7 +1,7 @@
 import { AckPolicy, DeliverPolicy, nanos, StorageType, type JetStreamManager, type StreamConfig } from "nats";
 import { USAGE_CONSUMER } from "@riskinmind/contracts";
 
-/** How long an unacked message waits before JetStream redelivers it. */
+/** How long an unacked message waits before JetStream redelivers it (default of USAGE_ACK_WAIT_MS). */
 export const ACK_WAIT_MS = 30_000;
 /** Enough unacked messages in flight for batching across replicas. */
 export const MAX_ACK_PENDING = 20_000;
@@ -18,13 +18,16 @@ function isAlreadyExists(err: unknown): boolean {
  * Returns the stream's creation time (informational: events are keyed by
  * their own required id, never by stream position).
  */
-export async function ensureUsageStream(jsm: JetStreamManager, opts: { stream: string; subject: string; maxAgeHours: number }): Promise<string> {
+export async function ensureUsageStream(jsm: JetStreamManager, opts: { stream: string; subject: string; maxAgeHours: number; replicas?: number }): Promise<string> {
   const config: Partial<StreamConfig> & { name: string } = {
     name: opts.stream,
     subjects: [opts.subject],
     storage: StorageType.File,
     max_age: nanos(opts.maxAgeHours * 3600 * 1000),
     duplicate_window: nanos(2 * 60 * 1000),
+    // NATS_STREAM_REPLICAS: 3 on a 3-node cluster keeps every event through the loss of one node;
+    // an existing stream is scaled to it by the update below.
+    num_replicas: opts.replicas ?? 1,
   };
   try {
     await jsm.streams.add(config);
@@ -38,11 +41,11 @@ export async function ensureUsageStream(jsm: JetStreamManager, opts: { stream: s
 }
 
 /** The durable pull consumer every replica shares (they split its messages). */
-export async function ensureIngestConsumer(jsm: JetStreamManager, opts: { stream: string; subject: string }): Promise<void> {
+export async function ensureIngestConsumer(jsm: JetStreamManager, opts: { stream: string; subject: string; ackWaitMs?: number }): Promise<void> {
   const config = {
     durable_name: USAGE_CONSUMER,
     ack_policy: AckPolicy.Explicit,
-    ack_wait: nanos(ACK_WAIT_MS),
+    ack_wait: nanos(opts.ackWaitMs ?? ACK_WAIT_MS),
     max_ack_pending: MAX_ACK_PENDING,
     max_deliver: -1,
     filter_subject: opts.subject,
