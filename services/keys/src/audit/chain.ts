@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Actor } from "@riskinmind/contracts";
+import type { Actor, AuditEntry, KeyMode } from "@riskinmind/contracts";
 
 /** The fields of an audit entry that its hash covers: all of them but the hash itself. */
 export interface ChainedEntry {
@@ -56,4 +56,22 @@ export function auditEntryHash(e: ChainedEntry): Buffer {
     e.prevHash ? e.prevHash.toString("hex") : null,
   ]);
   return createHash("sha256").update(form).digest();
+}
+
+/** The wire form of an entry (GET /audit, recordChange's answer): times as ISO, hashes as hex. */
+export function entryView(e: ChainedEntry, hash: Buffer): AuditEntry {
+  return {
+    id: e.id,
+    action: e.action,
+    keyId: e.keyId,
+    mode: e.mode as KeyMode,
+    actor: e.actor,
+    ip: e.ip,
+    userAgent: e.userAgent,
+    requestId: e.requestId,
+    at: e.at.toISOString(),
+    changes: e.changes,
+    prevHash: e.prevHash ? e.prevHash.toString("hex") : null,
+    hash: hash.toString("hex"),
+  };
 }

@@ -1,7 +1,7 @@
 import { AUDIT_EVENT, eventSubjectToken, type Actor, type AuditAction, type AuditEntry, type KeyEvent, type KeyMode } from "@riskinmind/contracts";
 import { newId } from "../keys/mint";
 import type { Db } from "../keys/repo";
-import { auditEntryHash, type ChainedEntry } from "./chain";
+import { auditEntryHash, type ChainedEntry, entryView } from "./chain";
 
 /** The outbox publisher as a verb sees it: told after a commit that wrote a key event, so it goes out without waiting for the poll. */
 export interface OutboxNudge {
@@ -69,19 +69,6 @@ export async function recordChange(tx: Db, rec: ChangeRecord, at = new Date()): 
   };
   await tx`insert into keys.outbox (event_id, subject_token, payload) values (${event.id}, ${eventSubjectToken(type)}, ${tx.json(event as never)})`;
 
-  const entry: AuditEntry = {
-    id: chained.id,
-    action: chained.action,
-    keyId: chained.keyId,
-    mode: chained.mode as KeyMode,
-    actor: chained.actor,
-    ip: chained.ip,
-    userAgent: chained.userAgent,
-    requestId: chained.requestId,
-    at: chained.at.toISOString(),
-    changes: chained.changes,
-    prevHash: chained.prevHash ? chained.prevHash.toString("hex") : null,
-    hash: hash.toString("hex"),
-  };
+  const entry = entryView(chained, hash);
   return { entry, event };
 }

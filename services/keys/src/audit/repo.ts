@@ -1,6 +1,6 @@
 import { AppError, type AuditEntry, type KeyMode } from "@riskinmind/contracts";
 import type { Db } from "../keys/repo";
-import type { ChainedEntry } from "./chain";
+import { type ChainedEntry, entryView } from "./chain";
 
 /** A stored audit row, as keys.audit_log holds it. */
 export interface AuditRow {
@@ -41,20 +41,7 @@ export function chainedOf(r: AuditRow): ChainedEntry {
 }
 
 export function entryOf(r: AuditRow): AuditEntry {
-  return {
-    id: r.id,
-    action: r.action,
-    keyId: r.key_id,
-    mode: r.mode,
-    actor: { type: r.actor_type, id: r.actor_id },
-    ip: r.ip,
-    userAgent: r.user_agent,
-    requestId: r.request_id,
-    at: r.at.toISOString(),
-    changes: r.changes,
-    prevHash: r.prev_hash ? r.prev_hash.toString("hex") : null,
-    hash: r.hash.toString("hex"),
-  };
+  return entryView(chainedOf(r), r.hash);
 }
 
 /**
