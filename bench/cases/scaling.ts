@@ -5,7 +5,7 @@
  * this run as 1 → 2 → 2 → 1 (each side the mean of its two runs, so a drift
  * over the run, such as the table growing, does not favour either side). Every window also records where the CPU went
  * (bench/lib/cpu.ts), and the per-core costs the capacity model in
- * README-replica.md starts from: verify requests per keys-core-second, NATS
+ * the README (Scaling) starts from: verify requests per keys-core-second, NATS
  * server CPU per request, ingested rows per (usage + Postgres) core-second,
  * and bytes on disk per usage row including its indexes.
  */

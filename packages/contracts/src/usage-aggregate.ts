@@ -37,7 +37,7 @@ export const UsageQuery = Type.Object({
 });
 export type UsageQuery = Static<typeof UsageQuery>;
 
-/** One (bucket, group) of usage. Durations are the rollup histogram's resolution (see README-aggregates.md). */
+/** One (bucket, group) of usage. Durations are the rollup histogram's resolution (README, Usage aggregates). */
 export const UsageBucket = Type.Object({
   bucket: Type.String({ format: "date-time", description: "start of the UTC hour or day" }),
   group: Type.Union([Type.String(), Type.Integer(), Type.Null()], { description: "null for groupBy=none; the endpoint, status code, method or keyId otherwise" }),

@@ -6,7 +6,7 @@
  * holds, synchronously; a batch is asked for before the held units run out,
  * so the hot path waits only for a key's first lease of a window. Why the
  * undershoot is bounded, and what happens while the keys service is away:
- * README-limits.md.
+ * the README, Rate limits and quotas.
  */
 import type { NatsConnection } from "nats";
 import { check, parseJson, rateWindow, subjects, type KeyMode, type LimitsTakeReply, type LimitsTakeRequest, type QuotaPolicy, type RateLimitPolicy, type Topology } from "@riskinmind/contracts";

@@ -19,7 +19,7 @@ export interface UsageServiceDeps {
    * A streaming replica's pool for the read paths (logs pages, export pages,
    * aggregates); the primary when absent. No fallback to the primary when it
    * is down: reads answer DATABASE_UNAVAILABLE and /ready says postgres-read
-   * is down (README-replica.md says why).
+   * is down (README, Scaling, says why).
    */
   readSql?: Sql | undefined;
   nc: NatsConnection;
@@ -33,6 +33,7 @@ export interface UsageServiceDeps {
     | "USAGE_ACK_WAIT_MS"
     | "INGEST_BATCH_MAX"
     | "INGEST_BATCH_WAIT_MS"
+    | "INGEST_LANES"
     | "USAGE_STREAM_MAX_AGE_HOURS"
     | "KEY_LOOKUP_TIMEOUT_MS"
     | "KEY_OWNER_CACHE_MAX"
@@ -112,7 +113,7 @@ export function createUsageService(deps: UsageServiceDeps) {
       await storage.ensure();
       ingestor = new Ingestor(
         { js: nc.jetstream(), nc, sql, log, m, owners, onNoPartition: () => storage.ensureSoon() },
-        { stream: topo.stream, batchMax: config.INGEST_BATCH_MAX, batchWaitMs: config.INGEST_BATCH_WAIT_MS },
+        { stream: topo.stream, batchMax: config.INGEST_BATCH_MAX, batchWaitMs: config.INGEST_BATCH_WAIT_MS, lanes: config.INGEST_LANES },
       );
       await ingestor.start();
       storage.start();

@@ -18,9 +18,11 @@ export const UsageEnv = z.object({
   LOG_LEVEL: field.logLevel(),
   ...runFields,
   /** A batch is written when it holds this many events... */
-  INGEST_BATCH_MAX: field.int(500, 1, 10_000),
+  INGEST_BATCH_MAX: field.int(2000, 1, 10_000),
   /** ...or this long after its first event, whichever comes first. */
   INGEST_BATCH_WAIT_MS: field.int(5, 0, 10_000),
+  /** Transactions one batch is written as, each for the owners of its lane (consumer.ts byLane). */
+  INGEST_LANES: field.int(2, 1, 16),
   /**
    * How long a message handed to a replica may stay unacknowledged before
    * JetStream hands it out again. When a NATS node dies, deliveries and acks

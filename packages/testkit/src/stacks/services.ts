@@ -67,6 +67,7 @@ export function usageTestConfig(topo: Topology, overrides: Partial<UsageConfig> 
     USAGE_ACK_WAIT_MS: 30_000,
     INGEST_BATCH_MAX: 500,
     INGEST_BATCH_WAIT_MS: 5,
+    INGEST_LANES: 2,
     USAGE_STREAM_MAX_AGE_HOURS: 1,
     KEY_LOOKUP_TIMEOUT_MS: 2000,
     KEY_OWNER_CACHE_MAX: 10_000,

@@ -27,7 +27,7 @@ export interface UsageStack {
   nc: NatsConnection;
   subject: string;
   /** Builds and starts an in-process usage service (stopped by cleanup). */
-  startService(opts?: { batchMax?: number; batchWaitMs?: number; log?: Logger; lookupTimeoutMs?: number; readUrl?: string }): Promise<UsageInstance>;
+  startService(opts?: { batchMax?: number; batchWaitMs?: number; lanes?: number; log?: Logger; lookupTimeoutMs?: number; readUrl?: string }): Promise<UsageInstance>;
   /** The in-process keys service answering keys.lookup (stop/start it to simulate its absence). */
   keys: KeysService;
   /** Issues keys with these ids to these owners in the keys table (through the keys repo). */
@@ -92,7 +92,7 @@ export async function usageStack(opts: { db?: TestDb } = {}): Promise<UsageStack
         nats: testNats(),
         ...(opts.log ? { log: opts.log } : {}),
         ...(opts.readUrl ? { readUrl: opts.readUrl } : {}),
-        config: { INGEST_BATCH_MAX: opts.batchMax ?? 500, INGEST_BATCH_WAIT_MS: opts.batchWaitMs ?? 5, KEY_LOOKUP_TIMEOUT_MS: opts.lookupTimeoutMs ?? 2000 },
+        config: { INGEST_BATCH_MAX: opts.batchMax ?? 500, INGEST_BATCH_WAIT_MS: opts.batchWaitMs ?? 5, INGEST_LANES: opts.lanes ?? 2, KEY_LOOKUP_TIMEOUT_MS: opts.lookupTimeoutMs ?? 2000 },
       });
       running.push(r);
       return r;

@@ -73,7 +73,7 @@ function rowStream(deps: LogsDeps, next: (cursor: string) => Promise<ExportPage>
  * GET /api/v1/keys/logs/export?format=csv|ndjson: every row matching the
  * filters, newest first, streamed. The first page is read before the status
  * line, so a bad query or an absent usage service still gets its 400 or 503;
- * a failure after that ends the body early (see README-logs.md). Counts as one
+ * a failure after that ends the body early (README, Export). Counts as one
  * read and holds one of the owner's in-flight /logs slots until it ends.
  */
 export function exportRoute(deps: LogsDeps) {

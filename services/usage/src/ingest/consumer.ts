@@ -11,6 +11,13 @@ export interface IngestOptions {
   stream: string;
   batchMax: number;
   batchWaitMs: number;
+  /**
+   * Owner lanes (INGEST_LANES): a batch is written as this many transactions
+   * at once, each holding the events of the owners that hash to its lane.
+   * Lanes share no counter or rollup row, so their transactions never wait
+   * on each other, where one transaction per batch kept Postgres on one core.
+   */
+  lanes: number;
 }
 
 interface Entry {
@@ -58,8 +65,8 @@ export class Ingestor {
   private wake: () => void = () => {};
   private readonly stopped = new Promise<void>((r) => (this.wake = r));
   private done: Promise<void> | undefined;
-  /** Resolves when the latest batch holds its counter rows (see SeqOrder). */
-  private counterTurn: Promise<void> = Promise.resolve();
+  /** Per lane: resolves when the latest batch's transaction in that lane holds its counter rows (see SeqOrder). */
+  private readonly counterTurns: Promise<void>[];
 
   constructor(
     private readonly deps: {
@@ -73,7 +80,9 @@ export class Ingestor {
       onNoPartition?: () => void;
     },
     private readonly opts: IngestOptions,
-  ) {}
+  ) {
+    this.counterTurns = Array.from({ length: Math.max(1, opts.lanes) }, () => Promise.resolve());
+  }
 
   /** Starts pulling; resolves once the consumer is attached. */
   async start(): Promise<void> {
@@ -152,19 +161,22 @@ export class Ingestor {
     this.timer = undefined;
     const batch = this.batch;
     this.batch = { entries: [], size: 0 };
-    const prev = this.counterTurn;
-    let release!: () => void;
-    this.counterTurn = new Promise<void>((r) => (release = r));
-    const order: SeqOrder = { turn: () => prev, done: release };
-    const p: Promise<void> = this.commit(batch, order).finally(() => {
-      release();
+    // One turn per lane, taken now: the batches of a lane bump their owners'
+    // counters in the order they were formed, whatever order they commit in.
+    const orders = this.counterTurns.map((prev, lane): SeqOrder & { release(): void } => {
+      let release!: () => void;
+      this.counterTurns[lane] = new Promise<void>((r) => (release = r));
+      return { turn: () => prev, done: release, release };
+    });
+    const p: Promise<void> = this.commit(batch, orders).finally(() => {
+      for (const o of orders) o.release();
       this.inflight.delete(p);
       this.maybeFlush();
     });
     this.inflight.add(p);
   }
 
-  private async commit(batch: Batch, order: SeqOrder): Promise<void> {
+  private async commit(batch: Batch, orders: SeqOrder[]): Promise<void> {
     const wait = this.pausedUntil - Date.now();
     if (wait > 0 && !this.stopping) await Promise.race([Bun.sleep(wait), this.stopped]);
     const started = performance.now();
@@ -174,14 +186,27 @@ export class Ingestor {
     } catch (err) {
       // The keys service cannot say who owns these keys: like a database
       // outage, nothing is refused and nothing acked; the events come back.
-      order.done();
+      for (const o of orders) o.done();
       this.pause(batch, err);
       return;
     }
     const size = entries.reduce((n, e) => n + e.events.length, 0);
     try {
-      const events = entries.length === 1 ? entries[0]!.events : entries.flatMap((e) => e.events);
-      const added = await writeBatch(this.deps.sql, events, order);
+      const lanes = byLane(entries, orders.length);
+      // Every lane's transaction settles before anything is acked or retried:
+      // a message is acked only when all of its events are committed. When one
+      // lane fails, the others' rows are kept, and a redelivery skips them by
+      // their event keys (writeBatch's look-up), so nothing is lost or doubled.
+      const results = await Promise.allSettled(
+        lanes.map((events, lane) => {
+          if (events.length > 0) return writeBatch(this.deps.sql, events, orders[lane]);
+          orders[lane]!.done();
+          return Promise.resolve(0);
+        }),
+      );
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed) throw failed.reason;
+      const added = results.reduce((n, r) => n + (r as PromiseFulfilledResult<number>).value, 0);
       for (const e of entries) e.msg.ack();
       this.deps.m.ingested.inc(added);
       this.deps.m.batchSize.observe(size);
@@ -189,7 +214,7 @@ export class Ingestor {
       if (this.backoffMs > 0) this.deps.log.info("usage ingestion resumed");
       this.backoffMs = 0;
     } catch (err) {
-      order.done();
+      for (const o of orders) o.done();
       if (isDbNotNow(err)) this.pause({ entries, size }, err);
       else await this.isolate(entries, err);
     }
@@ -333,4 +358,31 @@ function isDbNotNow(err: unknown): boolean {
 function errCode(err: unknown): string {
   const e = err as { code?: unknown; name?: unknown } | null;
   return typeof e?.code === "string" ? e.code : typeof e?.name === "string" ? e.name : "unknown";
+}
+
+/**
+ * A batch's events split by owner into `lanes` lists (FNV-1a of the owner id):
+ * an owner always lands in the same lane, so its events keep their order and
+ * its counter and rollup rows are touched by one lane only.
+ */
+function byLane(entries: Entry[], lanes: number): IngestEvent[][] {
+  const out = Array.from({ length: lanes }, () => [] as IngestEvent[]);
+  if (lanes === 1) {
+    for (const e of entries) for (const ev of e.events) out[0]!.push(ev);
+    return out;
+  }
+  const laneOf = new Map<string, number>();
+  for (const e of entries) {
+    for (const ev of e.events) {
+      let lane = laneOf.get(ev.ownerId);
+      if (lane === undefined) {
+        let h = 0x811c9dc5;
+        for (let i = 0; i < ev.ownerId.length; i++) h = Math.imul(h ^ ev.ownerId.charCodeAt(i), 0x01000193);
+        lane = (h >>> 0) % lanes;
+        laneOf.set(ev.ownerId, lane);
+      }
+      out[lane]!.push(ev);
+    }
+  }
+  return out;
 }

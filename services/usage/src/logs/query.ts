@@ -193,7 +193,7 @@ function whereOf(q: Read): { text: string; params: unknown[] } {
     // most 256 characters is exactly that range and an exact path shorter than
     // 256 exactly that value, so no condition on the whole endpoint is added;
     // longer ones recheck it. (Postgres still visits the rows for a count over
-    // an expression index: measured, see README-logs.md.)
+    // an expression index: measured, see the README, How it works.)
     const path = f.endpoint.path;
     const head = path.slice(0, 256);
     const indexed = `(left(endpoint, 256) collate "C")`;
