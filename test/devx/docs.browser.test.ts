@@ -9,10 +9,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { type Child, createTestDb, freePort, serviceEnv, startService, type TestDb, testTopology } from "@riskinmind/testkit";
+import { CHROMIUM, launch, openPage } from "../console/browser";
 
-const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = join(import.meta.dir, "../artifacts");
 
 /** The spec's five endpoints; the page must show each one's summary (taken from /openapi.json) and path. */
@@ -41,37 +41,15 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const isLoopback = (url: string) => {
-  const u = new URL(url);
-  if (u.protocol === "data:" || u.protocol === "blob:" || u.protocol === "about:") return true;
-  return u.hostname === "127.0.0.1" || u.hostname === "localhost" || u.hostname === "[::1]";
-};
-
 describe("/docs in a browser without internet", () => {
   test("lists the five spec operations, loads nothing from outside loopback, and breaks no CSP rule", async () => {
     expect(existsSync(CHROMIUM)).toBe(true);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-    });
-    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
-    const external: string[] = [];
-    // Everything not loopback is refused (as with no internet) and recorded.
-    await context.route("**/*", (route) => {
-      const url = route.request().url();
-      if (isLoopback(url)) return route.continue();
-      external.push(url);
-      return route.abort("internetdisconnected");
-    });
-    const page = await context.newPage();
+    browser = await launch();
+    // Everything not loopback is refused (as with no internet) and recorded; CSP violations are collected.
+    const { page, external, cspViolations } = await openPage(browser, { viewport: { width: 1400, height: 1000 } });
     const console: string[] = [];
     page.on("console", (m) => console.push(`${m.type()}: ${m.text()}`));
     page.on("pageerror", (e) => console.push(`pageerror: ${e.message}`));
-    const cspViolations: string[] = [];
-    await page.exposeFunction("__reportCsp", (v: string) => cspViolations.push(v));
-    await page.addInitScript({
-      content: `document.addEventListener("securitypolicyviolation", (e) => window.__reportCsp(e.violatedDirective + " blocked " + (e.blockedURI || "inline") + " (" + e.sourceFile + ":" + e.lineNumber + ")"));`,
-    });
 
     const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, Record<string, { summary: string }>> };
     const summaries = OPERATIONS.map(([method, path]) => doc.paths[path]![method]!.summary);

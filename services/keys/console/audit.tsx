@@ -1,7 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { Scroll } from "./scroll";
-import { ApiError, call } from "./api";
-import { errorText, when } from "./format";
+import { call } from "./api";
+import { when } from "./format";
+import { useTabState } from "./tab-state";
 import type { AuditRow } from "./types";
 import { Unavailable } from "./unavailable";
 
@@ -14,21 +15,14 @@ const changed = (c: unknown) => (c && typeof c === "object" ? Object.keys(c as o
 export function AuditTab() {
   const [rows, setRows] = useState<AuditRow[]>([]);
   const [next, setNext] = useState<string | null | undefined>(undefined);
-  const [state, setState] = useState<"loading" | "ok" | "missing" | "error">("loading");
-  const [error, setError] = useState("");
+  const { state, error, run } = useTabState();
 
-  const load = async (cursor?: string) => {
-    try {
+  const load = (cursor?: string) =>
+    run(async () => {
       const r = await call<AuditRow[], { nextCursor: string | null }>("GET", "/audit", { query: { limit: PAGE, cursor } });
       setRows((prev) => (cursor ? [...prev, ...r.data] : r.data));
       setNext(r.meta?.nextCursor ?? null);
-      setState("ok");
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 404) return setState("missing");
-      setError(errorText(e));
-      setState("error");
-    }
-  };
+    });
   useEffect(() => void load(), []);
 
   if (state === "missing") return <Unavailable what="The audit log" />;

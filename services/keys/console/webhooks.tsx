@@ -1,9 +1,10 @@
 import { useEffect, useState } from "preact/hooks";
 import { Scroll } from "./scroll";
-import { ApiError, call } from "./api";
+import { call } from "./api";
 import { Dialog } from "./dialog";
 import { errorText, ms, when } from "./format";
 import type { Mode, Webhook } from "./types";
+import { useTabState } from "./tab-state";
 import { Unavailable } from "./unavailable";
 
 /** The key event types an endpoint can subscribe to (packages/contracts/src/key-events.ts KEY_EVENT_TYPES). */
@@ -25,22 +26,15 @@ interface Delivery {
 
 export function WebhooksTab() {
   const [hooks, setHooks] = useState<Webhook[] | null>(null);
-  const [state, setState] = useState<"loading" | "ok" | "missing" | "error">("loading");
-  const [error, setError] = useState("");
+  const { state, error, setError, run } = useTabState();
   const [secret, setSecret] = useState<Webhook | null>(null);
   const [deleting, setDeleting] = useState<Webhook | null>(null);
   const [viewing, setViewing] = useState<Webhook | null>(null);
 
-  const load = async () => {
-    try {
+  const load = () =>
+    run(async () => {
       setHooks((await call<Webhook[]>("GET", "/webhooks")).data);
-      setState("ok");
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 404) return setState("missing");
-      setError(errorText(e));
-      setState("error");
-    }
-  };
+    });
   useEffect(() => void load(), []);
 
   if (state === "missing") return <Unavailable what="Webhooks" />;
