@@ -8,7 +8,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { USAGE_CONSUMER } from "@riskinmind/contracts";
+import postgres from "postgres";
 import { event, usageStack, type UsageStack, waitFor } from "@riskinmind/testkit";
+import type { IngestEvent } from "../../services/usage/src/ingest/parse";
+import { type SeqOrder, writeBatch } from "../../services/usage/src/ingest/writer";
 
 let f: UsageStack;
 const OWNERS = Array.from({ length: 12 }, (_, i) => `lane_owner_${i}`);
@@ -62,4 +65,38 @@ describe("owner lanes", () => {
       "every message acked",
     );
   }, 60_000);
+
+  test("a batch waiting for its turn holds no connection: with a pool of one, the later batch started first still lets the earlier one commit", async () => {
+    const one = postgres(f.db.url, { max: 1, onnotice: () => {} });
+    try {
+      const ev = (n: number): IngestEvent => ({
+        key: `turn_${n}`,
+        ownerId: "lane_turn",
+        keyId: "key_turn",
+        endpoint: "/api/v1/loans/predict",
+        method: "POST",
+        statusCode: 200,
+        ts: Date.now() - 60_000 + n,
+        durationMs: 1,
+        mode: "live",
+      });
+      // Batch 2 waits for batch 1's counter bump; it is started first, as when its attribution answered sooner.
+      let firstBumped!: () => void;
+      const bumped = new Promise<void>((r) => (firstBumped = r));
+      const second: SeqOrder = { turn: () => bumped, done: () => {} };
+      const first: SeqOrder = { turn: () => Promise.resolve(), done: firstBumped };
+      const later = writeBatch(one as never, [ev(2)], second);
+      await Bun.sleep(0);
+      const earlier = writeBatch(one as never, [ev(1)], first);
+      // Waiting for its turn inside a transaction, batch 2 would hold the only connection batch 1 needs: neither would ever finish.
+      expect(await Promise.race([Promise.all([earlier, later]), Bun.sleep(10_000).then(() => "stuck")])).toEqual([1, 1]);
+      const rows = await f.sql<{ seq: string; event_key: string }[]>`select seq, event_key from usage.events where owner_id = 'lane_turn' order by seq`;
+      expect(rows.map((r) => [Number(r.seq), r.event_key])).toEqual([
+        [1, "turn_1"],
+        [2, "turn_2"],
+      ]);
+    } finally {
+      await one.end({ timeout: 1 });
+    }
+  });
 });

@@ -199,9 +199,13 @@ export class Ingestor {
       // their event keys (writeBatch's look-up), so nothing is lost or doubled.
       const results = await Promise.allSettled(
         lanes.map((events, lane) => {
-          if (events.length > 0) return writeBatch(this.deps.sql, events, orders[lane]);
-          orders[lane]!.done();
-          return Promise.resolve(0);
+          const order = orders[lane]!;
+          if (events.length > 0) return writeBatch(this.deps.sql, events, order);
+          // Nothing in this lane: pass the turn on only once the batch before has bumped its counters.
+          return order.turn().then(() => {
+            order.done();
+            return 0;
+          });
         }),
       );
       const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");

@@ -16,6 +16,11 @@ const MAX_ATTEMPTS = 5;
  * pages are pure arithmetic.
  */
 export async function writeBatch(sql: Sql, events: IngestEvent[], order?: SeqOrder): Promise<number> {
+  // The turn is awaited before a connection is taken: a batch waiting for the
+  // one before it must not hold a pool connection that one still needs (with
+  // several owner lanes, waiting inside the transaction could take the whole
+  // pool and deadlock).
+  await order?.turn();
   // First try optimistic (no look-up of existing keys); a batch that meets a
   // stored key is rolled back and written again with the look-up.
   let precheck = false;
@@ -96,7 +101,6 @@ async function writeOnce(sql: Sql, events: IngestEvent[], order: SeqOrder | unde
     const owners = logs.map((l) => l.ownerId);
     const modes = logs.map((l) => l.mode);
     const counts = logs.map((l) => l.events.length);
-    await order?.turn();
     // Totals come back tied to each log's position in `logs` (idx), not to
     // the text Postgres returns: a value Postgres normalises on the way in
     // must never make a counter row unrecognisable to us.
