@@ -72,8 +72,16 @@ test("a key revoked while the guard was cut off from NATS (its event lost) is re
   const owner = await newOwner();
   const key = await issueKey(stack.keys, owner);
   const predict = () => req(`${stack.loansUrl}/api/v1/loans/predict`, { method: "POST", headers: { "x-api-key": key.apiKey }, json: goodLoan });
-  // Verified and cached by the guard (the keys service may still be reconnecting after the test before).
-  await waitFor(async () => (await predict()).status === 200, 15_000, "key verified");
+  // Verified, then served from the guard's cache (a hit), so what follows tests the cache and not a
+  // verification in flight (the keys service may still be reconnecting after the test before).
+  await waitFor(
+    async () => {
+      const hits = stack.loans.guard.stats().cache.hits;
+      return (await predict()).status === 200 && stack.loans.guard.stats().cache.hits > hits;
+    },
+    15_000,
+    "key verified and cached",
+  );
 
   let disconnected = false;
   void (async () => {

@@ -5,7 +5,7 @@
  * back (so no broadcast was ever sent) and expects it refused anyway.
  */
 import { describe, expect, test } from "bun:test";
-import { subjects, type KeyRevokedEvent } from "@riskinmind/contracts";
+import { subjects, type KeyChangedEvent, type KeyRevokedEvent } from "@riskinmind/contracts";
 import { useKeysStack, newOwner, waitFor, issueKey } from "@riskinmind/testkit";
 
 const env = useKeysStack({ REVOCATION_POLL_MS: "100" });
@@ -53,5 +53,18 @@ describe("revocation poll", () => {
     await waitFor(() => announced.includes(third), 5_000, "third re-announced");
     for (const id of [first, second, third]) expect(announced.filter((x) => x === id).length).toBe(1);
     sub.unsubscribe();
+  });
+
+  test("a key just issued is not announced: only changes are, so guards verifying the new key keep their answer", async () => {
+    const seen: string[] = [];
+    const subs = [subjects(env.topo).keyChanged, subjects(env.topo).keyRevoked].map((s) => env.nc.subscribe(s, { callback: (_e, m) => seen.push(m.json<KeyChangedEvent>().keyId) }));
+    await env.nc.flush();
+    const fresh = await issueKey(env.a, await newOwner("fresh"));
+    // A later change, made behind the service's back: any poll that reads it reads the new key's row too (committed before).
+    const other = await issueKey(env.a, await newOwner("later"));
+    await env.sql`update keys.api_keys set status = 'REVOKED', revoked_at = now(), changed_at = now() where id = ${other.keyId}`;
+    await waitFor(() => seen.includes(other.keyId), 5_000, "the later change re-announced");
+    expect(seen).not.toContain(fresh.keyId);
+    for (const s of subs) s.unsubscribe();
   });
 });

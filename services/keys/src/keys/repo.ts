@@ -199,9 +199,15 @@ export async function dbNow(sql: Db): Promise<Date> {
 /** A key whose verification answer changed (revoked, rotated, grace ended, policy changed). */
 export type ChangedRow = Pick<KeyRow, "id" | "owner_id" | "key_hash" | "status"> & { changed_at: Date };
 
-/** Keys changed after `from`, oldest first (the change poll). */
+/**
+ * Keys changed after `from`, oldest first (the change poll). A key as it was
+ * inserted (changed_at = created_at, one transaction's now()) is not a change:
+ * no cache can hold a verdict on a key that did not exist, and announcing it
+ * would move every guard's cache epoch, so a verification of the new key in
+ * flight at that moment would not be cached.
+ */
 export async function changedSince(sql: Db, from: Date, limit = 10_000): Promise<ChangedRow[]> {
   return sql<ChangedRow[]>`
     select id, owner_id, key_hash, status, changed_at from keys.api_keys
-    where changed_at > ${from} order by changed_at limit ${limit}`;
+    where changed_at > ${from} and changed_at <> created_at order by changed_at limit ${limit}`;
 }
