@@ -75,25 +75,51 @@ export function checkTargetUrl(raw: string, allowPrivate: boolean): { ok: true; 
   return { ok: true, url: u.href };
 }
 
+/** Where one attempt goes: the address the policy checked (null: call the URL as registered), or why it may not. */
+export type DeliveryTarget = { ok: true; address: string | null } | { ok: false; reason: string; final: boolean };
+
 /**
- * At delivery: resolves the host and refuses when any address is not public
- * (a name registered as public may later resolve to 127.0.0.1). Null when the
- * target may be called; else the reason, and whether it is final (a private
- * target fails the delivery at once: retrying would only knock again) or
- * may pass later (a failed DNS lookup is retried on the schedule).
+ * At delivery: resolves the host once and refuses when any address is not
+ * public (a name registered as public may later resolve to 127.0.0.1). The
+ * attempt must then connect to the address returned here (postPinned): a
+ * second lookup by fetch could answer differently (DNS rebinding). A refusal
+ * is final (a private target fails the delivery at once: retrying would only
+ * knock again) or may pass later (a failed lookup is retried on the schedule).
  */
-export async function refuseAtDelivery(url: string, allowPrivate: boolean, resolve = lookupAll): Promise<{ reason: string; final: boolean } | null> {
-  if (allowPrivate) return null;
+export async function resolveTarget(url: string, allowPrivate: boolean, resolve = lookupAll): Promise<DeliveryTarget> {
+  if (allowPrivate) return { ok: true, address: null };
   const host = hostOf(new URL(url));
-  if (isLocalhostName(host)) return { reason: "target is localhost", final: true };
+  if (isLocalhostName(host)) return { ok: false, reason: "target is localhost", final: true };
+  if (parseIp(host) !== null) return isNonPublicIp(host) ? { ok: false, reason: NOT_PUBLIC_REASON, final: true } : { ok: true, address: null };
   let addresses: string[];
   try {
-    addresses = parseIp(host) !== null ? [host] : await resolve(host);
+    addresses = await resolve(host);
   } catch (err) {
-    return { reason: `cannot resolve host (${(err as { code?: string }).code ?? "error"})`, final: false };
+    return { ok: false, reason: `cannot resolve host (${(err as { code?: string }).code ?? "error"})`, final: false };
   }
-  if (addresses.length === 0) return { reason: "host has no address", final: false };
-  return addresses.some(isNonPublicIp) ? { reason: "target resolves to a private, loopback, link-local or reserved address", final: true } : null;
+  if (addresses.length === 0) return { ok: false, reason: "host has no address", final: false };
+  return addresses.some(isNonPublicIp) ? { ok: false, reason: NOT_PUBLIC_REASON, final: true } : { ok: true, address: addresses[0]! };
+}
+
+const NOT_PUBLIC_REASON = "target resolves to a private, loopback, link-local or reserved address";
+
+/**
+ * POSTs to `url` through exactly `address` (when not null): the connection
+ * goes to that address, while the Host header, TLS SNI and the certificate
+ * check keep the registered name, so the receiver sees the request it
+ * registered for and a certificate for another name is refused. `ca` is for
+ * tests (a receiver with a self-signed certificate); production uses the
+ * system's roots.
+ */
+export function postPinned(url: string, address: string | null, init: RequestInit, ca?: string): Promise<Response> {
+  if (address === null) return fetch(url, init);
+  const u = new URL(url);
+  const name = hostOf(u);
+  const host = u.host;
+  u.hostname = address.includes(":") ? `[${address}]` : address;
+  const headers = new Headers(init.headers);
+  headers.set("host", host);
+  return fetch(u.href, { ...init, headers, tls: { serverName: name, ...(ca === undefined ? {} : { ca }) } });
 }
 
 async function lookupAll(host: string): Promise<string[]> {

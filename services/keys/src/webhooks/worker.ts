@@ -1,7 +1,7 @@
 import { errFields, type Logger, type Sql } from "@riskinmind/runtime";
 import type { SecretBox } from "./secret-box";
 import { signatureHeaders } from "./sign";
-import { refuseAtDelivery } from "./url-policy";
+import { postPinned, resolveTarget } from "./url-policy";
 
 export interface WorkerOptions {
   /** Waits before retries 1, 2, …; after the last one fails the delivery is failed. */
@@ -165,8 +165,8 @@ export class DeliveryWorker {
   }
 
   private async send(row: Claimed): Promise<Outcome | "stopped"> {
-    const refusal = await refuseAtDelivery(row.url, this.o.allowPrivate);
-    if (refusal) return { statusCode: null, error: refusal.reason, excerpt: null, final: refusal.final };
+    const target = await resolveTarget(row.url, this.o.allowPrivate);
+    if (!target.ok) return { statusCode: null, error: target.reason, excerpt: null, final: target.final };
     let secret: Buffer;
     try {
       secret = this.d.box.open(row.endpoint_id, row.secret_enc);
@@ -178,7 +178,7 @@ export class DeliveryWorker {
     secret.fill(0);
     const timeout = AbortSignal.timeout(this.o.timeoutMs);
     try {
-      const res = await fetch(row.url, { method: "POST", body: row.body, headers, redirect: "manual", signal: AbortSignal.any([timeout, this.abort.signal]) });
+      const res = await postPinned(row.url, target.address, { method: "POST", body: row.body, headers, redirect: "manual", signal: AbortSignal.any([timeout, this.abort.signal]) });
       const excerpt = await readExcerpt(res);
       return { statusCode: res.status, error: null, excerpt, final: false };
     } catch (err) {
