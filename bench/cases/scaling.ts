@@ -165,14 +165,15 @@ export async function scalingRows(ctx: Ctx): Promise<Row[]> {
   ];
 }
 
-/** usage.events on disk (every partition: heap, TOAST, indexes) over its row count; the rollups' size beside it. */
+/** usage.events on disk (every partition: heap, TOAST, indexes) over its row count; the rollups' size (with their totals) beside it. */
 async function rowBytes(ctx: Ctx): Promise<{ rows: number; bytes: number; heapPerRow: number; perRow: number; rollupBytes: number }> {
   await ctx.sql`vacuum analyze usage.events`;
   const [s] = await ctx.sql<{ bytes: string; heap: string; rows: string; rollups: string }[]>`
     select (select sum(pg_total_relation_size(relid)) from pg_partition_tree('usage.events') where isleaf)::int8::text as bytes,
            (select sum(pg_table_size(relid)) from pg_partition_tree('usage.events') where isleaf)::int8::text as heap,
            (select count(*) from usage.events)::text as rows,
-           (pg_total_relation_size('usage.rollup_hourly') + pg_total_relation_size('usage.rollup_daily'))::text as rollups`;
+           (pg_total_relation_size('usage.rollup_hourly') + pg_total_relation_size('usage.rollup_daily')
+            + pg_total_relation_size('usage.rollup_hourly_total') + pg_total_relation_size('usage.rollup_daily_total'))::text as rollups`;
   const rows = Number(s!.rows);
   const bytes = Number(s!.bytes);
   return { rows, bytes, heapPerRow: Number(s!.heap) / rows, perRow: bytes / rows, rollupBytes: Number(s!.rollups) };

@@ -90,3 +90,55 @@ export function upsertRollup(tx: Tx, table: "usage.rollup_hourly" | "usage.rollu
   // The histograms travel as one array literal: postgres.js serialised a
   // number[] of 34 × rows elements about three times slower.
 }
+
+/** One totals table's rows for a batch (006_rollup_totals.sql): per (owner, mode, bucket), the histograms flattened. */
+export interface TotalColumns {
+  owner: string[];
+  mode: string[];
+  bucket: string[];
+  count: number[];
+  client: number[];
+  server: number[];
+  hist: number[];
+}
+
+/** Sums a batch's rollup rows per (owner, mode, bucket): fewer rows than events, already grouped by the finer key. */
+export function totalColumns(c: RollupColumns): TotalColumns {
+  const at = new Map<string, number>();
+  const t: TotalColumns = { owner: [], mode: [], bucket: [], count: [], client: [], server: [], hist: [] };
+  for (let i = 0; i < c.owner.length; i++) {
+    const id = `${c.owner[i]}\0${c.mode[i]}\0${c.bucket[i]}`;
+    let j = at.get(id);
+    if (j === undefined) {
+      j = t.owner.length;
+      at.set(id, j);
+      t.owner.push(c.owner[i]!);
+      t.mode.push(c.mode[i]!);
+      t.bucket.push(c.bucket[i]!);
+      t.count.push(0);
+      t.client.push(0);
+      t.server.push(0);
+      for (let b = 0; b < HIST_BUCKETS; b++) t.hist.push(0);
+    }
+    const n = c.count[i]!;
+    const status = c.status[i]!;
+    t.count[j]! += n;
+    if (status >= 400 && status <= 499) t.client[j]! += n;
+    else if (status >= 500 && status <= 599) t.server[j]! += n;
+    for (let b = 0; b < HIST_BUCKETS; b++) t.hist[j * HIST_BUCKETS + b]! += c.hist[i * HIST_BUCKETS + b]!;
+  }
+  return t;
+}
+
+/** The upsert of one totals table, a CTE of the writer's insert statement like upsertRollup (same all-or-nothing). */
+export function upsertTotals(tx: Tx, table: "usage.rollup_hourly_total" | "usage.rollup_daily_total", t: TotalColumns) {
+  return tx`
+    insert into ${tx.unsafe(table)} as r (owner_id, mode, bucket, count, client_errors, server_errors, hist)
+    select owner_id, mode, bucket, count, client, server, h[(i - 1) * ${HIST_BUCKETS}::int + 1 : i * ${HIST_BUCKETS}::int]
+    from unnest(${t.owner}::text[], ${t.mode}::text[], ${t.bucket}::timestamptz[], ${t.count}::int8[], ${t.client}::int8[], ${t.server}::int8[])
+           with ordinality as u(owner_id, mode, bucket, count, client, server, i),
+         (select ${`{${t.hist.join(",")}}`}::int8[] as h) hs
+    on conflict (owner_id, mode, bucket)
+    do update set count = r.count + excluded.count, client_errors = r.client_errors + excluded.client_errors,
+      server_errors = r.server_errors + excluded.server_errors, hist = ${tx.unsafe(MERGE)}`;
+}

@@ -1,6 +1,6 @@
 import type { KeyMode } from "@riskinmind/contracts";
 import type { Sql } from "@riskinmind/runtime";
-import { rollupColumns, upsertRollup } from "../aggregate/rollup";
+import { rollupColumns, totalColumns, upsertRollup, upsertTotals } from "../aggregate/rollup";
 import type { IngestEvent } from "./parse";
 
 /** Conflicts another replica's concurrent batch can cause; the batch is simply retried. */
@@ -157,9 +157,12 @@ async function writeOnce(sql: Sql, events: IngestEvent[], order: SeqOrder | unde
     // A key stored meanwhile (or before, on the optimistic try) is skipped by
     // the conflict clause and detected by the count: the whole transaction is
     // then rolled back, so seq never has a gap. The hourly and daily rollups
-    // (004_rollups.sql) are bumped in the same statement, so they commit with
-    // exactly these rows or not at all: an event is never counted twice.
+    // (004_rollups.sql) and their per-bucket totals (006_rollup_totals.sql)
+    // are bumped in the same statement, so they commit with exactly these
+    // rows or not at all: an event is never counted twice.
     const rolled = rows.map(({ e, mode }) => ({ ...e, mode }));
+    const hourly = rollupColumns(rolled, "hour");
+    const daily = rollupColumns(rolled, "day");
     const [inserted] = await tx<{ n: number }[]>`
       with ins as (
         insert into usage.events (owner_id, mode, seq, event_key, key_id, endpoint, method, status_code, ts, duration_ms)
@@ -168,8 +171,10 @@ async function writeOnce(sql: Sql, events: IngestEvent[], order: SeqOrder | unde
           ${methodCol}::text[], ${statusCol}::int4[], ${tsCol}::timestamptz[], ${durCol}::float8[])
         on conflict (event_key, ts) do nothing
         returning 1
-      ), hourly as (${upsertRollup(tx, "usage.rollup_hourly", rollupColumns(rolled, "hour"))}),
-      daily as (${upsertRollup(tx, "usage.rollup_daily", rollupColumns(rolled, "day"))})
+      ), hourly as (${upsertRollup(tx, "usage.rollup_hourly", hourly)}),
+      daily as (${upsertRollup(tx, "usage.rollup_daily", daily)}),
+      hourly_total as (${upsertTotals(tx, "usage.rollup_hourly_total", totalColumns(hourly))}),
+      daily_total as (${upsertTotals(tx, "usage.rollup_daily_total", totalColumns(daily))})
       select count(*)::int as n from ins`;
     if (inserted?.n !== n) throw new AlreadyStored();
     return n;

@@ -59,7 +59,7 @@ interface PartitionRow {
  *
  * 1. one transaction "retires" it: its rows per (owner, mode) are added to
  *    owner_counters.dropped (so totals follow), the rollup rows of its
- *    month are deleted (rollups are aggregates, not usage rows: /usage
+ *    month (and their totals) are deleted (rollups are aggregates, not usage rows: /usage
  *    follows the retention too), and it is recorded in
  *    usage.retired_partitions, so a sweep interrupted after this step never
  *    counts it twice. A SHARE lock on the partition alone holds off any
@@ -134,6 +134,8 @@ async function retire(sql: Sql, name: string, month: { lower: Date; upper: Date 
     // Month bounds are whole hours and days: these are exactly the partition's buckets.
     await tx`delete from usage.rollup_hourly where bucket >= ${month.lower} and bucket < ${month.upper}`;
     await tx`delete from usage.rollup_daily where bucket >= ${month.lower} and bucket < ${month.upper}`;
+    await tx`delete from usage.rollup_hourly_total where bucket >= ${month.lower} and bucket < ${month.upper}`;
+    await tx`delete from usage.rollup_daily_total where bucket >= ${month.lower} and bucket < ${month.upper}`;
     await tx`insert into usage.retired_partitions (name, lower, upper, rows) values (${name}, ${month.lower}, ${month.upper}, ${rows})`;
     return rows;
   })) as number;
