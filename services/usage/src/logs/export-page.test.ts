@@ -11,7 +11,7 @@ function rowsOf(n: number, over: Partial<LogRow> = {}): LogRow[] {
     endpoint: `/api/v1/${i}`,
     method: "POST",
     status_code: 200,
-    ts: new Date(Date.UTC(2026, 0, 1, 0, 0, i, 7)),
+    ts: Date.UTC(2026, 0, 1, 0, 0, i, 7),
     key_id: "key_abc",
     duration_ms: i % 2 ? null : i + 0.25,
     ...over,
