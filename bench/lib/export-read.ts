@@ -19,7 +19,8 @@ export async function drainExport(res: Response, sample: () => void): Promise<nu
   for (;;) {
     const c = await reader.read();
     if (c.done) break;
-    for (const b of c.value) if (b === 10) lines++;
+    // indexOf is a native scan: a JS loop over every byte cost the client seconds per 2M rows, on the cores the services share.
+    for (let i = c.value.indexOf(10); i !== -1; i = c.value.indexOf(10, i + 1)) lines++;
     if (++chunks % 16 === 0) sample();
   }
   return lines;
