@@ -37,20 +37,12 @@ begin
   analyze usage.rollup_daily_total;
 end $$;
 
--- The repair rebuilds the totals too (same body as 004's, plus the last call).
-create or replace function usage.rebuild_rollups() returns void language plpgsql as $$
+-- The repair rebuilds the totals too: 004's function keeps its body under a
+-- new name, and usage.rebuild_rollups() runs it, then the totals.
+alter function usage.rebuild_rollups() rename to rebuild_rollup_rows;
+create function usage.rebuild_rollups() returns void language plpgsql as $$
 begin
-  lock table usage.events in share mode;
-  truncate usage.rollup_hourly, usage.rollup_daily;
-  insert into usage.rollup_hourly (owner_id, mode, bucket, key_id, endpoint, method, status_code, count, hist)
-    select owner_id, mode, date_trunc('hour', ts, 'UTC'), key_id, endpoint, method, status_code, count(*),
-           usage.duration_hist(usage.duration_bucket(duration_ms))
-    from usage.events group by 1, 2, 3, 4, 5, 6, 7;
-  insert into usage.rollup_daily (owner_id, mode, bucket, key_id, endpoint, method, status_code, count, hist)
-    select owner_id, mode, date_trunc('day', bucket, 'UTC'), key_id, endpoint, method, status_code, sum(count), usage.hist_sum(hist)
-    from usage.rollup_hourly group by 1, 2, 3, 4, 5, 6, 7;
-  analyze usage.rollup_hourly;
-  analyze usage.rollup_daily;
+  perform usage.rebuild_rollup_rows();
   perform usage.rebuild_rollup_totals();
 end $$;
 
