@@ -5,14 +5,29 @@
  * page errors collected, axe-core run from node_modules, screenshots written
  * to test/console/screenshots/.
  */
-import { expect } from "bun:test";
+import { afterAll, beforeAll, expect } from "bun:test";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, type BrowserContext, type BrowserContextOptions, chromium, type Page } from "playwright-core";
+import { trioStack, type TrioOptions, type TrioStack } from "@riskinmind/testkit";
 
 export const CHROMIUM = "/usr/bin/chromium";
 export const SHOTS = join(import.meta.dir, "screenshots");
 const AXE = readFileSync(Bun.resolveSync("axe-core/axe.min.js", import.meta.dir), "utf8");
+
+/** A test file's real services and browser: started before its tests, closed after them (browser first). */
+export function useConsoleStack(opts: TrioOptions): { readonly stack: TrioStack; readonly browser: Browser } {
+  const env = {} as { stack: TrioStack; browser: Browser };
+  beforeAll(async () => {
+    env.stack = await trioStack(opts);
+    env.browser = await launch();
+  });
+  afterAll(async () => {
+    await env.browser?.close();
+    await env.stack?.close();
+  });
+  return env;
+}
 
 export function launch(): Promise<Browser> {
   return chromium.launch({

@@ -6,32 +6,21 @@
  * typed confirmation → the example refuses it. Nothing leaves loopback, no
  * CSP rule is broken, and each step writes a screenshot.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { Browser } from "playwright-core";
-import { goodLoan, newOwner, req, trioStack, type TrioStack, waitFor } from "@riskinmind/testkit";
-import { launch, openPage, shot } from "./browser";
+import { expect, test } from "bun:test";
+import { goodLoan, newOwner, req, waitFor } from "@riskinmind/testkit";
+import { openPage, shot, useConsoleStack } from "./browser";
 
-let stack: TrioStack;
-let browser: Browser;
+const env = useConsoleStack({ withUsage: true });
 
-beforeAll(async () => {
-  stack = await trioStack({ withUsage: true });
-  browser = await launch();
-});
-afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
-});
-
-const predict = (apiKey: string) => req(`${stack.loansUrl}/api/v1/loans/predict`, { method: "POST", headers: { "x-api-key": apiKey }, json: goodLoan });
+const predict = (apiKey: string) => req(`${env.stack.loansUrl}/api/v1/loans/predict`, { method: "POST", headers: { "x-api-key": apiKey }, json: goodLoan });
 
 test("sign in → generate → reveal and copy → call the example → see it in the table and the chart → revoke → refused", async () => {
   const owner = await newOwner();
-  const w = await openPage(browser, { permissions: ["clipboard-read", "clipboard-write"] });
+  const w = await openPage(env.browser, { permissions: ["clipboard-read", "clipboard-write"] });
   const { page } = w;
 
   // Sign in by pasting the token.
-  await page.goto(`${stack.keysUrl}/console`);
+  await page.goto(`${env.stack.keysUrl}/console`);
   await page.getByLabel("Access token").fill(owner.jwt);
   await shot(page, "01-sign-in");
   await page.getByRole("button", { name: "Sign in" }).click();
@@ -54,7 +43,7 @@ test("sign in → generate → reveal and copy → call the example → see it i
   await page.getByRole("heading", { name: new RegExp(snippet.replace(/\./g, "\\.")) }).waitFor();
   await shot(page, "03-revealed");
   // What the server holds agrees with the page.
-  const held = await stack.keys.call("GET", "/api/v1/keys/", { headers: owner.headers });
+  const held = await env.stack.keys.call("GET", "/api/v1/keys/", { headers: owner.headers });
   expect(held.body.data).toMatchObject({ keySnippet: snippet, label: "console e2e", status: "ACTIVE" });
   await page.getByRole("button", { name: "I have stored it" }).click();
   expect(await page.locator("#revealed-key").count()).toBe(0);
@@ -103,7 +92,7 @@ test("sign in → generate → reveal and copy → call the example → see it i
   const refused = await predict(apiKey);
   expect(refused.status).toBe(401);
   expect(refused.body.success).toBe(false);
-  expect((await stack.keys.call("GET", "/api/v1/keys/", { headers: owner.headers })).status).toBe(404);
+  expect((await env.stack.keys.call("GET", "/api/v1/keys/", { headers: owner.headers })).status).toBe(404);
 
   w.expectClean();
   await w.context.close();

@@ -6,42 +6,32 @@
  * applies; generate works with the keyboard alone; policies, regenerate with
  * a grace period, test mode, filters and CSV export do what the API says.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import type { Browser, Page } from "playwright-core";
-import { goodLoan, newOwner, type Owner, req, trioStack, type TrioStack, waitFor } from "@riskinmind/testkit";
-import { axeSerious, launch, noHorizontalOverflow, openPage, shot } from "./browser";
+import type { Page } from "playwright-core";
+import { goodLoan, newOwner, type Owner, req, waitFor } from "@riskinmind/testkit";
+import { axeSerious, noHorizontalOverflow, openPage, shot, useConsoleStack } from "./browser";
 
-let stack: TrioStack;
-let browser: Browser;
+const env = useConsoleStack({ withUsage: true });
 
-beforeAll(async () => {
-  stack = await trioStack({ withUsage: true });
-  browser = await launch();
-});
-afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
-});
-
-const predict = (apiKey: string, json: unknown = goodLoan) => req(`${stack.loansUrl}/api/v1/loans/predict`, { method: "POST", headers: { "x-api-key": apiKey }, json });
+const predict = (apiKey: string, json: unknown = goodLoan) => req(`${env.stack.loansUrl}/api/v1/loans/predict`, { method: "POST", headers: { "x-api-key": apiKey }, json });
 const generate = async (o: Owner, mode = "live") => {
-  const r = await stack.keys.call("POST", `/api/v1/keys/generate?mode=${mode}`, { headers: o.headers });
+  const r = await env.stack.keys.call("POST", `/api/v1/keys/generate?mode=${mode}`, { headers: o.headers });
   expect(r.status).toBe(201);
   return r.body.data as { apiKey: string; keyId: string; keySnippet: string };
 };
 /** Opens the console signed in through the dev link's fragment. */
-const signedIn = (page: Page, o: Owner) => page.goto(`${stack.keysUrl}/console#token=${o.jwt}`);
+const signedIn = (page: Page, o: Owner) => page.goto(`${env.stack.keysUrl}/console#token=${o.jwt}`);
 
 describe("sign-in", () => {
   test("the #token= link signs in, the token leaves the address bar and is sent only as a header", async () => {
     const o = await newOwner();
-    const w = await openPage(browser);
+    const w = await openPage(env.browser);
     const seen: { url: string; auth: string | undefined }[] = [];
     w.page.on("request", (r) => seen.push({ url: r.url(), auth: r.headers().authorization }));
     await signedIn(w.page, o);
     await w.page.getByRole("heading", { name: "No active live key" }).waitFor();
-    expect(w.page.url()).toBe(`${stack.keysUrl}/console`);
+    expect(w.page.url()).toBe(`${env.stack.keysUrl}/console`);
     expect(await w.page.evaluate(`sessionStorage.getItem("riskinmind.console.token")`)).toBe(o.jwt);
     expect(seen.some((r) => r.url.includes(o.jwt))).toBe(false);
     const api = seen.filter((r) => r.url.includes("/api/v1/keys"));
@@ -58,9 +48,9 @@ describe("sign-in", () => {
   });
 
   test("a refused token brings back the sign-in form with a reason; junk is refused before any request", async () => {
-    const w = await openPage(browser);
+    const w = await openPage(env.browser);
     const forged = `${(await newOwner()).jwt.slice(0, -4)}AAAA`;
-    await w.page.goto(`${stack.keysUrl}/console#token=${forged}`);
+    await w.page.goto(`${env.stack.keysUrl}/console#token=${forged}`);
     await w.page.getByText("Your token was refused").waitFor();
     await w.page.getByLabel("Access token").fill("not a token");
     await w.page.getByRole("button", { name: "Sign in" }).click();
@@ -74,13 +64,13 @@ describe("accessibility, small screens, dark mode, keyboard", () => {
   for (const colorScheme of ["light", "dark"] as const) {
     test(`zero serious or critical axe-core violations on every main view (${colorScheme})`, async () => {
       const o = await newOwner();
-      const w = await openPage(browser, { colorScheme });
+      const w = await openPage(env.browser, { colorScheme });
       const { page } = w;
       const findings: Record<string, unknown[]> = {};
       const check = async (view: string) => {
         findings[view] = await axeSerious(page);
       };
-      await page.goto(`${stack.keysUrl}/console`);
+      await page.goto(`${env.stack.keysUrl}/console`);
       await page.getByLabel("Access token").waitFor();
       await check("sign-in");
       await signedIn(page, o);
@@ -121,7 +111,7 @@ describe("accessibility, small screens, dark mode, keyboard", () => {
   test("the system's dark mode applies; light stays light", async () => {
     const o = await newOwner();
     const bg = async (colorScheme: "light" | "dark") => {
-      const w = await openPage(browser, { colorScheme });
+      const w = await openPage(env.browser, { colorScheme });
       await signedIn(w.page, o);
       await w.page.getByRole("heading", { name: /No active live key|sk_live_/ }).waitFor();
       const colors = (await w.page.evaluate(`[getComputedStyle(document.documentElement).backgroundColor, getComputedStyle(document.body).color]`)) as string[];
@@ -137,10 +127,10 @@ describe("accessibility, small screens, dark mode, keyboard", () => {
     const o = await newOwner();
     const k = await generate(o);
     expect((await predict(k.apiKey)).status).toBe(200);
-    const w = await openPage(browser, { viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
+    const w = await openPage(env.browser, { viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
     const { page } = w;
     const overflow: Record<string, boolean> = {};
-    await page.goto(`${stack.keysUrl}/console`);
+    await page.goto(`${env.stack.keysUrl}/console`);
     await page.getByLabel("Access token").waitFor();
     overflow["sign-in"] = await noHorizontalOverflow(page);
     await signedIn(page, o);
@@ -175,7 +165,7 @@ describe("accessibility, small screens, dark mode, keyboard", () => {
 
   test("keyboard only: Tab to Generate, Enter, the key is revealed and focus is visible all the way", async () => {
     const o = await newOwner();
-    const w = await openPage(browser);
+    const w = await openPage(env.browser);
     const { page } = w;
     await signedIn(page, o);
     await page.getByRole("heading", { name: "No active live key" }).waitFor();
@@ -200,7 +190,7 @@ describe("accessibility, small screens, dark mode, keyboard", () => {
     const revealed = page.locator("#revealed-key");
     await revealed.waitFor();
     expect(await revealed.inputValue()).toMatch(/^sk_live_/);
-    expect((await stack.keys.call("GET", "/api/v1/keys/", { headers: o.headers })).status).toBe(200);
+    expect((await env.stack.keys.call("GET", "/api/v1/keys/", { headers: o.headers })).status).toBe(200);
     // Arrow keys move between tabs (one tab stop for the tab list).
     await page.getByRole("tab", { name: "Key" }).focus();
     await page.keyboard.press("ArrowRight");
@@ -215,7 +205,7 @@ describe("key management through the page", () => {
   test("edit policies: saved values show and the server holds them; a bad scope is refused with the server's message and nothing changes", async () => {
     const o = await newOwner();
     await generate(o);
-    const w = await openPage(browser);
+    const w = await openPage(env.browser);
     const { page } = w;
     await signedIn(page, o);
     await page.getByRole("button", { name: "Edit policies" }).click();
@@ -223,7 +213,7 @@ describe("key management through the page", () => {
     await dialog.getByLabel("Scopes").fill("loans:predict, BAD SCOPE");
     await dialog.getByRole("button", { name: "Save policies" }).click();
     await dialog.getByText(/Invalid body field/).waitFor();
-    expect((await stack.keys.call("GET", "/api/v1/keys/", { headers: o.headers })).body.data.scopes).toEqual(["*"]);
+    expect((await env.stack.keys.call("GET", "/api/v1/keys/", { headers: o.headers })).body.data.scopes).toEqual(["*"]);
     await dialog.getByLabel("Scopes").fill("loans:predict");
     await dialog.getByLabel("Calls", { exact: true }).first().fill("5");
     await dialog.getByLabel("per seconds").fill("1");
@@ -231,7 +221,7 @@ describe("key management through the page", () => {
     await dialog.getByLabel("IP allowlist").fill("203.0.113.0/24\n127.0.0.1");
     await dialog.getByRole("button", { name: "Save policies" }).click();
     await page.getByText("Policies saved.").waitFor();
-    const held = (await stack.keys.call("GET", "/api/v1/keys/", { headers: o.headers })).body.data;
+    const held = (await env.stack.keys.call("GET", "/api/v1/keys/", { headers: o.headers })).body.data;
     expect(held).toMatchObject({ scopes: ["loans:predict"], rateLimit: { limit: 5, windowSeconds: 1 }, quota: { limit: 1000, period: "day", used: 0 }, ipAllowlist: ["203.0.113.0/24", "127.0.0.1"] });
     const details = page.locator("dl.grid");
     await expect(details.textContent()).resolves.toContain("5 per 1 s");
@@ -245,7 +235,7 @@ describe("key management through the page", () => {
   test("regenerate with a grace period: the new key is revealed, the old one shows as previous and still works", async () => {
     const o = await newOwner();
     const old = await generate(o);
-    const w = await openPage(browser);
+    const w = await openPage(env.browser);
     const { page } = w;
     await signedIn(page, o);
     await page.getByRole("button", { name: "Regenerate" }).click();
@@ -265,14 +255,14 @@ describe("key management through the page", () => {
   test("the mode switch works on the test slot: a sk_test_ key beside the live one", async () => {
     const o = await newOwner();
     const live = await generate(o);
-    const w = await openPage(browser);
+    const w = await openPage(env.browser);
     const { page } = w;
     await signedIn(page, o);
     await page.getByRole("heading", { name: new RegExp(live.keySnippet.replace(/\./g, "\\.")) }).waitFor();
     await page.getByLabel("Test").check();
     await page.getByRole("button", { name: "Generate test key" }).click();
     expect(await page.locator("#revealed-key").inputValue()).toMatch(/^sk_test_/);
-    expect((await stack.keys.call("GET", "/api/v1/keys/?mode=test", { headers: o.headers })).status).toBe(200);
+    expect((await env.stack.keys.call("GET", "/api/v1/keys/?mode=test", { headers: o.headers })).status).toBe(200);
     await page.getByLabel("Live").check();
     await page.getByRole("heading", { name: new RegExp(live.keySnippet.replace(/\./g, "\\.")) }).waitFor();
     w.expectClean();
@@ -286,7 +276,7 @@ describe("usage, audit and webhooks through the page", () => {
     const k = await generate(o);
     for (let i = 0; i < 22; i++) expect((await predict(k.apiKey)).status).toBe(200);
     expect((await predict(k.apiKey, { amount: -1 })).status).toBe(400);
-    const w = await openPage(browser, { acceptDownloads: true });
+    const w = await openPage(env.browser, { acceptDownloads: true });
     const { page } = w;
     await signedIn(page, o);
     await page.getByRole("tab", { name: "Usage" }).click();
@@ -327,7 +317,7 @@ describe("usage, audit and webhooks through the page", () => {
 
   test("the audit tab lists the owner's changes newest first, by whom and what changed", async () => {
     const o = await newOwner();
-    const w = await openPage(browser);
+    const w = await openPage(env.browser);
     const { page } = w;
     await signedIn(page, o);
     await page.getByRole("button", { name: "Generate live key" }).click();
@@ -340,7 +330,7 @@ describe("usage, audit and webhooks through the page", () => {
     const rows = page.locator("#audit tbody tr");
     await waitFor(async () => (await rows.count()) === 2, 5_000, "two audit rows");
     const cells = (i: number) => rows.nth(i).locator("td").allTextContents();
-    const keyId = (await stack.keys.call("GET", "/api/v1/keys/", { headers: o.headers })).body.data.keyId as string;
+    const keyId = (await env.stack.keys.call("GET", "/api/v1/keys/", { headers: o.headers })).body.data.keyId as string;
     expect((await cells(0)).slice(1)).toEqual(["key.updated", keyId, "live", "owner", expect.any(String), expect.stringContaining("scopes")]);
     expect((await cells(1)).slice(1, 5)).toEqual(["key.generated", keyId, "live", "owner"]);
     await shot(page, "audit");
@@ -355,10 +345,10 @@ describe("usage, audit and webhooks through the page", () => {
   test("on a server without the audit or webhooks endpoints, their tabs say so calmly", async () => {
     const o = await newOwner();
     // An older server answers those paths as any unknown route: take that real 404 from this one (on a path no version has) and serve it for both.
-    const missing = await fetch(`${stack.keysUrl}/api/v1/keys/no-such-route`, { headers: o.headers });
+    const missing = await fetch(`${env.stack.keysUrl}/api/v1/keys/no-such-route`, { headers: o.headers });
     expect(missing.status).toBe(404);
     const body = await missing.text();
-    const w = await openPage(browser);
+    const w = await openPage(env.browser);
     for (const path of ["audit", "webhooks"]) {
       await w.context.route(new RegExp(`/api/v1/keys/${path}(\\?|$)`), (route) => route.fulfill({ status: 404, contentType: "application/json; charset=utf-8", body }));
     }

@@ -5,12 +5,10 @@
  * it behind a confirmation. Nothing leaves loopback, no CSP rule is broken.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { Browser } from "playwright-core";
-import { newOwner, trioStack, type TrioStack, waitFor } from "@riskinmind/testkit";
-import { axeSerious, launch, openPage, shot } from "./browser";
+import { newOwner, waitFor } from "@riskinmind/testkit";
+import { axeSerious, openPage, shot, useConsoleStack } from "./browser";
 
-let stack: TrioStack;
-let browser: Browser;
+const env = useConsoleStack({ keysEnv: { WEBHOOK_ALLOW_PRIVATE_TARGETS: "true", WEBHOOK_RETRY_SCHEDULE_MS: "50,100" } });
 const received: { type: string; ownerId: string }[] = [];
 let receiver: ReturnType<typeof Bun.serve>;
 
@@ -24,20 +22,16 @@ beforeAll(async () => {
       return new Response("ok");
     },
   });
-  stack = await trioStack({ keysEnv: { WEBHOOK_ALLOW_PRIVATE_TARGETS: "true", WEBHOOK_RETRY_SCHEDULE_MS: "50,100" } });
-  browser = await launch();
 });
-afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
+afterAll(() => {
   receiver?.stop(true);
 });
 
 test("add an endpoint (secret shown once) → a key change is delivered and listed → delete it", async () => {
   const o = await newOwner();
-  const w = await openPage(browser, { permissions: ["clipboard-read", "clipboard-write"] });
+  const w = await openPage(env.browser, { permissions: ["clipboard-read", "clipboard-write"] });
   const { page } = w;
-  await page.goto(`${stack.keysUrl}/console#token=${o.jwt}`);
+  await page.goto(`${env.stack.keysUrl}/console#token=${o.jwt}`);
   await page.getByRole("tab", { name: "Webhooks" }).click();
   const url = `http://127.0.0.1:${receiver.port}/hooks/keys`;
   await page.getByLabel("URL").fill(url);
@@ -51,7 +45,7 @@ test("add an endpoint (secret shown once) → a key change is delivered and list
   expect(await axeSerious(page)).toEqual([]);
   await shot(page, "webhooks");
   // The list (and the API) never show the secret again.
-  const listed = await stack.keys.call("GET", "/api/v1/keys/webhooks", { headers: o.headers });
+  const listed = await env.stack.keys.call("GET", "/api/v1/keys/webhooks", { headers: o.headers });
   expect(listed.status).toBe(200);
   expect(JSON.stringify(listed.body)).not.toContain(secret);
   await page.getByRole("button", { name: "I have stored it" }).click();
@@ -82,7 +76,7 @@ test("add an endpoint (secret shown once) → a key change is delivered and list
   await page.getByRole("button", { name: "Delete" }).click();
   await page.getByRole("dialog", { name: "Delete webhook" }).getByRole("button", { name: "Delete" }).click();
   await waitFor(async () => (await page.getByRole("listitem").filter({ hasText: url }).count()) === 0, 5_000, "the endpoint gone from the list");
-  expect((await stack.keys.call("GET", "/api/v1/keys/webhooks", { headers: o.headers })).body.data).toEqual([]);
+  expect((await env.stack.keys.call("GET", "/api/v1/keys/webhooks", { headers: o.headers })).body.data).toEqual([]);
   w.expectClean();
   await w.context.close();
 }, 90_000);
