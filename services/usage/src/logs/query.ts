@@ -1,5 +1,6 @@
 import { isFiltered, type KeyMode, type LogEntry, type LogsFilter } from "@riskinmind/contracts";
 import type { Sql } from "@riskinmind/runtime";
+import { PACKED_EXPORT_ROW, type PackedRow } from "./export-page";
 import { filteredTotal } from "./filtered-total";
 
 /** One read of an owner's log, parsed and validated (the optional fields default to today's unfiltered read). */
@@ -43,6 +44,14 @@ export interface LogRow {
 
 const COLUMNS = "seq, endpoint, method, status_code, (extract(epoch from ts) * 1000)::float8 as ts, key_id, duration_ms";
 
+/** What a read selects: the columns of a /logs entry, or an export's packed row read as raw bytes (export-page.ts). */
+interface Shape {
+  select: string;
+  raw: boolean;
+}
+const ENTRY: Shape = { select: COLUMNS, raw: false };
+const PACKED: Shape = { select: PACKED_EXPORT_ROW, raw: true };
+
 /**
  * One page of an owner's logs in one key mode, newest (most recently
  * recorded, highest seq) first, with the exact total of what the filter
@@ -62,17 +71,17 @@ const COLUMNS = "seq, endpoint, method, status_code, (extract(epoch from ts) * 1
  */
 export async function readLogsPage(sql: Sql, read: LogsRead): Promise<LogsPage> {
   const q = withDefaults(read);
-  const { rows, total } = await readRows(sql, q);
-  return pageOf(rows, q, total, rows.length > q.limit);
+  const { rows, total } = await readRows(sql, q, ENTRY);
+  return pageOf(rows as LogRow[], q, total, rows.length > q.limit);
 }
 
 /**
- * The rows of that page as stored, newest first: at most `limit` + 1 (a row
- * past the limit says more follow), `maxBytes` not applied. The export
- * encodes them itself (export-page.ts).
+ * The rows of that page for an export, packed (export-page.ts), newest
+ * first: at most `limit` + 1 (a row past the limit says more follow), no
+ * total, `maxBytes` not applied. The export encodes them itself.
  */
-export function readLogRows(sql: Sql, read: LogsRead): Promise<{ rows: LogRow[]; total: number }> {
-  return readRows(sql, withDefaults(read));
+export async function readExportRows(sql: Sql, read: LogsRead): Promise<PackedRow[]> {
+  return (await readRows(sql, withDefaults({ ...read, skipTotal: true }), PACKED)).rows as PackedRow[];
 }
 
 function withDefaults(read: LogsRead): Read {
@@ -86,17 +95,17 @@ function withDefaults(read: LogsRead): Read {
  * (DATABASE_READ_URL) that is one replay point, and the total always
  * matches the rows beside it; a read without a total is one statement.
  */
-async function readRows(sql: Sql, q: Read): Promise<{ rows: LogRow[]; total: number }> {
-  if (q.skipTotal) return readRowsIn(sql, q);
-  return sql.begin("isolation level repeatable read read only", (tx) => readRowsIn(tx, q)) as Promise<{ rows: LogRow[]; total: number }>;
+async function readRows(sql: Sql, q: Read, shape: Shape): Promise<{ rows: unknown[]; total: number }> {
+  if (q.skipTotal) return readRowsIn(sql, q, shape);
+  return sql.begin("isolation level repeatable read read only", (tx) => readRowsIn(tx, q, shape)) as Promise<{ rows: unknown[]; total: number }>;
 }
 
 /** The pool, or the read transaction sql.begin hands its callback. */
 type Db = Sql | Parameters<Parameters<Sql["begin"]>[1]>[0];
 
-async function readRowsIn(sql: Db, q: Read): Promise<{ rows: LogRow[]; total: number }> {
+async function readRowsIn(sql: Db, q: Read, shape: Shape): Promise<{ rows: unknown[]; total: number }> {
   const filtered = isFiltered(q.filter);
-  if (!filtered) return q.before === undefined ? unfilteredRows(sql, q) : cursorRows(sql, q, q.before);
+  if (!filtered) return q.before === undefined ? unfilteredRows(sql, q, shape) : cursorRows(sql, q, q.before, shape);
 
   const where = whereOf(q);
   const params = where.params;
@@ -105,7 +114,7 @@ async function readRowsIn(sql: Db, q: Read): Promise<{ rows: LogRow[]; total: nu
   let rowWhere = where.text;
   if (q.before !== undefined) rowWhere += ` and seq < ${$(q.before)}::int8`;
   else if (q.page > 1) tail += ` offset ${$((q.page - 1) * q.limit)}::int8`;
-  const rows = (await sql.unsafe(`select ${COLUMNS} from usage.events where ${rowWhere} ${tail}`, params as never[], { prepare: false })) as unknown as LogRow[];
+  const rows = await rowsOf(sql.unsafe(`select ${shape.select} from usage.events where ${rowWhere} ${tail}`, params as never[], { prepare: false }), shape);
   const total = q.skipTotal ? -1 : filtered ? await filteredTotal(sql, q) : await counterTotal(sql, q);
   return { rows, total };
 }
@@ -124,7 +133,7 @@ async function readRowsIn(sql: Db, q: Read): Promise<{ rows: LogRow[]; total: nu
  * page showed, and the last pages by number may end before the oldest rows;
  * a cursor walk (`before`) is exact.
  */
-async function unfilteredRows(sql: Db, q: Read): Promise<{ rows: LogRow[]; total: number }> {
+async function unfilteredRows(sql: Db, q: Read, shape: Shape): Promise<{ rows: unknown[]; total: number }> {
   const counter = await counterRow(sql, q);
   const total = counter.total - counter.dropped;
   const hi = counter.total - (q.page - 1) * q.limit;
@@ -133,10 +142,13 @@ async function unfilteredRows(sql: Db, q: Read): Promise<{ rows: LogRow[]; total
   // always picks the primary-key range scan. Joined to the counter in one
   // statement, the bound is unknown at plan time and, for an owner holding a
   // large share of the table, Postgres chose a sequential scan (seconds).
-  const rows = await sql<LogRow[]>`
-    select ${sql.unsafe(COLUMNS)} from usage.events
+  const rows = await rowsOf(
+    sql`
+    select ${sql.unsafe(shape.select)} from usage.events
     where owner_id = ${q.ownerId} and mode = ${q.mode} and seq <= ${hi}::int8
-    order by seq desc limit ${q.limit + 1}::int8`;
+    order by seq desc limit ${q.limit + 1}::int8`,
+    shape,
+  );
   return { rows, total };
 }
 
@@ -146,12 +158,20 @@ async function unfilteredRows(sql: Db, q: Read): Promise<{ rows: LogRow[]; total
  * statement is prepared once per connection, not planned per page as the
  * filtered ones are.
  */
-async function cursorRows(sql: Db, q: Read, before: number): Promise<{ rows: LogRow[]; total: number }> {
-  const rows = await sql<LogRow[]>`
-    select ${sql.unsafe(COLUMNS)} from usage.events
+async function cursorRows(sql: Db, q: Read, before: number, shape: Shape): Promise<{ rows: unknown[]; total: number }> {
+  const rows = await rowsOf(
+    sql`
+    select ${sql.unsafe(shape.select)} from usage.events
     where owner_id = ${q.ownerId} and mode = ${q.mode} and seq < ${before}::int8
-    order by seq desc limit ${q.limit + 1}::int8`;
+    order by seq desc limit ${q.limit + 1}::int8`,
+    shape,
+  );
   return { rows, total: q.skipTotal ? -1 : await counterTotal(sql, q) };
+}
+
+/** A statement's rows: objects by column name, or (raw) each row's values as bytes. */
+function rowsOf(query: ReturnType<Db["unsafe"]>, shape: Shape): Promise<unknown[]> {
+  return shape.raw ? query.raw() : query;
 }
 
 /** The (owner, mode) log's size: rows ever numbered minus rows retention dropped. */

@@ -2,7 +2,7 @@ import { check, decodeCursor, encodeCursor, NATS_ENDPOINT, parseJson, parseLogsF
 import { errFields, isDbUnavailable, jsonAnswer, type EndpointSpec, type JsonAnswer, type Logger, type Sql } from "@riskinmind/runtime";
 import type { UsageMetrics } from "../metrics";
 import { exportPageEncoder } from "./export-page";
-import { readLogRows, readLogsPage, type LogsRead } from "./query";
+import { readExportRows, readLogsPage, type LogsRead } from "./query";
 
 /**
  * Bytes of rows in one reply: under NATS's default max_payload (1 MiB) with
@@ -54,7 +54,7 @@ export function logsQueryEndpoint(deps: { sql: Sql; log: Logger; m: UsageMetrics
     try {
       if (q.as !== undefined) {
         // An export page: no total, the rows encoded here (see LogsExportHead).
-        const { rows } = await readLogRows(sql, { ...q, skipTotal: true });
+        const rows = await readExportRows(sql, q);
         return { reply: encodeExportPage(rows, q.limit, q.as, (seq) => encodeCursor(seq, q.mode, q.filter)), outcome: "ok" };
       }
       const page = await readLogsPage(sql, q);
