@@ -4,9 +4,15 @@ import { errFields } from "@riskinmind/runtime";
 import { jwtAuth } from "../auth/jwt";
 import { BEARER, errorResponses, inline } from "../docs";
 import { askExportPage, filterOf, usageRequest, type ExportPage } from "./ask";
+import { garbageGuard } from "./garbage";
 import type { LogsDeps } from "./route";
 
 const encoder = new TextEncoder();
+
+/** One guard for the process: exports running at once share its heap (garbage.ts). */
+const garbage = garbageGuard(16 * 1024 * 1024);
+/** Pages between two looks at RSS (about 1 MiB of body). */
+const GUARD_EVERY_PAGES = 8;
 
 /**
  * Rows asked for per page (the bus allows LOGS_QUERY_MAX_LIMIT): about 140
@@ -33,6 +39,7 @@ function rowStream(deps: LogsDeps, next: (cursor: string) => Promise<ExportPage>
   let taken: ExportPage | null = first;
   let ahead: Promise<ExportPage> | null = null;
   let ended = false;
+  let pages = 0;
   const end = () => {
     if (ended) return;
     ended = true;
@@ -50,6 +57,7 @@ function rowStream(deps: LogsDeps, next: (cursor: string) => Promise<ExportPage>
           // Awaited by the next pull; a page asked for a client that has gone is dropped, and so is its failure.
           ahead?.catch(() => {});
           controller.enqueue(isFirst && preamble ? Buffer.concat([encoder.encode(preamble), page.body]) : page.body);
+          if (++pages % GUARD_EVERY_PAGES === 0) garbage.check();
           if (page.nextCursor === null) {
             controller.close();
             end();
