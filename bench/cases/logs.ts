@@ -122,9 +122,12 @@ async function filterRows(ctx: Ctx, jwt: string, heavy: number, where: string): 
  */
 async function rawCopyOut(ctx: Ctx, owner: string): Promise<number> {
   const t = performance.now();
-  const stream = await ctx.sql`
-    copy (select seq, endpoint, method, status_code, ts, key_id, duration_ms from usage.events
-          where owner_id = ${owner} and mode = 'live' order by seq desc) to stdout`.readable();
+  // COPY takes no parameters: the owner is the benchmark's own name, quoted as a literal.
+  const literal = `'${owner.replaceAll("'", "''")}'`;
+  const stream = await ctx.sql
+    .unsafe(`copy (select seq, endpoint, method, status_code, ts, key_id, duration_ms from usage.events
+             where owner_id = ${literal} and mode = 'live' order by seq desc) to stdout`)
+    .readable();
   let lines = 0;
   for await (const chunk of stream as AsyncIterable<Uint8Array>) for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
   return lines / ((performance.now() - t) / 1000);
