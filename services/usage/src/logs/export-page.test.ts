@@ -42,7 +42,6 @@ function stored(n: number, over: Partial<Stored> = {}): Stored[] {
 
 /** The rows packed by Postgres, in order. */
 async function packed(rows: Stored[]): Promise<PackedRow[]> {
-  if (rows.length === 0) return [];
   const out: PackedRow[] = [];
   for (const r of rows) {
     const [row] = await sql
